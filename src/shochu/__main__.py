@@ -1,0 +1,3 @@
+from shochu.cli import app
+
+app()

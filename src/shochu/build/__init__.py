@@ -1,0 +1,1 @@
+"""Shochu build stage."""

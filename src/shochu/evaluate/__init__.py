@@ -1,0 +1,1 @@
+"""Shochu evaluate stage."""

@@ -1,3 +1,3 @@
-from shochu.cli import app
+from shochu.cli import main
 
-app()
+main()

@@ -1,0 +1,259 @@
+"""The ``shochu`` command: one subcommand per stage, and ``run`` for all of them.
+
+Each stage command works on a workspace folder. Its settings come from, in
+order of precedence: the command's options, ``--config FILE``, the resolved
+config that an earlier command saved in the workspace, and the defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from shochu.config import ConfigError, RunConfig, load_config, resolve_path
+
+app = typer.Typer(
+    help="Shochu: distil a private, task-specific student model from your documents and an "
+    "open-weight teacher, entirely on this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+WorkspaceOption = Annotated[Path, typer.Option("--workspace", "-w", help="Workspace folder of the run.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML run config; default: the config saved in the workspace."),
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="Run the stage even when its outputs are up to date.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log debug messages.")]
+
+# Errors caused by input or set-up, shown as one message without a traceback.
+USER_ERRORS = (ConfigError, FileNotFoundError, ValueError, NotADirectoryError, PermissionError)
+
+
+def _setup_logging(verbose: bool) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=console, show_path=False)], force=True)
+    for noisy in ("transformers", "huggingface_hub", "presidio-analyzer", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[bold red]error:[/] {error}")
+    raise typer.Exit(code=2)
+
+
+def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, dict[str, Any]]) -> RunConfig:
+    """Combine a config file or the workspace's saved config with command-line overrides."""
+    from shochu.pipeline import load_workspace_config
+
+    if config_file is not None:
+        config = load_config(config_file)
+    else:
+        config = load_workspace_config(workspace) or RunConfig(workspace=str(workspace))
+    data = config.model_dump(mode="json")
+    data["workspace"] = str(workspace.resolve())
+    for section, values in overrides.items():
+        for key, value in values.items():
+            if value is not None:
+                data.setdefault(section, {})
+                if data[section] is None:
+                    data[section] = {}
+                data[section][key] = value
+    try:
+        return RunConfig.model_validate(data)
+    except Exception as error:  # pydantic.ValidationError: show it as a config error
+        raise ConfigError(f"invalid option: {error}") from None
+
+
+def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
+    _setup_logging(verbose)
+    from shochu.models import ModelSourceError
+    from shochu.pipeline import run_stage, save_resolved_config
+    from shochu.workspace import Workspace
+
+    try:
+        workspace = Workspace(Path(config.workspace))
+        workspace.root.mkdir(parents=True, exist_ok=True)
+        save_resolved_config(config, workspace)
+        manifest, ran = run_stage(name, config, workspace, force=force)
+    except (*USER_ERRORS, ModelSourceError) as error:
+        _fail(error)
+    state = "finished" if ran else "already up to date"
+    console.print(f"[green]{name}[/] {state}: {workspace.stage_dir(name)}")
+    console.print_json(json.dumps(manifest.get("counts", {}), default=str))
+
+
+@app.command()
+def run(
+    config_file: Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. examples/acme/shochu.yaml.")],
+    force: Annotated[list[str] | None, typer.Option("--force", help="Re-run this stage (repeatable).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Run every stage, ingest to report, skipping stages whose outputs are up to date."""
+    _setup_logging(verbose)
+    from shochu.models import ModelSourceError
+    from shochu.pipeline import STAGE_MODULES, run_all
+
+    unknown = sorted(set(force or []) | ({until} if until else set()) - set(STAGE_MODULES))
+    if unknown:
+        _fail(ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_MODULES)}"))
+    try:
+        summary = run_all(load_config(config_file), force=set(force or []), until=until)
+    except (*USER_ERRORS, ModelSourceError) as error:
+        _fail(error)
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title="Shochu run")
+    table.add_column("output")
+    table.add_column("path")
+    for key in ("model", "report", "eval_results"):
+        table.add_row(key, summary[key])
+    table.add_row("summary", str(Path(summary["workspace"]) / "summary.json"))
+    console.print(table)
+    for model, metrics in summary.get("eval_summary", {}).items():
+        shown = ", ".join(f"{name} {value:.4g}" for name, value in metrics.items() if isinstance(value, int | float))
+        console.print(f"  {model}: {shown}")
+    console.print(f"total wall time: {summary['wall_time_s']:.0f} s")
+    print(json.dumps({key: summary[key] for key in ("model", "report", "eval_results")}, indent=2))
+
+
+@app.command()
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Folder of documents to ingest (searched recursively).")],
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    chunk_chars: Annotated[int | None, typer.Option(help="Target chunk size in characters. [default: 1500]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Extract, normalise, de-duplicate and chunk every document in FOLDER."""
+    overrides = {"ingest": {"input": str(folder.resolve()), "chunk_chars": chunk_chars}}
+    _run_one("ingest", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command()
+def protect(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    tickets: Annotated[Path | None, typer.Option(help="CSV of labelled support tickets to mask as well.")] = None,
+    score_threshold: Annotated[float | None, typer.Option(help="Minimum detection score, 0 to 1. [default: 0.4]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Detect and mask personal data in the ingested chunks; write the privacy report."""
+    overrides: dict[str, dict[str, Any]] = {"protect": {"score_threshold": score_threshold}}
+    if tickets is not None:
+        overrides["build"] = {"tickets": {"path": resolve_path(str(tickets), Path.cwd())}}
+    _run_one("protect", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command()
+def build(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    teacher: Annotated[str | None, typer.Option(help="Teacher: local folder, .gguf file or 'packaged:smollm2'.")] = None,
+    max_chunks: Annotated[int | None, typer.Option(help="Chunks used for teacher-generated tasks. [default: all]")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Generation budget per response, in tokens. [default: 96]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Turn protected chunks and tickets into train/validation/test examples, split by document."""
+    overrides = {"teacher": {"path": teacher}, "build": {"max_chunks": max_chunks, "max_new_tokens": max_new_tokens}}
+    _run_one("build", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command()
+def label(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    top_k: Annotated[int | None, typer.Option(help="Teacher log-probabilities kept per token. [default: 32]")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Soft-label temperature T. [default: 2.0]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Store the teacher's top-k soft labels for every train and validation example."""
+    overrides = {"label": {"top_k": top_k, "temperature": temperature}}
+    _run_one("label", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command()
+def train(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps at most. [default: 300]")] = None,
+    kd_ratio: Annotated[float | None, typer.Option(help="Weight of the KD term, 0 to 1. [default: 0.5]")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate. [default: 2e-4]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Distil the student (KD + CE on response tokens), keeping the best checkpoint."""
+    overrides = {"train": {"max_steps": max_steps, "kd_ratio": kd_ratio, "learning_rate": learning_rate}}
+    _run_one("train", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command(name="eval")
+def evaluate(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    max_examples: Annotated[int | None, typer.Option(help="Test examples per task at most. [default: all]")] = None,
+    force: ForceOption = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Compare teacher, initial student and distilled student on the test split."""
+    overrides = {"eval": {"max_examples": max_examples}}
+    _run_one("eval", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+@app.command()
+def export(workspace: WorkspaceOption, config_file: ConfigOption = None, force: ForceOption = False,
+           verbose: VerboseOption = False) -> None:
+    """Write the best student as a Hugging Face folder with a model card."""
+    _run_one("export", _guard(_config_for, workspace, config_file, {}), force, verbose)
+
+
+@app.command()
+def report(workspace: WorkspaceOption, config_file: ConfigOption = None, force: ForceOption = False,
+           verbose: VerboseOption = False) -> None:
+    """Write the self-contained HTML report of the run."""
+    _run_one("report", _guard(_config_for, workspace, config_file, {}), force, verbose)
+
+
+def _guard(function, *args):
+    """Call ``function``; show a config error as a message instead of a traceback."""
+    try:
+        return function(*args)
+    except ConfigError as error:
+        _fail(error)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted; re-run the same command to resume")
+        sys.exit(130)

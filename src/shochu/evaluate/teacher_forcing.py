@@ -1,0 +1,62 @@
+"""Teacher-forced KL of a model to the teacher on reference responses.
+
+Both models read the same right-padded batches from ``distill.data.collate``.
+Right padding is safe here because nothing is generated: each position sees
+only earlier tokens, and only the supervised positions (``target_mask``) are
+scored, following the logits-position convention of ``distill.data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedModel
+
+from shochu.distill.data import EncodedExample, collate
+from shochu.evaluate.metrics import kl_divergence
+
+
+@dataclass
+class KLTotal:
+    """Sum of per-token KL (nats) over the supervised response tokens, and their count."""
+
+    kl_sum: float = 0.0
+    tokens: int = 0
+
+    @property
+    def mean(self) -> float | None:
+        return self.kl_sum / self.tokens if self.tokens else None
+
+
+def _supervised_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                       target_mask: torch.Tensor) -> torch.Tensor:
+    """Return the logits at supervised positions, shape ``(tokens, vocab)``."""
+    device = model.device
+    logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
+    return logits[target_mask.to(device)]
+
+
+@torch.inference_mode()
+def teacher_forced_kl(teacher: PreTrainedModel, model: PreTrainedModel, examples: Sequence[EncodedExample],
+                      pad_token_id: int, batch_size: int,
+                      on_batch: Callable[[int], None] | None = None) -> KLTotal:
+    """Return the summed KL(p_teacher || p_model) over every supervised response token.
+
+    ``examples`` were encoded with the teacher's tokenizer, which the model
+    must share. The result's ``mean`` is the token-level mean over all examples.
+    """
+    total = KLTotal()
+    for start in range(0, len(examples), batch_size):
+        batch = collate(list(examples[start:start + batch_size]), pad_token_id)
+
+        teacher_logits = _supervised_logits(teacher, batch.input_ids, batch.attention_mask, batch.target_mask)
+        model_logits = _supervised_logits(model, batch.input_ids, batch.attention_mask, batch.target_mask)
+        per_token = kl_divergence(teacher_logits, model_logits.to(teacher_logits.device))
+
+        total.kl_sum += per_token.sum().item()
+        total.tokens += per_token.numel()
+        if on_batch is not None:
+            on_batch(len(batch.example_ids))
+    return total

@@ -1,0 +1,102 @@
+"""The stage table and ``shochu run``: every stage in order, skipping finished ones."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from shochu.config import RunConfig
+from shochu.workspace import Workspace, read_json, write_json
+
+logger = logging.getLogger(__name__)
+
+# Stage name -> module implementing settings(config), inputs(config, workspace)
+# and run(config, workspace). Modules are imported on first use, so that
+# `shochu --help` does not pay for importing torch.
+STAGE_MODULES: dict[str, str] = {
+    "ingest": "shochu.ingest.stage",
+    "protect": "shochu.protect.stage",
+    "build": "shochu.build.stage",
+    "label": "shochu.distill.labels",
+    "train": "shochu.distill.train",
+    "eval": "shochu.evaluate.stage",
+    "export": "shochu.export.stage",
+    "report": "shochu.evaluate.report",
+}
+
+CONFIG_NAME = "config.json"
+
+
+def stage_module(name: str) -> ModuleType:
+    module = importlib.import_module(STAGE_MODULES[name])
+    assert module.NAME == name, f"{STAGE_MODULES[name]} declares stage {module.NAME!r}, expected {name!r}"
+    return module
+
+
+def save_resolved_config(config: RunConfig, workspace: Workspace) -> None:
+    """Keep the resolved config in the workspace so later stage commands can run without one."""
+    write_json(workspace.root / CONFIG_NAME, config.model_dump(mode="json"))
+
+
+def load_workspace_config(workspace_root: Path) -> RunConfig | None:
+    path = Path(workspace_root) / CONFIG_NAME
+    if not path.is_file():
+        return None
+    return RunConfig.model_validate(read_json(path))
+
+
+def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = False) -> tuple[dict, bool]:
+    """Run one stage unless its manifest matches; return the manifest and whether it ran."""
+    module = stage_module(name)
+    settings = module.settings(config)
+    inputs = module.inputs(config, workspace)
+    if not force and workspace.is_fresh(name, settings, inputs):
+        logger.info("stage %s is up to date; skipped", name)
+        return workspace.manifest(name), False
+    logger.info("stage %s: starting", name)
+    return module.run(config, workspace), True
+
+
+def run_all(config: RunConfig, force: set[str] | None = None, until: str | None = None) -> dict[str, Any]:
+    """Run every stage in order and write ``summary.json`` at the workspace root."""
+    started = time.time()
+    workspace = Workspace(Path(config.workspace))
+    workspace.root.mkdir(parents=True, exist_ok=True)
+    save_resolved_config(config, workspace)
+
+    timings: dict[str, float] = {}
+    ran: list[str] = []
+    for name in STAGE_MODULES:
+        manifest, did_run = run_stage(name, config, workspace, force=name in (force or set()))
+        timings[name] = manifest.get("wall_time_s", 0.0)
+        if did_run:
+            ran.append(name)
+            # Everything downstream of a stage that ran must run again.
+            force = (force or set()) | set(list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:])
+        if name == until:
+            break
+
+    summary = build_summary(workspace, timings, ran, time.time() - started)
+    write_json(workspace.root / "summary.json", summary)
+    return summary
+
+
+def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str], wall_time: float) -> dict:
+    root = workspace.root
+    summary: dict[str, Any] = {
+        "workspace": str(root),
+        "model": str(root / "export" / "model"),
+        "report": str(root / "report" / "report.html"),
+        "eval_results": str(root / "eval" / "results.json"),
+        "stages_run": ran,
+        "stage_wall_time_s": timings,
+        "wall_time_s": round(wall_time, 1),
+    }
+    results_path = root / "eval" / "results.json"
+    if results_path.exists():
+        summary["eval_summary"] = read_json(results_path).get("summary", {})
+    return summary

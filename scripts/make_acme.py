@@ -73,10 +73,11 @@ TICKETS_END = dt.datetime(2024, 9, 27, 18, 0)
 class Block:
     """One block of the Markdown subset used by the PDF and DOCX sources."""
 
-    kind: str  # heading, paragraph, bullets, numbered, table
+    kind: str  # heading, paragraph, list, table
     text: str = ""
     level: int = 0
-    items: list[tuple[int, str]] = field(default_factory=list)
+    # List items as (nesting level, numbered, text); bullets and numbers may mix.
+    items: list[tuple[int, bool, str]] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
 
 
@@ -103,7 +104,10 @@ HEADING_RE = re.compile(r"^(#{1,3}) (.*)$")
 
 
 def parse_blocks(body: str, lang: str) -> list[Block]:
-    """Parse the Markdown subset: headings, paragraphs, flat or nested lists, pipe tables."""
+    """Parse the Markdown subset: headings, paragraphs, lists two levels deep, pipe tables.
+
+    An indented list item is on the second level; a list block ends at a blank line.
+    """
     blocks: list[Block] = []
     paragraph: list[str] = []
 
@@ -136,15 +140,14 @@ def parse_blocks(body: str, lang: str) -> list[Block]:
         elif bullet or numbered:
             flush_paragraph()
             match = bullet or numbered
-            kind = "bullets" if bullet else "numbered"
-            level = len(match.group(1)) // 2
-            if not blocks or blocks[-1].kind != kind:
-                blocks.append(Block(kind))
-            blocks[-1].items.append((level, match.group(2)))
-        elif raw.startswith("  ") and blocks and blocks[-1].kind in ("bullets", "numbered") and not paragraph:
+            level = 1 if match.group(1) else 0
+            if not blocks or blocks[-1].kind != "list":
+                blocks.append(Block("list"))
+            blocks[-1].items.append((level, bool(numbered), match.group(2)))
+        elif raw.startswith("  ") and blocks and blocks[-1].kind == "list" and not paragraph:
             # A continuation line of the previous list item.
-            level, text = blocks[-1].items[-1]
-            blocks[-1].items[-1] = (level, join_lines([text, line], lang))
+            level, ordered, text = blocks[-1].items[-1]
+            blocks[-1].items[-1] = (level, ordered, join_lines([text, line], lang))
         else:
             paragraph.append(line)
 
@@ -236,14 +239,14 @@ def build_pdf(source: Path, target: Path) -> None:
             pdf.set_font(family, "", 10)
             pdf.multi_cell(0, 5, block.text, markdown=True, wrapmode=wrapmode, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
             pdf.ln(2)
-        elif block.kind in ("bullets", "numbered"):
+        elif block.kind == "list":
             pdf.set_font(family, "", 10)
-            counters: dict[int, int] = {}
-            for level, text in block.items:
-                counters[level] = counters.get(level, 0) + 1
-                for deeper in [key for key in counters if key > level]:
-                    del counters[deeper]
-                mark = f"{counters[level]}." if block.kind == "numbered" and level == 0 else bullet_mark
+            counters = [0, 0]
+            for level, ordered, text in block.items:
+                counters[level] += 1
+                if level == 0:
+                    counters[1] = 0
+                mark = f"{counters[level]}." if ordered else bullet_mark
                 indent = 4 + 6 * level
                 pdf.set_x(pdf.l_margin + indent)
                 pdf.cell(6, 5, mark)
@@ -365,15 +368,15 @@ def build_docx(source: Path, target: Path) -> None:
             document.add_heading(block.text, block.level)
         elif block.kind == "paragraph":
             add_docx_runs(document.add_paragraph(), block.text)
-        elif block.kind in ("bullets", "numbered"):
-            base = "List Bullet" if block.kind == "bullets" else "List Number"
-            first_numbered = None
-            for level, text in block.items:
-                style = base if level == 0 else f"{base} {level + 1}"
+        elif block.kind == "list":
+            num_id = None
+            for level, ordered, text in block.items:
+                base = "List Number" if ordered else "List Bullet"
+                style = base if level == 0 else f"{base} 2"
                 paragraph = document.add_paragraph(style=style)
                 add_docx_runs(paragraph, text)
-                if block.kind == "numbered" and level == 0:
-                    first_numbered = restart_numbering(document, paragraph, first_numbered)
+                if ordered and level == 0:
+                    num_id = restart_numbering(document, paragraph, num_id)
         elif block.kind == "table":
             add_docx_table(document, block.rows)
 
@@ -433,6 +436,7 @@ def build_pptx(source: Path, target: Path) -> None:
 
     deck = yaml.safe_load(source.read_text(encoding="utf-8"))
     when = document_datetime(deck, source)
+    lang = deck.get("lang", "en")
 
     presentation = Presentation()
     presentation.slide_width = Inches(13.333)
@@ -453,7 +457,7 @@ def build_pptx(source: Path, target: Path) -> None:
     title_slide = presentation.slides.add_slide(presentation.slide_layouts[0])
     title_slide.shapes.title.text = deck["title"]
     title_slide.placeholders[1].text = deck.get("subtitle", "")
-    set_notes(title_slide, deck.get("notes", ""))
+    set_notes(title_slide, deck.get("notes", ""), lang)
 
     for number, spec in enumerate(deck["slides"], start=2):
         if "table" in spec:
@@ -482,7 +486,7 @@ def build_pptx(source: Path, target: Path) -> None:
                 paragraph.font.size = Pt(20 if level == 0 else 16)
                 first = False
         add_slide_footer(slide, deck, number)
-        set_notes(slide, spec.get("notes", ""))
+        set_notes(slide, spec.get("notes", ""), lang)
 
     target.parent.mkdir(parents=True, exist_ok=True)
     presentation.save(str(target))
@@ -509,9 +513,11 @@ def add_slide_footer(slide, deck: dict, number: int) -> None:
     paragraph.font.size = Pt(10)
 
 
-def set_notes(slide, notes: str) -> None:
+def set_notes(slide, notes: str, lang: str) -> None:
+    """Set the speaker notes, unwrapping the source's line breaks inside each paragraph."""
     if notes:
-        slide.notes_slide.notes_text_frame.text = notes.strip()
+        paragraphs = [join_lines(part.splitlines(), lang) for part in notes.strip().split("\n\n")]
+        slide.notes_slide.notes_text_frame.text = "\n".join(paragraphs)
 
 
 # --------------------------------------------------------------------------

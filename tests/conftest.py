@@ -69,3 +69,48 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_student_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A smaller tiny model with the same tokenizer as ``tiny_model_dir``."""
     return build_tiny_model(tmp_path_factory.mktemp("tiny-student"), layers=2, seed=1)
+
+
+def write_protected_corpus(root: Path, documents: int = 10, chunks_per_document: int = 3, tickets: int = 30) -> None:
+    """Write a finished protect stage (chunks, tickets, manifest) into workspace ``root``."""
+    import time
+
+    from shochu.workspace import Workspace, write_jsonl
+
+    chunks = [
+        {"chunk_id": f"doc{d}-{i:04d}", "doc_id": f"doc{d}", "source": f"doc{d}.md", "index": i, "heading": None,
+         "text": f"Document {d}, part {i}. The VPN must be used whenever staff connect from outside the "
+                 f"office. Passwords rotate every {30 + d} days."}
+        for d in range(documents) for i in range(chunks_per_document)
+    ]
+    labels = ["hardware", "software", "network"]
+    ticket_records = [
+        {"id": str(n), "doc_id": f"ticket-{n}", "text": f"Subject: issue {n}\n\nThe printer on floor {n} fails.",
+         "label": labels[n % 3]}
+        for n in range(tickets)
+    ]
+    folder = root / "protect"
+    folder.mkdir(parents=True, exist_ok=True)
+    write_jsonl(folder / "chunks.jsonl", chunks)
+    write_jsonl(folder / "tickets.jsonl", ticket_records)
+    Workspace(root).finish("protect", {"test": True}, {}, {"chunks": len(chunks)}, time.time())
+
+
+def tiny_run_config(root: Path, teacher: Path, student: Path, **sections):
+    """A RunConfig for the tiny models, small enough to build, label and train in seconds."""
+    from shochu.config import RunConfig
+
+    data = {
+        "workspace": str(root),
+        "teacher": {"path": str(teacher)},
+        "student": {"path": str(student)},
+        # A random tiny model repeats one token; the penalty makes it emit varied text.
+        "build": {"max_new_tokens": 16, "batch_size": 4, "repetition_penalty": 10.0,
+                  "min_response_chars": 1, "max_repetition": 1.0},
+        "label": {"top_k": 8, "shard_size": 10, "max_seq_len": 256},
+        "train": {"max_steps": 12, "eval_every": 4, "batch_size": 4, "warmup_steps": 2, "patience": 10},
+        "eval": {"max_new_tokens": 8, "batch_size": 4},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return RunConfig.model_validate(data)

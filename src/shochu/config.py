@@ -79,7 +79,11 @@ class BuildConfig(_Section):
     max_tickets: int | None = Field(None, ge=1, description="Use at most this many ticket rows.")
     max_new_tokens: int = Field(96, ge=8, description="Length budget per generated response, in tokens.")
     batch_size: int = Field(8, ge=1, description="Prompts per batched generation call.")
-    repetition_penalty: float = Field(1.3, ge=1.0)
+    repetition_penalty: float = Field(1.3, ge=1.0, description="Generation penalty on repeated tokens; "
+                                      "small teachers ramble without one.")
+    min_response_chars: int = Field(20, ge=1, description="Generated responses shorter than this are dropped.")
+    max_repetition: float = Field(0.3, ge=0.0, le=1.0, description="Generated responses whose share of "
+                                  "repeated word trigrams exceeds this are dropped.")
     tickets: TicketsConfig | None = None
     split: SplitConfig = Field(default_factory=SplitConfig)
 

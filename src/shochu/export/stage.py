@@ -1,0 +1,181 @@
+"""Export stage: the distilled student as a Hugging Face folder with a model card and lineage.
+
+``export/model/`` holds the best checkpoint's config and safetensors weights,
+the tokenizer as transformers saves it, a ``generation_config.json`` that stops
+at ``<|im_end|>``, and ``README.md`` (the model card). ``export/lineage.json``
+holds the card's facts as data. Pickle weights are never exported.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+from transformers import AutoTokenizer, GenerationConfig, PreTrainedTokenizerBase
+
+from shochu.config import RunConfig
+from shochu.export.card import render_card
+from shochu.models import END_OF_TURN, read_model_description
+from shochu.workspace import (
+    Workspace,
+    fingerprint_file,
+    fingerprint_tree,
+    library_versions,
+    read_json,
+    write_json,
+    write_text,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME = "export"
+MODEL_DIR = "model"
+LINEAGE_FILE = "lineage.json"
+CARD_FILE = "README.md"
+# Stages whose fingerprints the card and lineage record, in pipeline order.
+DATA_STAGES = ("ingest", "protect", "build", "label", "train")
+
+
+def settings(config: RunConfig) -> dict[str, Any]:
+    return {"format": "huggingface"}
+
+
+def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
+    fingerprints = {"train": workspace.output_fingerprint("train")}
+    # The card shows eval results when they exist, so a new eval run makes the export stale.
+    if workspace.is_complete("eval"):
+        fingerprints["eval"] = workspace.output_fingerprint("eval")
+    return fingerprints
+
+
+def weight_files(checkpoint: Path) -> list[Path]:
+    """Return the checkpoint's safetensors weights (one file, or an index and its shards)."""
+    index = checkpoint / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(read_json(index)["weight_map"].values()))
+        return [index, *(checkpoint / shard for shard in shards)]
+    single = checkpoint / "model.safetensors"
+    if single.is_file():
+        return [single]
+    raise FileNotFoundError(f"{checkpoint} has no model.safetensors or model.safetensors.index.json; Shochu "
+                            f"exports only safetensors weights, never pickle. Re-run `shochu train`")
+
+
+def count_parameters(weights: list[Path]) -> int:
+    """Count parameters from safetensors headers, without loading the tensors."""
+    total = 0
+    for path in weights:
+        if path.suffix != ".safetensors":
+            continue
+        with safe_open(path, framework="pt") as handle:
+            for key in handle.keys():
+                total += math.prod(handle.get_slice(key).get_shape())
+    return total
+
+
+def end_of_turn_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    """Return the ids that must stop generation: the tokenizer's EOS and ``<|im_end|>`` when it exists."""
+    ids = {tokenizer.eos_token_id}
+    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    if isinstance(end_of_turn, int) and end_of_turn != tokenizer.unk_token_id:
+        ids.add(end_of_turn)
+    ids.discard(None)
+    return ids
+
+
+def generation_config(checkpoint: Path, tokenizer: PreTrainedTokenizerBase) -> tuple[GenerationConfig, bool]:
+    """Return the checkpoint's generation config with the end-of-turn ids added, and whether any were missing."""
+    if (checkpoint / "generation_config.json").is_file():
+        config = GenerationConfig.from_pretrained(checkpoint, local_files_only=True)
+    else:
+        config = GenerationConfig()
+    current = config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id]
+    present = {token for token in current if token is not None}
+    required = end_of_turn_ids(tokenizer)
+    if config.pad_token_id is None:
+        config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if required <= present:
+        return config, False
+    config.eos_token_id = sorted(present | required)
+    return config, True
+
+
+def write_model_folder(checkpoint: Path, destination: Path) -> bool:
+    """Write config, weights, tokenizer and generation config; return True when the EOS ids were fixed."""
+    destination.mkdir(parents=True)
+    shutil.copy2(checkpoint / "config.json", destination / "config.json")
+    for path in weight_files(checkpoint):
+        shutil.copy2(path, destination / path.name)
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint, local_files_only=True)
+    tokenizer.save_pretrained(destination)
+    config, fixed = generation_config(checkpoint, tokenizer)
+    if fixed:
+        logger.warning("%s: generation_config.json did not stop at %s; eos_token_id set to %s in the export",
+                       checkpoint, END_OF_TURN, config.eos_token_id)
+    config.save_pretrained(destination)
+    return fixed
+
+
+def verify_model_folder(folder: Path) -> None:
+    """Reload the exported tokenizer and generation config and check that generation stops at end of turn."""
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    config = GenerationConfig.from_pretrained(folder, local_files_only=True)
+    stops = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
+    missing = end_of_turn_ids(tokenizer) - stops
+    if missing:
+        raise RuntimeError(f"{folder}: generation_config.json eos_token_id {sorted(stops)} lacks {sorted(missing)}")
+
+
+def collect_lineage(workspace: Workspace, parameters: int, eos_fixed: bool) -> dict[str, Any]:
+    """Gather the facts of the card: teacher, student init, training, data fingerprints, eval results."""
+    teacher = read_model_description(workspace.models_dir / "teacher")
+    train = workspace.manifest("train")
+    eval_results = workspace.stage_dir("eval") / "results.json"
+    protect = workspace.manifest("protect")
+    return {
+        "model": {"path": f"{NAME}/{MODEL_DIR}", "checkpoint": "train/best", "parameters": parameters,
+                  "eos_token_id_fixed": eos_fixed},
+        "licence": teacher.get("licence"),
+        "teacher": teacher,
+        "student_init": read_model_description(workspace.models_dir / "student-init"),
+        "training": {key: train.get(key) for key in ("config", "counts", "versions", "wall_time_s")},
+        "privacy": {"masked_entity_types": (protect or {}).get("config", {}).get("entities")},
+        "data": {stage: {"fingerprint": workspace.output_fingerprint(stage),
+                         "inputs": workspace.manifest(stage)["inputs"]}
+                 for stage in DATA_STAGES if workspace.is_complete(stage)},
+        "eval": read_json(eval_results) if workspace.is_complete("eval") and eval_results.is_file() else None,
+        "versions": library_versions(),
+    }
+
+
+def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
+    """Export ``train/best`` with its model card and lineage, then write the manifest."""
+    started = time.time()
+    checkpoint = workspace.require("train", NAME) / "best"
+    if not (checkpoint / "config.json").is_file():
+        raise FileNotFoundError(f"{checkpoint} has no config.json; re-run `shochu train`")
+    output = workspace.reset(NAME)
+
+    # Build the folder under a temporary name, so that export/model appears only when complete.
+    staging = output / f"{MODEL_DIR}.partial"
+    eos_fixed = write_model_folder(checkpoint, staging)
+    lineage = collect_lineage(workspace, count_parameters(weight_files(staging)), eos_fixed)
+    if lineage["licence"] is None:
+        logger.warning("the teacher's shochu_model.json records no licence; set teacher.licence and re-run")
+    write_text(staging / CARD_FILE, render_card(lineage))
+    verify_model_folder(staging)
+    os.replace(staging, output / MODEL_DIR)
+    write_json(output / LINEAGE_FILE, lineage)
+
+    counts = {"parameters": lineage["model"]["parameters"], "eos_token_id_fixed": eos_fixed,
+              "files": len(list((output / MODEL_DIR).iterdir()))}
+    produced = {MODEL_DIR: fingerprint_tree(output / MODEL_DIR),
+                LINEAGE_FILE: fingerprint_file(output / LINEAGE_FILE)}
+    return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started, produced)

@@ -1,0 +1,48 @@
+"""Readers per file format, registered by file suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shochu.ingest.readers.base import Extraction, Reader, ReadError
+from shochu.ingest.readers.delimited import DelimitedReader
+from shochu.ingest.readers.excel import ExcelReader
+from shochu.ingest.readers.html import HtmlReader
+from shochu.ingest.readers.mail import MailReader
+from shochu.ingest.readers.pdf import PdfReader
+from shochu.ingest.readers.powerpoint import PowerPointReader
+from shochu.ingest.readers.text import MarkdownReader, TextReader
+from shochu.ingest.readers.word import WordReader
+
+READERS: dict[str, Reader] = {
+    suffix: reader
+    for reader in (PdfReader(), WordReader(), ExcelReader(), PowerPointReader(), HtmlReader(),
+                   MarkdownReader(), TextReader(), MailReader(), DelimitedReader())
+    for suffix in reader.suffixes
+}
+SUPPORTED_SUFFIXES = tuple(sorted(READERS))
+
+# Formats that need a conversion before they can be read, with what to convert them to.
+_CONVERSIONS = {
+    ".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pptx", ".rtf": ".docx", ".odt": ".docx",
+    ".ods": ".xlsx", ".odp": ".pptx", ".msg": ".eml",
+}
+
+
+def reader_for(path: Path) -> Reader | None:
+    return READERS.get(path.suffix.lower())
+
+
+def unsupported_message(path: Path) -> str:
+    """Say why a file has no reader and what to do about it."""
+    suffix = path.suffix.lower()
+    if suffix in _CONVERSIONS:
+        return (f"unsupported file type '{suffix}': save it as {_CONVERSIONS[suffix]} and re-run, "
+                f"or remove it from the input folder")
+    shown = f"'{suffix}'" if suffix else "(no suffix)"
+    return (f"unsupported file type {shown}; supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the "
+            f"file to one of these or remove it from the input folder")
+
+
+__all__ = ["READERS", "SUPPORTED_SUFFIXES", "Extraction", "ReadError", "Reader", "reader_for",
+           "unsupported_message"]

@@ -1,0 +1,71 @@
+"""HTML files: main content through trafilatura, with a structural fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import trafilatura
+
+from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.html_structure import collapse, structural_markdown
+
+# Quoted earlier messages in HTML e-mail bodies.
+_QUOTE_XPATH = "//blockquote | //div[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote ')]"
+# A page with at least this many headings must keep one of them in trafilatura's
+# output, or the structural conversion is used instead.
+_MIN_HEADINGS_TO_CHECK = 2
+
+
+class HtmlReader(Reader):
+    format = "html"
+    suffixes = (".html", ".htm", ".xhtml")
+    markdown = True
+
+    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
+        text, metadata = html_to_markdown(path.read_bytes())
+        return text, metadata
+
+
+def html_to_markdown(content: bytes | str, drop_quotes: bool = False) -> tuple[str, dict[str, Any]]:
+    """Return the main content of an HTML page as Markdown, and metadata (title, extractor).
+
+    trafilatura removes navigation and other boilerplate and keeps tables. Its
+    result is replaced by the structural conversion of the page body when it is
+    empty (short pages, e-mail bodies) or when it dropped every heading of a page
+    that has several: trafilatura 2.3 does that for DocBook output, whose
+    headings sit inside wrapper elements. ``drop_quotes`` removes quoted earlier
+    messages, for e-mail bodies.
+    """
+    tree = trafilatura.load_html(content)
+    if tree is None:
+        return "", {}
+    metadata: dict[str, Any] = {}
+    title = collapse(tree.findtext(".//title") or "")
+    if title:
+        metadata["title"] = title
+    if drop_quotes:
+        for quoted in tree.xpath(_QUOTE_XPATH):
+            quoted.drop_tree()
+
+    # The structural conversion runs first because trafilatura prunes the tree it is given.
+    structured, headings = structural_markdown(tree)
+    extracted = trafilatura.extract(tree, output_format="markdown", include_tables=True,
+                                    include_formatting=True, include_comments=False,
+                                    include_links=False, include_images=False)
+
+    if _keeps_structure(extracted, headings):
+        metadata["extractor"] = "trafilatura"
+        return extracted or "", metadata
+    metadata["extractor"] = "structure"
+    return structured, metadata
+
+
+def _keeps_structure(extracted: str | None, headings: list[str]) -> bool:
+    if not extracted or not extracted.strip():
+        return False
+    if len(headings) < _MIN_HEADINGS_TO_CHECK:
+        return True
+    kept = {collapse(line.lstrip("#").replace("\\", "")) for line in extracted.splitlines()
+            if line.startswith("#")}
+    return any(heading in kept for heading in headings)

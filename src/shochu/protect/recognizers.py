@@ -1,0 +1,272 @@
+"""Pattern recognizers for e-mail, phone, card, IBAN, IP and bank-account numbers.
+
+Each recognizer is declarative in Presidio's style: named patterns with a base
+score, context words, and a ``validate_result`` checksum hook. The patterns
+run on NFKC-normalised text (see ``normalize.py``) and use explicit ASCII or
+digit look-arounds instead of ``\\b``, because ``\\b`` does not fire between a
+digit and a kanji, kana or Thai letter (``番号1234567``), and fires wrongly
+inside words that PDF extraction glued together (``lineTel202-555-0147``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import string
+
+import phonenumbers
+import tldextract
+from phonenumbers.phonenumberutil import NumberParseException
+from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer as PresidioCreditCardRecognizer,
+    IbanRecognizer as PresidioIbanRecognizer,
+    IpRecognizer as PresidioIpRecognizer,
+    PhoneRecognizer as PresidioPhoneRecognizer,
+)
+
+logger = logging.getLogger(__name__)
+
+# recognition_metadata key set on the result that stands for a failed recognizer.
+FAILED_KEY = "shochu_recognizer_failed"
+
+# Regions tried for phone numbers written without a country code.
+PHONE_REGIONS = ("JP", "TH", "LA", "US", "GB")
+
+
+class FailClosed:
+    """Mixin that turns a recognizer's exception into one entity covering the whole text.
+
+    The caller (``Masker``) withholds a text that carries such a result, so a
+    broken recognizer can never let a text through unmasked. Only the
+    recognizer name, the exception type and the text length are logged, since
+    exception messages may quote the text.
+    """
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args, **kwargs) -> list[RecognizerResult]:
+        try:
+            return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure must withhold the text
+            logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
+                           self.name, type(error).__name__, len(text))
+            return [self._whole_text_result(text)]
+
+    def _whole_text_result(self, text: str) -> RecognizerResult:
+        explanation = AnalysisExplanation(recognizer=self.name, original_score=1.0,
+                                          textual_explanation="recognizer failed")
+        return RecognizerResult(
+            entity_type=self.supported_entities[0], start=0, end=len(text), score=1.0,
+            analysis_explanation=explanation,
+            recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                  RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                  FAILED_KEY: True},
+        )
+
+
+# --- e-mail ---------------------------------------------------------------
+
+# The public suffix list snapshot bundled with tldextract; an empty URL list
+# means it never fetches a newer list, and cache_dir=None means it never
+# writes one. tldextract's module-level extract(), which Presidio's own
+# EmailRecognizer calls, would try to download the list on first use.
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+# Top-level labels that look like an address but are file names ("icon@2x.png").
+_FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp tif tiff pdf zip gz js css txt".split())
+
+
+class EmailRecognizer(FailClosed, PatternRecognizer):
+    """E-mail addresses with ASCII local parts, also inside Japanese or Thai text."""
+
+    # ASCII classes on purpose: with \w the match would run on into kanji or
+    # kana around the address (連絡先はtaro@example.comです).
+    PATTERNS = [
+        Pattern(
+            "email",
+            r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+)*"
+            r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9\-])",
+            0.6,
+        ),
+    ]
+    CONTEXT = ["email", "e-mail", "mail"]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="EMAIL_ADDRESS", name="ShochuEmailRecognizer",
+                         patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Return True for a public suffix, False for a file name, None (keep the base score) otherwise.
+
+        Internal domains (``corp.local``, ``host.internal``) have no public
+        suffix but are still addresses, so they keep the base score.
+        """
+        domain = pattern_text.rsplit("@", 1)[1]
+        if _SUFFIXES(domain).suffix:
+            return True
+        if domain.rsplit(".", 1)[1].lower() in _FILE_EXTENSIONS:
+            return False
+        return None
+
+
+# --- phone numbers --------------------------------------------------------
+
+# Separators seen between digit groups, after NFKC: ASCII hyphen, space and
+# dot, the Unicode dashes, the minus sign, and the katakana prolonged sound
+# mark that Japanese text often uses as a hyphen (090ー1234ー5678).
+_SEP = r"[ \-.\u2010-\u2015\u2212\u30fc]"
+_ANY_SEP = re.compile(r"[ \-.\u2010-\u2015\u2212\u30fc()]")
+
+
+def is_valid_phone_number(candidate: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
+    """Return True when phonenumbers accepts the candidate as valid in one of ``regions``.
+
+    A number starting with ``+`` is parsed on its own country code instead.
+    """
+    compact = _ANY_SEP.sub("", candidate.replace("(0)", ""))
+    for region in (None,) if compact.startswith("+") else regions:
+        try:
+            number = phonenumbers.parse(compact, region)
+        except NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return True
+    return False
+
+
+class PhoneRecognizer(FailClosed, PatternRecognizer):
+    """Phone numbers in international and JP, TH, LA, US and GB national formats."""
+
+    PATTERNS = [
+        # +81 3-1234-5678, +66 2 123 4567, +856 20 5555 1234, +44 (0)20 7946 0958, +819012345678
+        Pattern(
+            "international",
+            rf"(?<!\d)\+(?:\d{{8,15}}|\d{{1,3}}{_SEP}?(?:\(\d{{1,4}}\){_SEP}?)?\d{{1,5}}(?:{_SEP}\d{{1,5}}){{0,5}})(?!\d)",
+            0.5,
+        ),
+        # 03-1234-5678, 090-1234-5678, (03) 1234-5678, 02-123-4567, 081-234-5678, 020 5555 1234
+        Pattern(
+            "national with trunk prefix",
+            rf"(?<![\d+])(?:\(0\d{{1,4}}\){_SEP}?|0\d{{1,4}}{_SEP})\d{{1,4}}{_SEP}\d{{3,4}}(?!\d)",
+            0.5,
+        ),
+        # 202-555-0147, (202) 555-0147, 1-800-555-0199
+        Pattern(
+            "north american",
+            rf"(?<![\d+])(?:1{_SEP})?(?:\([2-9]\d{{2}}\){_SEP}?|[2-9]\d{{2}}{_SEP})[2-9]\d{{2}}{_SEP}\d{{4}}(?!\d)",
+            0.5,
+        ),
+        # Ungrouped digits directly after a phone label: 電話09012345678, Tel: 0212345678
+        Pattern(
+            "digits after phone label",
+            r"(?<=(?:phone|tel|mobile|cell|fax|電話|携帯|連絡先|โทร|เบอร์|ໂທ)[^\d\n]{0,12})\+?\d{9,13}(?!\d)",
+            0.5,
+        ),
+    ]
+    CONTEXT = ["phone", "telephone", "tel", "mobile", "cell", "fax", "call", "電話", "携帯", "โทร", "เบอร์"]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="PHONE_NUMBER", name="ShochuPhoneRecognizer",
+                         patterns=self.PATTERNS, context=self.CONTEXT)
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Return True for a valid number; keep an unknown ``+`` number of 8-15 digits at its base score."""
+        if is_valid_phone_number(pattern_text):
+            return True
+        digit_count = sum(character.isdigit() for character in pattern_text)
+        if pattern_text.startswith("+") and 8 <= digit_count <= 15:
+            return None
+        return False
+
+
+class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
+    """Presidio's phonenumbers-based matcher, as a second net for formats the patterns miss.
+
+    It also accepts bare digit runs that happen to be valid numbers (order or
+    invoice numbers), so its base score sits below the default 0.4 threshold
+    and only a context word ("phone", "tel") lifts a match above it.
+    """
+
+    SCORE = 0.3
+
+    def __init__(self) -> None:
+        super().__init__(supported_regions=PHONE_REGIONS, name="PhoneNumberMatcherRecognizer")
+
+
+# --- cards, IBAN, IP --------------------------------------------------------
+
+
+class CreditCardRecognizer(FailClosed, PresidioCreditCardRecognizer):
+    """13 to 19 digit card numbers, validated by Presidio's Luhn checksum."""
+
+    PATTERNS = [
+        Pattern("card number", r"(?<!\d)[2-6]\d{3}(?:[ \-]?\d){9,15}(?!\d)", 0.3),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS, name="ShochuCreditCardRecognizer")
+
+
+class IbanRecognizer(FailClosed, PresidioIbanRecognizer):
+    """Presidio's IBAN recognizer: its pattern already uses ASCII look-arounds."""
+
+    def __init__(self) -> None:
+        super().__init__(name="IbanRecognizer")
+
+
+_IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+
+
+class IpRecognizer(FailClosed, PresidioIpRecognizer):
+    """IPv4 and IPv6 addresses; Presidio's ``ipaddress`` check drops malformed ones."""
+
+    PATTERNS = [
+        Pattern("IPv4", rf"(?<![\d.]){_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}(?:/\d{{1,2}})?(?!\d|\.\d)", 0.6),
+        Pattern(
+            "IPv6",
+            r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[0-9A-Za-z]+)?(?:/\d{1,3})?(?![0-9A-Za-z:])",
+            0.6,
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(patterns=self.PATTERNS, name="ShochuIpRecognizer")
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        """Also drop IPv6-like matches with fewer than 4 hex digits ("::", "a::1", "[::2]")."""
+        if super().invalidate_result(pattern_text):
+            return True
+        if ":" in pattern_text:
+            return sum(character in string.hexdigits for character in pattern_text) < 4
+        return None
+
+
+# --- bank accounts ------------------------------------------------------------
+
+_ACCOUNT_LABEL = (
+    r"(?:account|acct\.?|a/c)[ \t]*(?:number|num\.?|no\.?|#)|account(?=[ \t]*[:：#])|bank[ \t]+account"
+    r"|口座番号|口座|เลขที่บัญชี|เลขบัญชี|บัญชีเลขที่|บัญชี|ເລກບັນຊີ|ບັນຊີ"
+)
+
+
+class BankAccountRecognizer(FailClosed, PatternRecognizer):
+    """Bank account numbers: 6 to 18 digits, only after an account or branch label.
+
+    Without a label a digit run cannot be told from a ticket, order or serial
+    number, so there is no label-free pattern. NOTE: an account written more
+    than 12 characters after its label ("account number for payroll is ...")
+    is missed.
+    """
+
+    PATTERNS = [
+        # Account No.: 12345678, 口座番号 1234567, 口座：普通 1234567, เลขที่บัญชี 123-4-56789-0
+        Pattern("after account label", rf"(?<=(?:{_ACCOUNT_LABEL})[^\d\n]{{0,12}})\d(?:[ \-]?\d){{5,17}}(?!\d)", 0.85),
+        # 渋谷支店 普通 1234567 (Japanese account numbers have 7 digits)
+        Pattern("after branch name", r"(?<=支店[^\d\n]{0,10})\d{7}(?!\d)", 0.85),
+        # 渋谷支店(123) 普通預金 1234567: a branch code between branch and account type
+        Pattern("after account type", r"(?<=支店[^\n]{0,16}?(?:普通|当座|貯蓄)(?:預金)?[^\d\n]{0,4})\d{7}(?!\d)", 0.85),
+    ]
+    CONTEXT = ["account", "bank", "branch", "口座", "支店", "บัญชี"]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="BANK_ACCOUNT", name="ShochuBankAccountRecognizer",
+                         patterns=self.PATTERNS, context=self.CONTEXT)

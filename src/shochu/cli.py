@@ -147,7 +147,7 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder of documents to ingest (searched recursively).")],
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
-    chunk_chars: Annotated[int | None, typer.Option(help="Target chunk size in characters. [default: 1500]")] = None,
+    chunk_chars: Annotated[int | None, typer.Option(help="Target chunk size in characters. (default: 1500)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -161,7 +161,7 @@ def protect(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
     tickets: Annotated[Path | None, typer.Option(help="CSV of labelled support tickets to mask as well.")] = None,
-    score_threshold: Annotated[float | None, typer.Option(help="Minimum detection score, 0 to 1. [default: 0.4]")] = None,
+    score_threshold: Annotated[float | None, typer.Option(help="Minimum detection score, 0 to 1. (default: 0.4)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -177,8 +177,8 @@ def build(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
     teacher: Annotated[str | None, typer.Option(help="Teacher: local folder, .gguf file or 'packaged:smollm2'.")] = None,
-    max_chunks: Annotated[int | None, typer.Option(help="Chunks used for teacher-generated tasks. [default: all]")] = None,
-    max_new_tokens: Annotated[int | None, typer.Option(help="Generation budget per response, in tokens. [default: 96]")] = None,
+    max_chunks: Annotated[int | None, typer.Option(help="Chunks used for teacher-generated tasks. (default: all)")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(help="Generation budget per response, in tokens. (default: 96)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -191,8 +191,8 @@ def build(
 def label(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
-    top_k: Annotated[int | None, typer.Option(help="Teacher log-probabilities kept per token. [default: 32]")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Soft-label temperature T. [default: 2.0]")] = None,
+    top_k: Annotated[int | None, typer.Option(help="Teacher log-probabilities kept per token. (default: 32)")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Soft-label temperature T. (default: 2.0)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -205,9 +205,9 @@ def label(
 def train(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
-    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps at most. [default: 300]")] = None,
-    kd_ratio: Annotated[float | None, typer.Option(help="Weight of the KD term, 0 to 1. [default: 0.5]")] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate. [default: 2e-4]")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps at most. (default: 300)")] = None,
+    kd_ratio: Annotated[float | None, typer.Option(help="Weight of the KD term, 0 to 1. (default: 0.5)")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate. (default: 2e-4)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -220,7 +220,7 @@ def train(
 def evaluate(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
-    max_examples: Annotated[int | None, typer.Option(help="Test examples per task at most. [default: all]")] = None,
+    max_examples: Annotated[int | None, typer.Option(help="Test examples per task at most. (default: all)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:

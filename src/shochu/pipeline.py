@@ -65,6 +65,7 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     """Run every stage in order and write ``summary.json`` at the workspace root."""
     started = time.time()
     workspace = Workspace(Path(config.workspace))
+    check_model_locations(config)
     workspace.root.mkdir(parents=True, exist_ok=True)
     save_resolved_config(config, workspace)
 
@@ -83,6 +84,15 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     summary = build_summary(workspace, timings, ran, time.time() - started)
     write_json(workspace.root / "summary.json", summary)
     return summary
+
+
+def check_model_locations(config: RunConfig) -> None:
+    """Fail before any work when the teacher or student cannot be loaded offline."""
+    from shochu.models import resolve_source
+
+    resolve_source(config.teacher.path)
+    if config.student.path:
+        resolve_source(config.student.path)
 
 
 def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str], wall_time: float) -> dict:

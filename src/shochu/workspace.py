@@ -231,6 +231,7 @@ class Workspace:
         """Fingerprint of a finished stage, which downstream manifests record as their input."""
         manifest = self.manifest(stage)
         if manifest is None:
-            raise FileNotFoundError(f"stage {stage!r} has not finished in {self.root}")
+            raise FileNotFoundError(f"stage {stage!r} has not finished in {self.root}; "
+                                    f"run `shochu {stage} --workspace {self.root}` first")
         return fingerprint_json({"stage": stage, "config": manifest["config_fingerprint"],
                                  "inputs": manifest["inputs"], "outputs": manifest.get("outputs", {})})

@@ -25,7 +25,7 @@ CLASSIFY_PROMPT = (
     "Reply with the category only."
 )
 
-_SENTENCE_END = re.compile(r"[.!?。！？](?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 
 
 def trim_to_sentence(text: str) -> str:

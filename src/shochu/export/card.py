@@ -43,11 +43,17 @@ own documents, entirely on its own machines. It has {{ lineage.model.parameters 
 {% endfor %}
 ## Training
 
+Settings of the train stage:
+
 | setting | value |
 |---|---|
 {% for key, value in training_config.items() -%}
 | {{ key | cell }} | {{ value | cell }} |
 {% endfor %}
+Outcome of the run:
+
+| count | value |
+|---|---|
 {% for key, value in training_counts.items() -%}
 | {{ key | cell }} | {{ value | cell }} |
 {% endfor %}
@@ -71,7 +77,7 @@ match of the generated category.
 | model | parameters | tokens/s | kl_to_teacher | rouge_l | accuracy |
 |---|---|---|---|---|---|
 {% for name, values in eval.summary.items() -%}
-| {{ name }} | {{ eval.models[name].parameters | number }} | {{ eval.models[name].tokens_per_second | number }} \
+| {{ name }} | {{ eval.models[name].parameters | number }} | {{ eval.models[name].tokens_per_second | number(1) }} \
 | {{ values.kl_to_teacher | number }} | {{ values.rouge_l | number }} | {{ values.accuracy | number }} |
 {% endfor %}
 {%- else -%}
@@ -114,12 +120,13 @@ def cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def number(value: Any) -> str:
+def number(value: Any, digits: int = 4) -> str:
+    """Format a metric with ``digits`` decimals, a count with thousands separators."""
     if value is None:
         return "n/a"
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:.4f}" if isinstance(value, float) else cell(value)
+    return f"{value:.{digits}f}" if isinstance(value, float) else cell(value)
 
 
 def hub_licence(licence: str | None) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pypdf
-from pypdf.constants import PasswordType
+from pypdf import PasswordType
 
 from shochu.ingest.readers.base import EncryptedError, NoTextError, Reader
 

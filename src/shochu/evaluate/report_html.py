@@ -1,0 +1,144 @@
+"""The self-contained HTML page of the report stage.
+
+The page loads nothing: the CSS is inline and the figures are PNG ``data:``
+URIs. Jinja2 autoescaping is on, so every text from the workspace (sample
+inputs and outputs included) reaches the page escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+_TEMPLATE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Shochu run report</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
+h1, h2 { font-weight: 600; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.text { max-width: 22rem; white-space: pre-wrap; word-break: break-word; }
+img { max-width: 100%; }
+.note { color: #666; }
+</style>
+</head>
+<body>
+<h1>Shochu run report</h1>
+<p class="note">Workspace {{ data.workspace }}, written {{ data.written_at }}.</p>
+
+<h2>Training</h2>
+{% if images.training %}
+<img alt="training curves" src="data:image/png;base64,{{ images.training }}">
+<p>Best step {{ data.training.best_step | number }}, best validation loss
+{{ data.training.best_val_loss | number }}, {{ data.training.steps_run | number }} steps run
+{%- if data.training.stopped_early %}, stopped early{% endif %}.</p>
+{% else %}
+<p class="note">train/metrics.jsonl has no records.</p>
+{% endif %}
+
+<h2>Evaluation</h2>
+{% if data.eval %}
+<img alt="evaluation summary" src="data:image/png;base64,{{ images.eval }}">
+<table>
+<tr><th>model</th><th>parameters</th><th>tokens/s</th><th>load s</th>
+<th>kl_to_teacher</th><th>rouge_l</th><th>accuracy</th></tr>
+{% for name, values in data.eval.summary.items() %}
+{% set facts = data.eval.models[name] %}
+<tr><td>{{ name }}</td><td class="number">{{ facts.parameters | number }}</td>
+<td class="number">{{ facts.get("tokens_per_second") | number(1) }}</td>
+<td class="number">{{ facts.get("load_seconds") | number(2) }}</td>
+<td class="number">{{ values.kl_to_teacher | number }}</td><td class="number">{{ values.rouge_l | number }}</td>
+<td class="number">{{ values.accuracy | number }}</td></tr>
+{% endfor %}
+</table>
+<table>
+<tr><th>task</th><th>examples</th><th>metric</th>{% for name in models %}<th>{{ name }}</th>{% endfor %}</tr>
+{% for task, entry in data.eval.tasks.items() %}
+{% for metric in entry.metric_names %}
+<tr><td>{{ task }}</td><td class="number">{{ entry.examples }}</td><td>{{ metric }}</td>
+{% for name in models %}<td class="number">{{ entry.metrics[name].get(metric) | number }}</td>{% endfor %}</tr>
+{% endfor %}
+{% endfor %}
+</table>
+{% else %}
+<p class="note">The eval stage has not run in this workspace.</p>
+{% endif %}
+
+<h2>Stage timings</h2>
+<table>
+<tr><th>stage</th><th>wall time (s)</th><th>finished at</th></tr>
+{% for row in data.timings %}
+<tr><td>{{ row.stage }}</td><td class="number">{{ row.wall_time_s | number(1) }}</td><td>{{ row.finished_at }}</td></tr>
+{% endfor %}
+</table>
+
+<h2>Ingest and protect counts</h2>
+{% for stage, counts in data.counts.items() %}
+<table>
+<tr><th colspan="2">{{ stage }}</th></tr>
+{% for key, value in counts.items() %}
+<tr><td>{{ key }}</td><td class="number">{{ value | number }}</td></tr>
+{% endfor %}
+</table>
+{% else %}
+<p class="note">Neither ingest nor protect has a manifest in this workspace.</p>
+{% endfor %}
+
+<h2>Sample test examples</h2>
+{% if data.samples %}
+<p class="note">Inputs were PII-masked by the protect stage before the build stage wrote them.</p>
+<table>
+<tr><th>id</th><th>task</th><th>input</th><th>reference</th>{% for name in sample_models %}<th>{{ name }}</th>{% endfor %}</tr>
+{% for sample in data.samples %}
+<tr><td>{{ sample.id }}</td><td>{{ sample.task }}</td><td class="text">{{ sample.input }}</td>
+<td class="text">{{ sample.reference }}</td>
+{% for name in sample_models %}<td class="text">{{ sample.predictions.get(name, "") }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+{% else %}
+<p class="note">No predictions to show.</p>
+{% endif %}
+</body>
+</html>
+"""
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """Format a metric with ``digits`` decimals, a count with thousands separators; ``n/a`` for None."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _metric_names(entry: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for metrics in entry["metrics"].values():
+        names.extend(name for name in metrics if name not in names)
+    return names
+
+
+def render_report(data: dict[str, Any], images: dict[str, str | None], sample_models: list[str]) -> str:
+    """Render the report page from the report data and base64 PNG images keyed ``training`` and ``eval``."""
+    environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment.filters["number"] = number
+    template = environment.from_string(_TEMPLATE)
+    view = dict(data)
+    models: list[str] = []
+    if data["eval"]:
+        tasks = {task: {**entry, "metric_names": _metric_names(entry)} for task, entry in data["eval"]["tasks"].items()}
+        view["eval"] = {**data["eval"], "tasks": tasks}
+        models = list(data["eval"]["summary"])
+    return template.render(data=view, images=images, models=models, sample_models=sample_models)

@@ -1,0 +1,117 @@
+"""Presidio ``AnalyzerEngine`` set-up that never loads a trained model or touches the network.
+
+Presidio's defaults would load spaCy's ``en_core_web_lg`` (and download it
+when missing). Shochu instead gives the engine a blank spaCy tokenizer and
+its own recognizer registry. Japanese and Thai text is analysed with the same
+English tokenizer: every recognizer here is a pattern or rule that does not
+need a language model, and the patterns carry their own Japanese and Thai
+context words.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+import spacy
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+
+from shochu.protect.person import PersonRecognizer
+from shochu.protect.recognizers import (
+    BankAccountRecognizer,
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneNumberMatcherRecognizer,
+    PhoneRecognizer,
+)
+
+LANGUAGE = "en"
+
+RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
+    "PERSON": (PersonRecognizer,),
+    "EMAIL_ADDRESS": (EmailRecognizer,),
+    "PHONE_NUMBER": (PhoneRecognizer, PhoneNumberMatcherRecognizer),
+    "CREDIT_CARD": (CreditCardRecognizer,),
+    "BANK_ACCOUNT": (BankAccountRecognizer,),
+    "IBAN_CODE": (IbanRecognizer,),
+    "IP_ADDRESS": (IpRecognizer,),
+}
+SUPPORTED_ENTITIES = tuple(RECOGNIZERS)
+
+
+class BlankNlpEngine(NlpEngine):
+    """Presidio NLP engine over ``spacy.blank``: tokens only, no model, no named entities.
+
+    Presidio's context enhancer compares context words with lemmas. A blank
+    pipeline has no lemmatizer, so the lower-cased token stands in for the
+    lemma, which is enough for context words such as "phone" or "card".
+    """
+
+    def __init__(self, language: str = LANGUAGE) -> None:
+        self._language = language
+        self._nlp = None
+
+    def load(self) -> None:
+        self._nlp = spacy.blank(self._language)
+
+    def is_loaded(self) -> bool:
+        return self._nlp is not None
+
+    def process_text(self, text: str, language: str) -> NlpArtifacts:
+        return self._artifacts(self._nlp(text), language)
+
+    def process_batch(self, texts: Iterable[str], language: str, batch_size: int = 1, n_process: int = 1,
+                      as_tuples: bool = False) -> Iterator:
+        if as_tuples:
+            for doc, context in self._nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
+                yield doc.text, self._artifacts(doc, language), context
+        else:
+            for doc in self._nlp.pipe(texts, batch_size=batch_size):
+                yield doc.text, self._artifacts(doc, language)
+
+    def is_stopword(self, word: str, language: str) -> bool:
+        return self._nlp.vocab[word].is_stop
+
+    def is_punct(self, word: str, language: str) -> bool:
+        return self._nlp.vocab[word].is_punct
+
+    def get_supported_entities(self) -> list[str]:
+        return []
+
+    def get_supported_languages(self) -> list[str]:
+        return [self._language]
+
+    def _artifacts(self, doc, language: str) -> NlpArtifacts:
+        return NlpArtifacts(entities=[], tokens=doc, tokens_indices=[token.idx for token in doc],
+                            lemmas=[token.lower_ for token in doc], nlp_engine=self, language=language,
+                            scores=[])
+
+
+class _RedactArguments(logging.Filter):
+    """Replace the arguments of Presidio's log records, which can quote analysed text.
+
+    Presidio logs the surrounding words of a match at DEBUG level and an
+    invalid IBAN candidate at ERROR level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple("<redacted>" for _ in record.args) if isinstance(record.args, tuple) else ()
+        return True
+
+
+def _redact_presidio_logs() -> None:
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    if not any(isinstance(existing, _RedactArguments) for existing in presidio_logger.filters):
+        presidio_logger.addFilter(_RedactArguments())
+
+
+def build_analyzer(entities: Iterable[str]) -> AnalyzerEngine:
+    """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine."""
+    _redact_presidio_logs()
+    recognizers = [recognizer() for entity in entities for recognizer in RECOGNIZERS[entity]]
+    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    return AnalyzerEngine(registry=registry, nlp_engine=BlankNlpEngine(), supported_languages=[LANGUAGE])

@@ -1,0 +1,77 @@
+"""``Masker``: detect personal data in a text and replace it with typed placeholders."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from presidio_analyzer import RecognizerResult
+
+from shochu.config import ProtectConfig
+from shochu.protect.analyzer import LANGUAGE, SUPPORTED_ENTITIES, build_analyzer
+from shochu.protect.normalize import normalize
+from shochu.protect.placeholders import REDACTED_TEXT, PlaceholderNumbering, Span, replace_spans, resolve_overlaps
+from shochu.protect.recognizers import FAILED_KEY
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MaskResult:
+    """A masked text and the number of spans masked per entity type.
+
+    ``failed`` names the recognizers that raised on the text; the text is then
+    withheld entirely (``[REDACTED]``) and ``counts`` is empty.
+    """
+
+    text: str
+    counts: dict[str, int]
+    failed: tuple[str, ...] = field(default=())
+
+
+class Masker:
+    """Replace PERSON, EMAIL_ADDRESS, PHONE_NUMBER and other entities with ``[TYPE_n]`` placeholders.
+
+    Detection runs on an NFKC-normalised copy of the text, and spans are
+    mapped back to the original offsets, so full-width digits are found and
+    the rest of the text is returned byte for byte. Overlapping detections
+    keep the higher score, then the longer span.
+    """
+
+    def __init__(self, config: ProtectConfig) -> None:
+        unknown = sorted(set(config.entities) - set(SUPPORTED_ENTITIES))
+        if unknown:
+            raise ValueError(f"protect.entities: unsupported entity type(s) {', '.join(unknown)}; "
+                             f"supported: {', '.join(SUPPORTED_ENTITIES)}")
+        self.entities = tuple(dict.fromkeys(config.entities))
+        self.score_threshold = config.score_threshold
+        self._analyzer = build_analyzer(self.entities)
+
+    def mask(self, text: str, numbering: PlaceholderNumbering | None = None) -> MaskResult:
+        """Mask one text. Pass one ``numbering`` to several texts to share placeholder numbers."""
+        if not text or not self.entities:
+            return MaskResult(text, {})
+
+        normalized = normalize(text)
+        try:
+            results = self._analyzer.analyze(normalized.text, language=LANGUAGE, entities=list(self.entities),
+                                             score_threshold=self.score_threshold)
+        except Exception as error:  # noqa: BLE001 - any failure must withhold the text
+            logger.warning("analyzer raised %s on a text of %d characters; the text is withheld",
+                           type(error).__name__, len(text))
+            return MaskResult(REDACTED_TEXT, {}, ("AnalyzerEngine",))
+
+        failed = _failed_recognizers(results)
+        if failed:
+            return MaskResult(REDACTED_TEXT, {}, failed)
+
+        spans = [Span(*normalized.to_original(result.start, result.end), result.entity_type, result.score)
+                 for result in results]
+        masked, counts = replace_spans(text, resolve_overlaps(spans), numbering or PlaceholderNumbering())
+        return MaskResult(masked, counts)
+
+
+def _failed_recognizers(results: list[RecognizerResult]) -> tuple[str, ...]:
+    names = {result.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "unknown")
+             for result in results if result.recognition_metadata and result.recognition_metadata.get(FAILED_KEY)}
+    return tuple(sorted(names))

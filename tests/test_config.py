@@ -1,0 +1,50 @@
+import pytest
+
+from shochu.config import ConfigError, load_config
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "shochu.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_relative_paths_resolve_against_config_folder(tmp_path):
+    config = load_config(_write(tmp_path, "workspace: ws\ningest:\n  input: docs\n"))
+    assert config.workspace == str(tmp_path / "ws")
+    assert config.ingest.input == str(tmp_path / "docs")
+
+
+def test_packaged_teacher_path_unchanged(tmp_path):
+    config = load_config(_write(tmp_path, "workspace: ws\n"))
+    assert config.teacher.path == "packaged:smollm2"
+
+
+def test_all_invalid_fields_reported_at_once(tmp_path):
+    path = _write(tmp_path, "workspace: ws\ntrain:\n  kd_ratio: 1.5\n  max_steps: 0\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "train.kd_ratio" in message
+    assert "train.max_steps" in message
+    assert "1.5" in message
+
+
+def test_unknown_field_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="train.learning_rat"):
+        load_config(_write(tmp_path, "workspace: ws\ntrain:\n  learning_rat: 0.1\n"))
+
+
+def test_split_shares_must_leave_training_data(tmp_path):
+    with pytest.raises(ConfigError, match="must be below 1.0"):
+        load_config(_write(tmp_path, "workspace: ws\nbuild:\n  split:\n    validation: 0.5\n    test: 0.5\n"))
+
+
+def test_missing_file_named(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_invalid_yaml_named(tmp_path):
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        load_config(_write(tmp_path, "workspace: [unclosed\n"))

@@ -1,0 +1,67 @@
+import pytest
+import torch
+
+from shochu.models import (
+    ModelSourceError,
+    evenly_spaced_layers,
+    import_model,
+    load_model,
+    prune_layers,
+    resolve_source,
+)
+
+
+def test_hub_id_rejected_with_local_path_advice():
+    with pytest.raises(ModelSourceError, match="never downloads models") as error:
+        resolve_source("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert "--local-dir" in str(error.value)
+
+
+def test_missing_path_rejected():
+    with pytest.raises(ModelSourceError, match="model path not found"):
+        resolve_source("/nonexistent/model/folder/here")
+
+
+def test_folder_without_config_rejected(tmp_path):
+    with pytest.raises(ModelSourceError, match="no config.json"):
+        resolve_source(str(tmp_path))
+
+
+def test_gguf_file_resolves_to_its_folder(tmp_path):
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    source = resolve_source(str(gguf))
+    assert source.folder == tmp_path
+    assert source.gguf_file == "model.gguf"
+
+
+@pytest.mark.parametrize("total, keep, expected", [
+    (30, 8, [0, 4, 8, 12, 17, 21, 25, 29]),
+    (4, 2, [0, 3]),
+    (5, 5, [0, 1, 2, 3, 4]),
+    (6, 1, [5]),
+])
+def test_evenly_spaced_layers(total, keep, expected):
+    assert evenly_spaced_layers(total, keep) == expected
+
+
+def test_evenly_spaced_layers_rejects_too_many():
+    with pytest.raises(ValueError, match="student.layers must be between 1"):
+        evenly_spaced_layers(4, 5)
+
+
+def test_pruned_student_copies_chosen_layers(tiny_model_dir, tmp_path):
+    teacher = import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
+    student_dir = prune_layers(teacher, 2, tmp_path / "student")
+    teacher_model, student_model = load_model(teacher), load_model(student_dir)
+
+    assert student_model.config.num_hidden_layers == 2
+    teacher_last = teacher_model.model.layers[3].mlp.down_proj.weight
+    assert torch.equal(student_model.model.layers[1].mlp.down_proj.weight, teacher_last)
+    assert torch.equal(student_model.model.embed_tokens.weight, teacher_model.model.embed_tokens.weight)
+
+
+def test_imported_model_stops_at_end_of_turn(tiny_model_dir, tmp_path):
+    folder = import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
+    model = load_model(folder)
+    assert 2 in list(model.generation_config.eos_token_id)

@@ -11,7 +11,7 @@ Each source ``examples/acme/sources/<folder>/<name>.<format>.<ext>`` becomes
     <name>.eml.txt    RFC 5322 headers and a plain body   -> EML (email package)
     <name>.html.in    wiki page content with front matter -> HTML wiki export page
 
-``sources/tickets.yaml`` holds the fragment lists from which the seeded
+``sources/tickets.yaml`` contains the fragment lists from which the seeded
 generator writes ``examples/acme/tickets.csv``. Markdown documents are written
 by hand directly in ``docs/`` and this script leaves them alone.
 
@@ -37,7 +37,6 @@ import html
 import io
 import random
 import re
-import shutil
 import sys
 import tempfile
 import zipfile
@@ -56,13 +55,13 @@ SOURCES = ACME_ROOT / "sources"
 COMPANY = "Acme Precision Components"
 GENERATED_SUFFIXES = {".pdf", ".docx", ".pptx", ".xlsx", ".eml", ".html"}
 
-# IPAGothic from the Debian package fonts-ipafont-gothic; Japanese PDFs need it.
+# Japanese PDFs embed IPAGothic from the Debian package fonts-ipafont-gothic.
 CJK_FONT_PATH = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
 CJK_FONT_PACKAGE = "fonts-ipafont-gothic"
 
 TICKETS_SEED = 20240601
-TICKETS_START = dt.datetime(2024, 1, 4, 8, 0)
-TICKETS_END = dt.datetime(2024, 9, 27, 18, 0)
+TICKETS_START = dt.datetime(2024, 1, 4)
+TICKETS_END = dt.datetime(2024, 9, 27)
 
 
 # --------------------------------------------------------------------------
@@ -76,7 +75,7 @@ class Block:
     kind: str  # heading, paragraph, list, table
     text: str = ""
     level: int = 0
-    # List items as (nesting level, numbered, text); bullets and numbers may mix.
+    # List items as (nesting level, numbered, text). Bullets and numbers may mix in one list.
     items: list[tuple[int, bool, str]] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
 
@@ -84,7 +83,7 @@ class Block:
 def split_front_matter(text: str, source: Path) -> tuple[dict, str]:
     """Split a ``---`` delimited YAML header from the body of a source file."""
     if not text.startswith("---\n"):
-        raise ValueError(f"{source}: missing front matter; the file must start with a '---' line")
+        raise ValueError(f"{source}: missing front matter. The file must start with a '---' line")
     end = text.find("\n---\n", 4)
     if end < 0:
         raise ValueError(f"{source}: front matter has no closing '---' line")
@@ -93,8 +92,8 @@ def split_front_matter(text: str, source: Path) -> tuple[dict, str]:
 
 
 def join_lines(lines: list[str], lang: str) -> str:
-    """Join wrapped source lines; Japanese and Thai text has no spaces between lines."""
-    separator = "" if lang in ("ja", "th") else " "
+    """Join wrapped source lines, without a space between lines of Japanese text."""
+    separator = "" if lang == "ja" else " "
     return separator.join(line.strip() for line in lines)
 
 
@@ -106,7 +105,8 @@ HEADING_RE = re.compile(r"^(#{1,3}) (.*)$")
 def parse_blocks(body: str, lang: str) -> list[Block]:
     """Parse the Markdown subset: headings, paragraphs, lists two levels deep, pipe tables.
 
-    An indented list item is on the second level; a list block ends at a blank line.
+    An indented list item is on the second level. Consecutive list items form one
+    list, even across blank lines, until a heading, paragraph or table.
     """
     blocks: list[Block] = []
     paragraph: list[str] = []
@@ -208,15 +208,17 @@ def build_pdf(source: Path, target: Path) -> None:
     pdf.set_subject(meta["doc_id"])
     pdf.set_creator(COMPANY)
 
+    if lang not in ("en", "ja"):
+        raise ValueError(f"{source}: PDF sources support lang 'en' or 'ja', got {lang!r}")
     if lang == "en":
         family = "helvetica"
-        check_latin1(source, meta, body)
+        check_latin1(source)
         wrapmode = WrapMode.WORD
         bullet_mark = "-"
     else:
         if not CJK_FONT_PATH.exists():
             raise SystemExit(
-                f"{source}: font {CJK_FONT_PATH} not found; the Japanese PDF needs it. "
+                f"{source}: font {CJK_FONT_PATH} not found, and the Japanese PDF needs it. "
                 f"Install it with: apt-get install {CJK_FONT_PACKAGE}"
             )
         family = "ipagothic"
@@ -304,14 +306,15 @@ def table_column_widths(rows: list[list[str]]) -> tuple[int, ...]:
     return tuple(lengths)
 
 
-def check_latin1(source: Path, meta: dict, body: str) -> None:
-    """Reject characters that the PDF core font Helvetica cannot encode."""
-    for line_number, line in enumerate(body.splitlines(), start=1):
+def check_latin1(source: Path) -> None:
+    """Reject characters, in front matter or body, that the PDF core font Helvetica cannot encode."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    for line_number, line in enumerate(lines, start=1):
         for char in line:
             if ord(char) > 0xFF:
                 raise ValueError(
-                    f"{source}: character {char!r} (U+{ord(char):04X}) in body line {line_number} "
-                    "is outside Latin-1; English PDFs use Helvetica, so replace it or set lang: ja"
+                    f"{source}:{line_number}: character {char!r} (U+{ord(char):04X}) is outside Latin-1. "
+                    "English PDFs use Helvetica, so replace the character or write the document as lang: ja"
                 )
 
 
@@ -494,7 +497,7 @@ def build_pptx(source: Path, target: Path) -> None:
 
 
 def flatten_bullets(items: list, level: int = 0) -> list[tuple[int, str]]:
-    """Flatten YAML bullets, where a nested list holds the sub-points of the item before it."""
+    """Flatten YAML bullets. A nested list contains the sub-points of the item before it."""
     flat = []
     for item in items:
         if isinstance(item, list):
@@ -580,7 +583,7 @@ def build_xlsx(source: Path, target: Path) -> None:
 
 
 def display_width(value) -> int:
-    """Approximate a cell's width in characters; CJK and Thai glyphs count double."""
+    """Approximate a cell's width in characters, counting CJK characters double."""
     text = str(value) if value is not None else ""
     return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
 
@@ -617,7 +620,6 @@ def build_eml(source: Path, target: Path) -> None:
     if "Date" not in message or "Message-ID" not in message:
         raise ValueError(f"{source}: Date and Message-ID headers are required for reproducible output")
     message["MIME-Version"] = "1.0"
-    message["Content-Language"] = message.get("Content-Language", "en")
 
     body = body.strip("\n") + "\n"
     message.set_content(body, charset="utf-8")
@@ -638,8 +640,12 @@ def build_eml(source: Path, target: Path) -> None:
             if part.get_content_type() == "multipart/alternative":
                 part.set_boundary(f"==acme-alt-{stem}==")
 
+    # Headers are written unfolded. With the default 78-column policy, Python 3.11 moves
+    # a long value to a continuation line and splits display names into encoded words
+    # that its own parser then joins with a stray space. Bodies were already encoded
+    # with the default policy, so their base64 and quoted-printable lines stay short.
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(message.as_bytes())
+    target.write_bytes(message.as_bytes(policy=email.policy.default.clone(max_line_length=998)))
 
 
 def plain_to_html(body: str) -> str:
@@ -760,10 +766,12 @@ def build_wiki_pages(sources: list[Path], targets: list[Path]) -> None:
 def build_tickets(source: Path, target: Path) -> None:
     """Generate the support-ticket CSV from seeded fragment lists.
 
-    Each category gets an equal share of the ``total`` tickets (the remainder
-    goes to the first categories), and ``japanese_share`` of each category's
-    tickets use the Japanese fragments. A body is 1 to 4 sentences: an optional
-    opening, the problem, optional details, an optional closing.
+    Each category gets an equal share of the ``total`` tickets. The ``japanese``
+    tickets are spread evenly over the categories, and remainders go to the
+    first categories. A ticket takes one issue of its category, which gives the
+    subject and the main sentence. The body is 1 to 4 sentences: an optional
+    opening, the issue, an optional detail, an optional closing. ``{site}`` is
+    filled from the customer's own sites.
     """
     spec = yaml.safe_load(source.read_text(encoding="utf-8"))
     rng = random.Random(TICKETS_SEED)
@@ -772,52 +780,57 @@ def build_tickets(source: Path, target: Path) -> None:
 
     plan: list[tuple[str, str]] = []
     for index, category in enumerate(categories):
-        count = total // len(categories) + (1 if index < total % len(categories) else 0)
-        japanese = round(count * spec["japanese_share"])
+        count = even_share(total, len(categories), index)
+        japanese = even_share(spec["japanese"], len(categories), index)
         plan += [(category, "ja")] * japanese + [(category, "en")] * (count - japanese)
     rng.shuffle(plan)
 
-    span = int((TICKETS_END - TICKETS_START).total_seconds())
-    offsets = sorted(rng.randrange(span) for _ in plan)
+    created = sorted(random_office_time(rng) for _ in plan)
     seen_bodies: set[str] = set()
     rows = []
-    for number, ((category, lang), offset) in enumerate(zip(plan, offsets), start=1):
-        created = TICKETS_START + dt.timedelta(seconds=offset)
+    for number, ((category, lang), when) in enumerate(zip(plan, created), start=1):
         fragments = spec["categories"][category][lang]
         shared = spec["shared"][lang]
-        customers = spec["customers"][lang]
+        separator = " " if lang == "en" else ""
         for _ in range(50):
+            customer = rng.choice(spec["customers"][lang])
             slots = {name: rng.choice(values) for name, values in spec["slots"].items()}
             slots.update({name: rng.choice(values) for name, values in spec["slots_" + lang].items()})
-            subject = fill(rng.choice(fragments["subjects"]), slots)
+            slots["site"] = rng.choice(customer["sites"])
+            issue = rng.choice(fragments["issues"])
+            subject = fill(rng.choice(issue["subjects"]), slots)
             sentences = []
             if rng.random() < 0.45:
                 sentences.append(rng.choice(shared["openings"]))
-            sentences.append(rng.choice(fragments["problems"]))
+            sentences.append(issue["text"])
             if rng.random() < 0.75:
-                sentences.append(rng.choice(fragments["details"]))
+                sentences.append(rng.choice(issue.get("details", []) + fragments["details"]))
             if rng.random() < 0.4:
                 sentences.append(rng.choice(shared["closings"]))
-            body = fill((" " if lang == "en" else "").join(sentences), slots)
+            body = fill(separator.join(sentences), slots)
             if body not in seen_bodies:
                 break
         seen_bodies.add(body)
         rows.append(
             {
                 "ticket_id": f"T-2024-{number:04d}",
-                "created": created.strftime("%Y-%m-%d %H:%M"),
-                "customer": rng.choice(customers),
+                "created": when.strftime("%Y-%m-%d %H:%M"),
+                "customer": customer["name"],
                 "subject": subject,
                 "body": body,
                 "category": category,
+                "lang": lang,
             }
         )
 
-    # A few tickets carry personal data that a customer typed in; ids chosen by the seed.
+    # A few tickets get personal data that a customer typed in. The seed picks which tickets.
     for planted in spec["planted"]:
-        candidates = [row for row in rows if row["category"] == planted["category"] and "planted" not in row]
+        lang = planted.get("lang", "en")
+        candidates = [
+            row for row in rows if row["category"] == planted["category"] and row["lang"] == lang and "planted" not in row
+        ]
         row = rng.choice(candidates)
-        row["body"] = row["body"] + (" " if planted.get("lang", "en") == "en" else "") + planted["text"]
+        row["body"] = row["body"] + (" " if lang == "en" else "") + planted["text"]
         row["planted"] = True
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -827,6 +840,22 @@ def build_tickets(source: Path, target: Path) -> None:
         )
         writer.writeheader()
         writer.writerows(rows)
+
+
+def random_office_time(rng: random.Random) -> dt.datetime:
+    """Draw a ticket time: mostly Monday to Saturday between 07:00 and 19:00, some at night."""
+    days = (TICKETS_END - TICKETS_START).days
+    while True:
+        day = TICKETS_START + dt.timedelta(days=rng.randrange(days + 1))
+        if day.weekday() < 6 or rng.random() < 0.15:
+            break
+    hour = rng.randrange(7, 19) if rng.random() < 0.9 else rng.choice([0, 2, 5, 20, 21, 22, 23])
+    return day.replace(hour=hour, minute=rng.randrange(60))
+
+
+def even_share(total: int, parts: int, index: int) -> int:
+    """Return part ``index`` of ``total`` split into ``parts`` near-equal integers."""
+    return total // parts + (1 if index < total % parts else 0)
 
 
 def fill(template: str, slots: dict[str, str]) -> str:
@@ -880,7 +909,7 @@ def source_target(source: Path, docs: Path) -> tuple[str, Path]:
 
 
 def build_all(out_root: Path) -> list[Path]:
-    """Build every document and the ticket CSV under ``out_root``; return the written paths."""
+    """Build every document and the ticket CSV under ``out_root`` and return the written paths."""
     docs = out_root / "docs"
     if docs.exists():
         for stale in docs.rglob("*"):
@@ -950,7 +979,7 @@ class MainTextParser(HTMLParser):
 
 
 def extract_text(path: Path) -> str:
-    """Extract the readable text of one corpus document; wiki pages count only <main>."""
+    """Extract the readable text of one corpus document, only the <main> element of wiki pages."""
     suffix = path.suffix
     if suffix == ".md":
         return path.read_text(encoding="utf-8")
@@ -1053,7 +1082,7 @@ def print_stats() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="rebuild in a temporary folder and compare with docs/")
+    parser.add_argument("--check", action="store_true", help="rebuild in a temporary folder and compare with the committed docs/ and tickets.csv")
     parser.add_argument("--stats", action="store_true", help="print document counts and extracted text size")
     args = parser.parse_args()
 

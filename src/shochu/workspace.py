@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
+# Read once: os.umask can only be queried by setting it.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 # Stages in pipeline order. Each later stage lists the stages whose outputs it
 # reads, so that a changed upstream stage makes the downstream ones stale.
 STAGES: tuple[str, ...] = ("ingest", "protect", "build", "label", "train", "eval", "export", "report")
@@ -94,6 +98,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary_path = Path(temporary)
+    # mkstemp creates the file as 0600; give it the mode a plain open() would.
+    os.chmod(temporary_path, 0o666 & ~_UMASK)
     try:
         yield temporary_path
         os.replace(temporary_path, path)

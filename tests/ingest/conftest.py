@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from pathlib import Path
 
@@ -115,7 +116,8 @@ def write_xlsx(path: Path) -> Path:
     workbook = openpyxl.Workbook()
     prices = workbook.active
     prices.title = "Prices"
-    for row in [("Product", "Price"), ("Widget", 9.5), ("Bolt", 2)]:
+    for row in [("Product", "Price", "Valid from"), ("Widget", 9.5, datetime.datetime(2024, 2, 1)),
+                ("Bolt", 2, None)]:
         prices.append(row)
     staff = workbook.create_sheet("Staff")
     for row in [("Name", "Role"), ("Hanako Sato", "Engineer")]:
@@ -140,6 +142,10 @@ def write_pptx(path: Path) -> Path:
     table = slide.shapes.add_table(2, 2, Inches(1), Inches(2), Inches(4), Inches(1)).table
     for (row, column), value in {(0, 0): "Site", (0, 1): "Staff", (1, 0): "Osaka", (1, 1): "120"}.items():
         table.cell(row, column).text = value
+
+    for number, slide in enumerate(presentation.slides, start=1):
+        footer = slide.shapes.add_textbox(Inches(0.5), Inches(7), Inches(6), Inches(0.4))
+        footer.text_frame.text = f"ACME - Internal | {number}"
     presentation.save(str(path))
     return path
 
@@ -149,20 +155,84 @@ def write_random_bytes(path: Path, size: int = 4096, seed: int = 0) -> Path:
     return path
 
 
+HANDBOOK_PAGES = [
+    "Welcome to the handbook.\nRead it before your first shift.",
+    "Safety shoes are required on the factory floor.\nThe warranty covers parts and labour for",
+    "two full years after delivery.\nContact the service desk for repairs.",
+]
+
+
+@pytest.fixture
+def handbook_pdf(tmp_path: Path) -> Path:
+    """Three pages with a running header and footer; a sentence runs from page 2 onto page 3."""
+    return write_pdf(tmp_path / "handbook.pdf", HANDBOOK_PAGES)
+
+
+@pytest.fixture
+def scan_pdf(tmp_path: Path) -> Path:
+    return write_blank_pdf(tmp_path / "scan.pdf")
+
+
+@pytest.fixture
+def corrupt_pdf(tmp_path: Path) -> Path:
+    return write_random_bytes(tmp_path / "broken.pdf")
+
+
+@pytest.fixture
+def safety_docx(tmp_path: Path) -> Path:
+    return write_docx(tmp_path / "safety.docx")
+
+
+@pytest.fixture
+def prices_xlsx(tmp_path: Path) -> Path:
+    return write_xlsx(tmp_path / "prices.xlsx")
+
+
+@pytest.fixture
+def results_pptx(tmp_path: Path) -> Path:
+    return write_pptx(tmp_path / "results.pptx")
+
+
+@pytest.fixture
+def returns_html(tmp_path: Path) -> Path:
+    path = tmp_path / "returns.html"
+    path.write_text(HTML_PAGE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def pump_eml(tmp_path: Path) -> Path:
+    path = tmp_path / "pump.eml"
+    path.write_text(EMAIL_WITH_REPLY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def shift_jis_txt(tmp_path: Path) -> Path:
+    path = tmp_path / "rules-ja.txt"
+    path.write_bytes(JAPANESE_TEXT.encode("shift_jis"))
+    return path
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A folder with one file of every supported format, plus broken, unsupported,
     duplicate and hidden files."""
-    folder = tmp_path / "docs"
+    return build_corpus(tmp_path / "docs")
+
+
+@pytest.fixture(scope="session")
+def shared_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same folder as ``corpus``, built once per session (treat as read-only)."""
+    return build_corpus(tmp_path_factory.mktemp("shared") / "docs")
+
+
+def build_corpus(folder: Path) -> Path:
     (folder / "manuals").mkdir(parents=True)
     (folder / "mail").mkdir()
     (folder / ".git").mkdir()
 
-    write_pdf(folder / "manuals" / "handbook.pdf", [
-        "Welcome to the handbook.\nRead it before your first shift.",
-        "Safety shoes are required on the factory floor.\nThe warranty covers parts and labour for",
-        "two full years after delivery.\nContact the service desk for repairs.",
-    ])
+    write_pdf(folder / "manuals" / "handbook.pdf", HANDBOOK_PAGES)
     write_docx(folder / "manuals" / "safety.docx")
     write_xlsx(folder / "prices.xlsx")
     write_pptx(folder / "results.pptx")

@@ -21,11 +21,10 @@ _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 _TABLE_SEPARATOR = re.compile(r"^\|[\s|:-]+\|$")
 _PARAGRAPH_BREAK = "\n\n"
 
-# Cut points for an over-long block, tried in order: after a sentence end
-# (Latin punctuation followed by whitespace, Japanese and full-width
-# punctuation, or a space between two Thai or Lao characters, since those
-# scripts mark sentence ends with a space), then after a line break, then after
-# any whitespace.
+# Cut points for an over-long block, tried in order: sentence ends, then line
+# breaks, then any whitespace. A sentence ends at Latin punctuation followed by
+# whitespace, at Japanese or full-width punctuation, or at a space between two
+# Thai or Lao characters, because those scripts end sentences with a space.
 _SENTENCE_END = re.compile(
     r"[.!?]+[\"'”’)\]]*\s+"
     r"|[。！？．]+[」』）”’]*\s*"
@@ -255,7 +254,7 @@ def _merge_target(chunks: list[Chunk], index: int) -> int:
 
 
 def _joined(first: Chunk, second: Chunk) -> Chunk:
-    """Join two adjacent chunks; the heading is that of the longer one, which holds most of the text."""
+    """Join two adjacent chunks under the heading of the longer one, which contains most of the text."""
     heading = first.heading if len(first.text) >= len(second.text) else second.heading
     return Chunk(first.text + _PARAGRAPH_BREAK + second.text, heading,
                  first.headings_only and second.headings_only)

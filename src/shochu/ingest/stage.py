@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.progress import track
 
 from shochu.config import IngestConfig, RunConfig
-from shochu.ingest.chunking import chunk_text
+from shochu.ingest.chunking import Chunk, chunk_text
 from shochu.ingest.files import document_id, list_input_files, relative_source
 from shochu.ingest.normalize import detect_language
 from shochu.ingest.readers import Extraction, Reader, ReadError, reader_for, unsupported_message
@@ -37,17 +38,17 @@ logger = logging.getLogger(__name__)
 
 NAME = "ingest"
 
-# Longest error message kept in errors.jsonl; library exceptions can be long.
+# Maximum length, in characters, of a library exception's text quoted in errors.jsonl.
 _MAX_MESSAGE_CHARS = 500
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    """The config that decides this stage's output."""
+    """Return the config section that decides this stage's output."""
     return config.section(NAME)
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
-    """Fingerprints of the stage's inputs: the whole input folder."""
+    """Return fingerprints of the stage's inputs: the whole input folder."""
     return {"documents": fingerprint_tree(input_folder(config))}
 
 
@@ -61,19 +62,24 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         raise FileNotFoundError(f"ingest.input folder {root} contains no files (hidden files are "
                                 f"skipped); put the documents to ingest there and re-run")
 
+    # Fingerprinted before reading, so that a file changed during the run makes the next run stale.
+    input_fingerprints = inputs(config, workspace)
     folder = workspace.reset(NAME)
     logger.info("ingest: reading %d files", len(files))
     tally = _Tally()
     with StageWriter(folder) as writer:
         ingest = _FileIngester(root, config.ingest, writer, tally)
-        for path in track(files, description="Ingesting documents", total=len(files)):
+        # Progress goes to stderr, so that stdout stays clean for the CLI's JSON summary.
+        progress = track(files, description="Ingesting documents", total=len(files),
+                         console=Console(stderr=True))
+        for path in progress:
             ingest(path)
 
     counts = tally.counts()
     logger.info("ingest: %d documents, %d chunks, %d errors, %d duplicates dropped",
                 counts["documents"], counts["chunks"], counts["errors"], counts["duplicates_dropped"])
     outputs = {name: fingerprint_file(folder / name) for name in OUTPUT_FILES.values()}
-    return workspace.finish(NAME, config=settings(config), inputs=inputs(config, workspace),
+    return workspace.finish(NAME, config=settings(config), inputs=input_fingerprints,
                             counts=counts, started=started, outputs=outputs)
 
 
@@ -125,7 +131,10 @@ class _Tally:
 
 
 class _FileIngester:
-    """Reads one file at a time and writes its records; no file's failure stops the stage."""
+    """Per-file step of the stage: read, de-duplicate, chunk and write one file's records.
+
+    A file that fails becomes an errors.jsonl record, so no single file stops the stage.
+    """
 
     def __init__(self, root: Path, config: IngestConfig, writer: StageWriter, tally: _Tally) -> None:
         self.root = root
@@ -148,25 +157,27 @@ class _FileIngester:
         try:
             extraction = reader.extract(path)
             file_sha256 = fingerprint_file(path)
+            chunks = chunk_text(extraction.text, extraction.markdown, self.config.chunk_chars,
+                                self.config.min_chunk_chars)
         except Exception as error:  # noqa: BLE001 - a broken file becomes an errors.jsonl record
             self._record_error(doc_id, source, type(error).__name__, _error_message(reader, error))
             return
         finally:
             self.tally.read_seconds[reader.format] += time.perf_counter() - started
 
-        self._record_document(doc_id, source, reader.format, extraction, file_sha256)
+        self._record_document(doc_id, source, reader.format, extraction, file_sha256, chunks)
 
     def _record_document(self, doc_id: str, source: str, format_name: str, extraction: Extraction,
-                         file_sha256: str) -> None:
+                         file_sha256: str, chunks: list[Chunk]) -> None:
         # Exact duplicates: the first file in path order is kept.
         text_sha256 = hashlib.sha256(extraction.text.encode("utf-8")).hexdigest()
-        kept = self.seen_texts.get(text_sha256)
-        if kept is not None:
+        original = self.seen_texts.get(text_sha256)
+        if original is not None:
             self.writer.write("duplicates", {"doc_id": doc_id, "source": source,
-                                             "duplicate_of": kept["doc_id"],
-                                             "duplicate_of_source": kept["source"]})
+                                             "duplicate_of": original["doc_id"],
+                                             "duplicate_of_source": original["source"]})
             self.tally.duplicates_dropped += 1
-            logger.debug("ingest: document %s duplicates %s; dropped", doc_id, kept["doc_id"])
+            logger.debug("ingest: document %s dropped as a duplicate of %s", doc_id, original["doc_id"])
             return
         self.seen_texts[text_sha256] = {"doc_id": doc_id, "source": source}
 
@@ -175,8 +186,6 @@ class _FileIngester:
             "doc_id": doc_id, "source": source, "format": format_name, "language": language,
             "chars": len(extraction.text), "sha256": file_sha256, "metadata": extraction.metadata,
         })
-        chunks = chunk_text(extraction.text, extraction.markdown, self.config.chunk_chars,
-                            self.config.min_chunk_chars)
         for index, chunk in enumerate(chunks):
             self.writer.write("chunks", {
                 "chunk_id": f"{doc_id}-{index:04d}", "doc_id": doc_id, "source": source,

@@ -18,11 +18,11 @@ OUTPUT_FILES = {
 
 
 class StageWriter:
-    """Streams records into the stage's JSONL files.
+    """Writer that streams records into the stage's JSONL files.
 
     Each file is written under a temporary name and renamed into place when the
-    ``with`` block ends without an exception; after an exception none of them
-    appears, so a killed run leaves no partial output.
+    ``with`` block ends without an exception. After an exception the temporary
+    files are removed, so a failed run leaves no partial output.
     """
 
     def __init__(self, folder: Path) -> None:

@@ -39,8 +39,8 @@ def unsupported_message(path: Path) -> str:
     if suffix in _CONVERSIONS:
         return (f"unsupported file type '{suffix}': save it as {_CONVERSIONS[suffix]} and re-run, "
                 f"or remove it from the input folder")
-    shown = f"'{suffix}'" if suffix else "(no suffix)"
-    return (f"unsupported file type {shown}; supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the "
+    suffix_text = f"'{suffix}'" if suffix else "(no suffix)"
+    return (f"unsupported file type {suffix_text}; supported: {', '.join(SUPPORTED_SUFFIXES)}. Convert the "
             f"file to one of these or remove it from the input folder")
 
 

@@ -3,8 +3,8 @@
 A subclass sets ``format`` and ``suffixes`` and writes ``read``, which returns the
 raw text and metadata of one file. The base class normalises the text and rejects
 a file that yields none. The stage's loop catches every exception per file, so a
-reader raises freely; it raises a ``ReadError`` subclass when it can tell the user
-what to do about the file.
+reader may raise anything. It raises a ``ReadError`` subclass when it can tell the
+user what to do about the file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from shochu.ingest.normalize import normalize_text
 
 
 class ReadError(Exception):
-    """A file that cannot be ingested; the message says why and what to do."""
+    """A file that cannot be ingested; the message explains why and what to do."""
 
 
 class EncryptedError(ReadError):

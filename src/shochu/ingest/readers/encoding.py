@@ -16,8 +16,8 @@ from shochu.ingest.readers.base import EncodingError
 ALLOWED_ENCODINGS = ["utf_8", "utf_16", "cp932", "shift_jis", "euc_jp", "iso2022_jp",
                      "cp874", "tis_620", "cp1252", "latin_1"]
 
-# Highest share of control characters tolerated in decoded text; more means the
-# file is binary data with a text suffix.
+# Highest share of control or replacement characters tolerated in decoded text;
+# more means the file is binary data with a text suffix, or mislabelled.
 _MAX_CONTROL_SHARE = 0.01
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 
@@ -44,6 +44,14 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise EncodingError("cannot detect the text encoding with confidence; save the file as "
                             "UTF-8 and re-run")
     return _checked(str(best), best.encoding)
+
+
+def check_replacement_characters(text: str) -> None:
+    """Raise ``EncodingError`` when decoding with errors replaced left many U+FFFD characters."""
+    replaced = text.count("\ufffd")
+    if text and replaced / len(text) > _MAX_CONTROL_SHARE:
+        raise EncodingError(f"{replaced} characters could not be decoded with the declared charset; "
+                            f"re-export the file as UTF-8 and re-run")
 
 
 def _checked(text: str, encoding: str) -> tuple[str, str]:

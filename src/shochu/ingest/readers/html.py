@@ -30,12 +30,12 @@ class HtmlReader(Reader):
 def html_to_markdown(content: bytes | str, drop_quotes: bool = False) -> tuple[str, dict[str, Any]]:
     """Return the main content of an HTML page as Markdown, and metadata (title, extractor).
 
-    trafilatura removes navigation and other boilerplate and keeps tables. Its
-    result is replaced by the structural conversion of the page body when it is
-    empty (short pages, e-mail bodies) or when it dropped every heading of a page
-    that has several: trafilatura 2.3 does that for DocBook output, whose
-    headings sit inside wrapper elements. ``drop_quotes`` removes quoted earlier
-    messages, for e-mail bodies.
+    trafilatura removes navigation and other boilerplate and keeps tables. The
+    structural conversion of the page body replaces its result when that is
+    empty (short pages, e-mail bodies). It also does when trafilatura dropped
+    every heading of a page that has several, as trafilatura 2.3.1 does for
+    DocBook pages, whose headings sit inside wrapper elements. ``drop_quotes``
+    removes quoted earlier messages, for e-mail bodies.
     """
     tree = trafilatura.load_html(content)
     if tree is None:
@@ -66,6 +66,6 @@ def _keeps_structure(extracted: str | None, headings: list[str]) -> bool:
         return False
     if len(headings) < _MIN_HEADINGS_TO_CHECK:
         return True
-    kept = {collapse(line.lstrip("#").replace("\\", "")) for line in extracted.splitlines()
-            if line.startswith("#")}
-    return any(heading in kept for heading in headings)
+    extracted_headings = {collapse(line.lstrip("#").replace("\\", ""))
+                          for line in extracted.splitlines() if line.startswith("#")}
+    return any(heading in extracted_headings for heading in headings)

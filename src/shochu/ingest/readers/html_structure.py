@@ -33,10 +33,16 @@ def collapse(text: str) -> str:
 
 
 def is_boilerplate(element: Any) -> bool:
+    if element.tag in ("header", "footer") and _inside_content(element):
+        return False  # an article's own header contains its title
     if element.tag in _SKIPPED_TAGS or element.get("role") in _SKIPPED_ROLES:
         return True
     names = set((element.get("class") or "").lower().split()) | {(element.get("id") or "").lower()}
     return bool(names & _SKIPPED_NAMES)
+
+
+def _inside_content(element: Any) -> bool:
+    return any(ancestor.tag in ("article", "main", "section") for ancestor in element.iterancestors())
 
 
 class _MarkdownBuilder:
@@ -61,7 +67,8 @@ class _MarkdownBuilder:
 
     def add_block(self, kind: str, text: str) -> None:
         self.flush()
-        self.blocks.append((kind, text))
+        if text.strip():
+            self.blocks.append((kind, text))
 
     def start_item(self, depth: int) -> None:
         self.flush()
@@ -94,9 +101,11 @@ def _render(element: Any, builder: _MarkdownBuilder, depth: int) -> None:
 
     tag = element.tag.lower()
     if tag in _HEADING_TAGS:
-        builder.add_block("heading", "#" * _HEADING_TAGS[tag] + " " + collapse(element.text_content()))
+        heading = collapse(element.text_content())
+        builder.add_block("heading", "#" * _HEADING_TAGS[tag] + " " + heading if heading else "")
     elif tag == "pre":
-        builder.add_block("code", "```\n" + element.text_content().strip("\n") + "\n```")
+        code = element.text_content().strip("\n")
+        builder.add_block("code", "```\n" + code + "\n```" if code.strip() else "")
     elif tag == "table":
         builder.add_block("table", markdown_table(_table_rows(element)))
     elif tag == "li":
@@ -128,6 +137,8 @@ def _table_rows(table: Any) -> list[list[str]]:
     rows = []
     pending: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
     for row in table.iter("tr"):
+        if next(row.iterancestors("table"), None) is not table:
+            continue  # a row of a nested table, whose text is already in its outer cell
         cells: list[str] = []
         for cell in row:
             if not isinstance(cell.tag, str) or cell.tag.lower() not in ("td", "th"):

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import re
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-from shochu.ingest.readers.base import NoTextError, Reader
+from shochu.ingest.readers.base import NoTextError, Reader, ReadError
+from shochu.ingest.readers.encoding import check_replacement_characters
 from shochu.ingest.readers.html import html_to_markdown
 
 _HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID")
-# "On Mon, 3 Jun 2024 at 10:00, Alice <alice@example.com> wrote:", possibly wrapped onto a second line.
+# "On Mon, 3 Jun 2024 at 10:00, Alice <alice@example.com> wrote:", possibly wrapped
+# onto a second line.
 _ATTRIBUTION = re.compile(r"^On\b[^\n]*(?:\n[^\n]*)?\bwrote:[ \t]*$", re.MULTILINE)
 # The first line of a forwarded-below original in Outlook and similar clients;
 # everything from it to the end is the earlier message.
 _ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*(Original Message|元のメッセージ)\s*-{2,}\s*$", re.IGNORECASE)
+# A row of at least eight identical dashes, box-drawing lines, equals signs or
+# underscores. Japanese business e-mails frame their signature with such rows.
+_RULE_LINE = re.compile(r"^\s*([-=_*~―─━＝＿－])\1{7,}\s*$")
+# A framed signature is looked for among this many last non-blank lines.
+_MAX_SIGNATURE_LINES = 10
+# Whitespace left by header folding; a full-width space inside a name is kept.
+_FOLDING_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 
 class MailReader(Reader):
@@ -28,12 +38,17 @@ class MailReader(Reader):
         with open(path, "rb") as handle:
             message = BytesParser(policy=policy.default).parse(handle)
         metadata = _header_metadata(message)
+        # The parser accepts any bytes, so a file without the basic headers is not an e-mail.
+        if not {"from", "to", "subject", "date"} & set(metadata):
+            raise ReadError("no From, To, Subject or Date header found, so this is not an e-mail "
+                            "message; export the message as .eml and re-run")
 
         body = message.get_body(preferencelist=("plain", "html"))
         if body is None:
             raise NoTextError("the e-mail has no text/plain or text/html body; if its content is an "
                               "attachment, save the attachment as its own file and re-run")
         content = body.get_content()
+        check_replacement_characters(content)
         if body.get_content_type() == "text/html":
             content, _ = html_to_markdown(content, drop_quotes=True)
         return strip_reply(content), metadata
@@ -41,10 +56,11 @@ class MailReader(Reader):
 
 def _header_metadata(message: EmailMessage) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
+    raw_headers = {name.lower(): value for name, value in message.raw_items()}
     for name in _HEADERS:
-        value = message.get(name)
-        if value is not None:
-            metadata[name.lower().replace("-", "_")] = str(value)
+        raw_value = raw_headers.get(name.lower())
+        if raw_value is not None:
+            metadata[name.lower().replace("-", "_")] = _decoded_header(raw_value, message.get(name))
     if "subject" in metadata:
         metadata["title"] = metadata["subject"]
     attachments = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
@@ -53,18 +69,44 @@ def _header_metadata(message: EmailMessage) -> dict[str, Any]:
     return metadata
 
 
+def _decoded_header(raw_value: str, parsed: Any) -> str:
+    """Decode a header's RFC 2047 encoded words, joining adjacent ones without a space.
+
+    The parser of ``policy.default`` (Python 3.11) puts a space between adjacent
+    encoded words in an address header, which splits a Japanese display name in
+    two. RFC 2047 section 6.2 requires the whitespace between them to be ignored, as the
+    older ``email.header`` decoder does.
+    """
+    try:
+        value = str(make_header(decode_header(raw_value)))
+    except (LookupError, UnicodeError, ValueError):
+        value = str(parsed)
+    return _FOLDING_WHITESPACE.sub(" ", value).strip()
+
+
 def strip_reply(text: str) -> str:
     """Remove quoted earlier messages and the signature from an e-mail body.
 
     Drops lines quoted with ">", "On ... wrote:" attributions, everything from an
     "-----Original Message-----" line on, and everything after a "-- " signature
-    separator line.
+    separator line. A block among the last lines that starts with a rule line
+    (such as "――――――――") counts as a framed signature and is dropped too.
     """
-    kept: list[str] = []
+    body_lines: list[str] = []
     for line in text.splitlines():
-        if line.rstrip("\r\n") in ("-- ", "--") or _ORIGINAL_MESSAGE.match(line):
+        if line in ("-- ", "--") or _ORIGINAL_MESSAGE.match(line):
             break
         if line.lstrip().startswith(">"):
             continue
-        kept.append(line)
-    return _ATTRIBUTION.sub("", "\n".join(kept))
+        body_lines.append(line)
+    body = _ATTRIBUTION.sub("", "\n".join(body_lines))
+    return "\n".join(_without_framed_signature(body.rstrip().split("\n")))
+
+
+def _without_framed_signature(lines: list[str]) -> list[str]:
+    """Cut the lines at the first rule line among the last ``_MAX_SIGNATURE_LINES`` non-blank lines."""
+    non_blank = [index for index, line in enumerate(lines) if line.strip()]
+    for index in non_blank[-_MAX_SIGNATURE_LINES:]:
+        if _RULE_LINE.match(lines[index]):
+            return lines[:index]
+    return lines

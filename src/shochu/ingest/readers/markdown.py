@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Sequence
 
@@ -14,6 +15,8 @@ def table_cell(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        value = value.date()  # spreadsheets store plain dates as midnight
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
     return _WHITESPACE_RUNS.sub(" ", text).strip().replace("|", "\\|")
 

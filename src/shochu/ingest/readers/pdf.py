@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pypdf
 from pypdf import PasswordType
 
-from shochu.ingest.readers.base import EncryptedError, NoTextError, Reader
+from shochu.ingest.readers.base import EncryptedError, NoTextError, Reader, ReadError
+from shochu.ingest.readers.running import drop_running_lines, running_lines
 
-# Lines among the first and last few of a page that may be a running header or
-# footer. The text order of a page follows its content stream, which usually
-# draws headers first and footers last.
-_EDGE_LINES = 3
-# A line counts as running when it appears at the edge of more than this share
-# of the pages (and on at least two of them).
-_RUNNING_SHARE = 0.5
-_DIGIT_RUNS = re.compile(r"\d+")
-_WHITESPACE_RUNS = re.compile(r"\s+")
 # Characters that end a sentence, and closing quotes or brackets that may follow them.
 _SENTENCE_FINAL = ".!?。！？．"
 _CLOSING = "\"'”’」』）)]"
@@ -36,8 +25,11 @@ class PdfReader(Reader):
         _decrypt(reader)
 
         pages, failed = _page_lines(reader)
+        if pages and len(failed) == len(pages):
+            raise ReadError(f"text extraction failed on all {len(pages)} page(s); re-save the PDF "
+                            f"(for example by printing it to PDF) and re-run")
         running = running_lines(pages)
-        pages = [_without_running(lines, running) for lines in pages]
+        pages = [drop_running_lines(lines, running) for lines in pages]
         empty = [number for number, lines in enumerate(pages, start=1) if not lines]
         if len(empty) == len(pages):
             raise NoTextError(f"no extractable text on any of its {len(pages)} page(s), so it is "
@@ -47,9 +39,9 @@ class PdfReader(Reader):
         metadata: dict[str, Any] = {"pages": len(pages), "pages_without_text": empty}
         if failed:
             metadata["pages_failed"] = failed
-        title = reader.metadata.title if reader.metadata else None
+        title = _title(reader)
         if title:
-            metadata["title"] = str(title)
+            metadata["title"] = title
         return join_pages(["\n".join(lines) for lines in pages]), metadata
 
 
@@ -59,6 +51,17 @@ def _decrypt(reader: pypdf.PdfReader) -> None:
         return
     if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
         raise EncryptedError("encrypted PDF: decrypt it (remove the password) and re-run")
+
+
+def _title(reader: pypdf.PdfReader) -> str | None:
+    """Return the title from the document information, or None when it is missing or unreadable."""
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:  # noqa: BLE001 - a damaged information dictionary must not lose the text
+        return None
+    if not title or not str(title).strip():
+        return None
+    return str(title).strip()
 
 
 def _page_lines(reader: pypdf.PdfReader) -> tuple[list[list[str]], list[int]]:
@@ -75,34 +78,6 @@ def _page_lines(reader: pypdf.PdfReader) -> tuple[list[list[str]], list[int]]:
     return pages, failed
 
 
-def _line_key(line: str) -> str:
-    """Key under which a line counts as repeated: digits and spacing do not matter."""
-    return _WHITESPACE_RUNS.sub(" ", _DIGIT_RUNS.sub("0", line)).strip()
-
-
-def _edge_indexes(count: int) -> set[int]:
-    """Indexes of the first and last ``_EDGE_LINES`` lines of a page with ``count`` lines."""
-    return set(range(min(_EDGE_LINES, count))) | set(range(max(0, count - _EDGE_LINES), count))
-
-
-def running_lines(pages: list[list[str]]) -> set[str]:
-    """Return the keys of lines that repeat at the top or bottom of most pages.
-
-    Digits are ignored, so "Page 3 of 7" and "Page 4 of 7" count as one line.
-    """
-    counts: Counter[str] = Counter()
-    for lines in pages:
-        counts.update({_line_key(lines[index]) for index in _edge_indexes(len(lines))})
-    needed = max(2, math.floor(len(pages) * _RUNNING_SHARE) + 1)
-    return {key for key, count in counts.items() if count >= needed}
-
-
-def _without_running(lines: list[str], running: set[str]) -> list[str]:
-    """Drop running lines from the edges of a page; the same text mid-page stays."""
-    edge = _edge_indexes(len(lines))
-    return [line for index, line in enumerate(lines) if index not in edge or _line_key(line) not in running]
-
-
 def ends_sentence(text: str) -> bool:
     stripped = text.rstrip().rstrip(_CLOSING)
     return bool(stripped) and stripped[-1] in _SENTENCE_FINAL
@@ -111,9 +86,9 @@ def ends_sentence(text: str) -> bool:
 def join_pages(pages: list[str]) -> str:
     """Join page texts, continuing a paragraph that a page break cut mid-sentence.
 
-    A page that ends with sentence-final punctuation closes its paragraph (blank
-    line); any other page ending continues on the next page (line break), as a
-    line wrap inside the page would.
+    A page that ends with sentence-final punctuation closes its paragraph, so a
+    blank line follows it. Any other page continues on the next page after a
+    single line break, as a line wrap inside the page would.
     """
     parts: list[str] = []
     for page in filter(None, pages):

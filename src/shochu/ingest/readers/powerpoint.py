@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pptx
-from pptx.enum.shapes import MSO_SHAPE_TYPE
+from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
 from shochu.ingest.readers.base import Reader
 from shochu.ingest.readers.markdown import markdown_table
+from shochu.ingest.readers.running import drop_running_lines, running_lines
+
+# Paragraph ends, line breaks (python-pptx returns <a:br/> as a vertical tab) and spaces around them.
+_LINE_BREAKS = re.compile(r"[ \t]*[\n\v][ \t]*")
+# Placeholders that repeat on every slide, like a PDF's running footer.
+_FURNITURE_PLACEHOLDERS = {PP_PLACEHOLDER.FOOTER, PP_PLACEHOLDER.SLIDE_NUMBER, PP_PLACEHOLDER.DATE}
 
 
 class PowerPointReader(Reader):
@@ -20,8 +28,12 @@ class PowerPointReader(Reader):
 
     def read(self, path: Path) -> tuple[str, dict[str, Any]]:
         presentation = pptx.Presentation(str(path))
-        sections = [_slide_markdown(number, slide)
-                    for number, slide in enumerate(presentation.slides, start=1)]
+        slides = [_read_slide(number, slide) for number, slide in enumerate(presentation.slides, start=1)]
+
+        # A text box repeated on most slides (company name, slide number) is a
+        # running footer, removed as in PDF pages.
+        running = running_lines([slide.body for slide in slides])
+        sections = [slide.markdown(running) for slide in slides]
 
         metadata: dict[str, Any] = {"slides": len(sections)}
         if presentation.core_properties.title:
@@ -29,23 +41,43 @@ class PowerPointReader(Reader):
         return "\n\n".join(sections), metadata
 
 
-def _slide_markdown(number: int, slide: Any) -> str:
-    """Render the slide's title as a heading, then its text and tables, then its speaker notes."""
-    title_shape = slide.shapes.title
-    title = title_shape.text_frame.text.strip() if title_shape is not None else ""
-    parts = [f"## Slide {number}: {title}" if title else f"## Slide {number}"]
+@dataclass
+class _Slide:
+    heading: str
+    body: list[str]  # lines of the text frames and tables, top to bottom
+    notes: str
 
+    def markdown(self, running: set[str]) -> str:
+        """Render the heading, the body without running lines, then the speaker notes."""
+        parts = [self.heading]
+        body = "\n".join(drop_running_lines(self.body, running))
+        if body:
+            parts.append(body)
+        if self.notes:
+            parts.append("Speaker notes:\n" + self.notes)
+        return "\n\n".join(parts)
+
+
+def _read_slide(number: int, slide: Any) -> _Slide:
+    """Collect the slide's title, the text of its other shapes and its speaker notes."""
+    title_shape = slide.shapes.title
+    # A heading is one line; a full-width space inside the title is kept as written.
+    title = _LINE_BREAKS.sub(" ", title_shape.text_frame.text).strip() if title_shape is not None else ""
+    heading = f"## Slide {number}: {title}" if title else f"## Slide {number}"
+
+    body: list[str] = []
     for shape in _reading_order(slide.shapes):
         if title_shape is not None and shape.shape_id == title_shape.shape_id:
             continue
+        if shape.is_placeholder and shape.placeholder_format.type in _FURNITURE_PLACEHOLDERS:
+            continue
         text = _shape_text(shape)
-        if text:
-            parts.append(text)
-
-    notes = _notes_text(slide)
-    if notes:
-        parts.append("Speaker notes:\n" + notes)
-    return "\n\n".join(parts)
+        if not text:
+            continue
+        if body:
+            body.append("")  # a blank line keeps each text frame or table its own paragraph
+        body.extend(text.split("\n"))
+    return _Slide(heading, body, _notes_text(slide))
 
 
 def _reading_order(shapes: Iterable[Any]) -> Iterator[Any]:

@@ -17,6 +17,12 @@ _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 
 
 class WordReader(Reader):
+    """Reader of the document body: paragraphs, lists and tables.
+
+    NOTE: page headers and footers, footnotes, comments, text boxes and content
+    controls (such as a generated table of contents) are not read.
+    """
+
     format = "docx"
     suffixes = (".docx",)
     markdown = True

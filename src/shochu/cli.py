@@ -46,6 +46,9 @@ def _setup_logging(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # transformers' GGUF conversion and weight loading draw tqdm bars of their
+    # own; Shochu's progress bars come from rich.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False)], force=True)
     for noisy in ("transformers", "huggingface_hub", "presidio-analyzer", "urllib3", "filelock"):

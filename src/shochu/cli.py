@@ -113,6 +113,8 @@ def run(
     config_file: Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. examples/acme/shochu.yaml.")],
     force: Annotated[list[str] | None, typer.Option("--force", help="Re-run this stage (repeatable).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
+    workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace folder; "
+                                                   "overrides the config's `workspace`.")] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Run every stage, ingest to report, skipping stages whose outputs are up to date."""
@@ -124,7 +126,10 @@ def run(
     if unknown:
         _fail(ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_MODULES)}"))
     try:
-        summary = run_all(load_config(config_file), force=set(force or []), until=until)
+        config = load_config(config_file)
+        if workspace is not None:
+            config.workspace = str(workspace.resolve())
+        summary = run_all(config, force=set(force or []), until=until)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
     _print_summary(summary)

@@ -78,7 +78,8 @@ def test_classify_metrics_in_range(results) -> None:
 def test_summary_averages_generated_tasks(results) -> None:
     tasks = results["tasks"]
     for name in MODELS:
-        expected = (tasks["qa"]["metrics"][name]["rouge_l"] + tasks["summary"]["metrics"][name]["rouge_l"]) / 2
+        scores = [tasks[task]["metrics"][name]["rouge_l"] for task in ("qa", "summary")]
+        expected = sum(scores) / 2
         assert results["summary"][name]["rouge_l"] == pytest.approx(expected)
         assert results["summary"][name]["accuracy"] == tasks["classify"]["metrics"][name]["accuracy"]
 
@@ -87,7 +88,8 @@ def test_predictions_cover_every_model(finished) -> None:
     workspace, _, _ = finished
     predictions = read_jsonl(workspace.stage_dir("eval") / "predictions.jsonl")
     assert len(predictions) == len(TEST_RECORDS) * len(MODELS)
-    assert {(p["id"], p["model"]) for p in predictions} == {(r["id"], m) for r in TEST_RECORDS for m in MODELS}
+    expected = {(record["id"], name) for record in TEST_RECORDS for name in MODELS}
+    assert {(p["id"], p["model"]) for p in predictions} == expected
 
 
 def test_manifest_counts(finished, results) -> None:

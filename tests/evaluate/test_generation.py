@@ -1,4 +1,10 @@
-"""Batched greedy generation with left padding, and the teacher-forced KL pass."""
+"""Generation and teacher forcing as the eval stage uses them.
+
+The eval stage generates through ``shochu.generation.generate``. These tests
+pin two properties that its scores depend on. Left-padded batches give the
+same tokens as one prompt at a time, and the KL pass sums over exactly the
+response tokens.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,14 @@ import pytest
 import torch
 
 from shochu.distill.data import encode_records
-from shochu.evaluate.generation import encode_prompts, generate_answers, generate_batch, left_pad
 from shochu.evaluate.teacher_forcing import teacher_forced_kl
+from shochu.generation import generate
 from shochu.models import load_model, load_tokenizer
 
 CONVERSATIONS = [
     [{"role": "user", "content": "VPN?"}],
-    [{"role": "user", "content": "Passwords rotate every 90 days and must have at least 12 characters. Why?"}],
+    [{"role": "user",
+      "content": "Passwords rotate every 90 days and must have at least 12 characters. Why?"}],
     [{"role": "user", "content": "社外秘の文書は共有フォルダに保存しないでください。"}],
     [{"role": "user", "content": "Expense claims are filed within 30 days."}],
 ]
@@ -31,7 +38,12 @@ def teacher(tiny_model_dir: Path):
     return load_model(tiny_model_dir), load_tokenizer(tiny_model_dir, padding_side="left")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
+def student(tiny_student_dir: Path):
+    return load_model(tiny_student_dir)
+
+
+@pytest.fixture(scope="module")
 def varied_teacher(tiny_model_dir: Path):
     """The tiny teacher with larger random weights, so that greedy answers vary with the context.
 
@@ -47,58 +59,38 @@ def varied_teacher(tiny_model_dir: Path):
     return model, load_tokenizer(tiny_model_dir, padding_side="left")
 
 
-@pytest.fixture(scope="module")
-def student(tiny_student_dir: Path):
-    return load_model(tiny_student_dir)
-
-
-def test_left_pad_masks_from_lengths() -> None:
-    input_ids, attention_mask = left_pad([[5, 6, 7], [9]], pad_token_id=9)
-    assert input_ids.tolist() == [[5, 6, 7], [9, 9, 9]]
-    assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+def _token_ids(tokenizer, conversation) -> list[int]:
+    return tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=True,
+                                         return_dict=False)
 
 
 def test_prompts_differ_in_length(teacher) -> None:
     _, tokenizer = teacher
-    lengths = {len(ids) for ids in encode_prompts(tokenizer, CONVERSATIONS)}
+    lengths = {len(_token_ids(tokenizer, conversation)) for conversation in CONVERSATIONS}
     assert len(lengths) == len(CONVERSATIONS)
 
 
 def test_varied_answers_differ(varied_teacher) -> None:
     model, tokenizer = varied_teacher
-    answers, _ = generate_batch(model, tokenizer, encode_prompts(tokenizer, CONVERSATIONS), max_new_tokens=6)
-    assert len({tuple(answer) for answer in answers}) == len(CONVERSATIONS)
+    answers, _ = generate(model, tokenizer, CONVERSATIONS, max_new_tokens=6, batch_size=4)
+    assert len({answer.text for answer in answers}) == len(CONVERSATIONS)
 
 
 def test_batched_equals_one_at_a_time(varied_teacher) -> None:
     model, tokenizer = varied_teacher
-    prompts = encode_prompts(tokenizer, CONVERSATIONS)
-
-    batched, _ = generate_batch(model, tokenizer, prompts, max_new_tokens=8)
-    single = [generate_batch(model, tokenizer, [prompt], max_new_tokens=8)[0][0] for prompt in prompts]
-
-    for index in range(len(prompts)):
+    batched, _ = generate(model, tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=4)
+    single = [generate(model, tokenizer, [conversation], max_new_tokens=8, batch_size=1)[0][0]
+              for conversation in CONVERSATIONS]
+    for index in range(len(CONVERSATIONS)):
         assert batched[index] == single[index], f"prompt {index}"
-
-
-def test_answer_stops_at_eos(varied_teacher) -> None:
-    model, tokenizer = varied_teacher
-    prompts = encode_prompts(tokenizer, CONVERSATIONS)
-    free, _ = generate_batch(model, tokenizer, prompts, max_new_tokens=6)
-    model.generation_config.eos_token_id = [tokenizer.eos_token_id, free[0][2]]
-
-    stopped, generated = generate_batch(model, tokenizer, prompts[:1], max_new_tokens=6)
-
-    assert stopped[0] == free[0][:2]
-    assert generated == 3
 
 
 def test_generation_counts_tokens(teacher) -> None:
     model, tokenizer = teacher
-    generation = generate_answers(model, tokenizer, CONVERSATIONS, max_new_tokens=5, batch_size=3)
-    assert len(generation.texts) == len(CONVERSATIONS)
-    assert 0 < generation.generated_tokens <= 5 * len(CONVERSATIONS)
-    assert generation.seconds > 0
+    answers, seconds = generate(model, tokenizer, CONVERSATIONS, max_new_tokens=5, batch_size=3)
+    assert len(answers) == len(CONVERSATIONS)
+    assert all(0 < answer.new_tokens <= 5 for answer in answers)
+    assert seconds > 0
 
 
 def test_kl_of_teacher_to_itself_is_zero(teacher) -> None:
@@ -135,7 +127,18 @@ def test_kl_without_examples_is_none(teacher) -> None:
     assert teacher_forced_kl(model, model, [], tokenizer.pad_token_id, batch_size=2).mean is None
 
 
-def test_inference_leaves_grad_enabled(teacher) -> None:
+def test_kl_matches_manual_positions(teacher, student) -> None:
     model, tokenizer = teacher
-    generate_answers(model, tokenizer, CONVERSATIONS[:1], max_new_tokens=2, batch_size=1)
-    assert torch.is_grad_enabled()
+    examples, _ = encode_records(tokenizer, RECORDS[:1], max_seq_len=256)
+    example = examples[0]
+    ids = torch.tensor([example.input_ids])
+
+    # Logits at position t - 1 predict token t, for every response token t.
+    with torch.no_grad():
+        positions = slice(example.response_start - 1, example.length - 1)
+        teacher_log_probs = model(ids).logits[0, positions].log_softmax(-1)
+        student_log_probs = student(ids).logits[0, positions].log_softmax(-1)
+    expected = (teacher_log_probs.exp() * (teacher_log_probs - student_log_probs)).sum(-1).mean().item()
+
+    total = teacher_forced_kl(model, student, examples, tokenizer.pad_token_id, batch_size=1)
+    assert total.mean == pytest.approx(expected, rel=1e-5)

@@ -37,7 +37,7 @@ def _finish(workspace: Workspace, stage_name: str, config: dict, counts: dict) -
 
 
 def make_workspace(root: Path, student_dir: Path, with_eval: bool = True) -> Workspace:
-    """A workspace finished up to train (and eval), whose train/best holds extra files export must skip."""
+    """Build a workspace finished up to train (and eval) whose train/best contains files export must skip."""
     workspace = Workspace(root)
     write_json(workspace.models_dir / "teacher" / "shochu_model.json",
                {"licence": "Apache-2.0", "source": "/models/tiny-teacher.gguf", "kind": "teacher"})
@@ -115,9 +115,11 @@ def test_card_names_licence(exported) -> None:
     assert "| licence | Apache-2.0 |" in _card(workspace)
 
 
-@pytest.mark.parametrize("heading", ["## What it is", "## Teacher", "## Student initialisation", "## Training",
-                                     "## Data fingerprints", "## Evaluation", "## Intended use and limits",
-                                     "## How to load it"])
+SECTIONS = ["## What it is", "## Teacher", "## Student initialisation", "## Training", "## Data fingerprints",
+            "## Evaluation", "## Intended use and limits", "## How to load it"]
+
+
+@pytest.mark.parametrize("heading", SECTIONS)
 def test_card_sections(exported, heading: str) -> None:
     workspace, _ = exported
     assert heading in _card(workspace)
@@ -192,3 +194,25 @@ def test_pickle_only_checkpoint_rejected(tmp_path: Path, tiny_student_dir: Path)
     with pytest.raises(FileNotFoundError, match="never pickle"):
         stage.run(RunConfig(workspace=str(tmp_path)), workspace)
     assert not workspace.is_complete("export")
+
+
+def test_config_licence_fallback(tmp_path: Path, tiny_student_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_student_dir, with_eval=False)
+    description = {"source": "/models/t", "licence": None}
+    write_json(workspace.models_dir / "teacher" / "shochu_model.json", description)
+    config = RunConfig(workspace=str(tmp_path), teacher={"path": "/models/t", "licence": "MIT"})
+
+    stage.run(config, workspace)
+
+    assert _front_matter(_card(workspace))["license"] == "mit"
+    assert "| licence | MIT |" in _card(workspace)
+
+
+def test_unknown_licence_is_other(tmp_path: Path, tiny_student_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_student_dir, with_eval=False)
+    write_json(workspace.models_dir / "teacher" / "shochu_model.json", {"source": "/models/t"})
+
+    stage.run(RunConfig(workspace=str(tmp_path)), workspace)
+
+    assert _front_matter(_card(workspace))["license"] == "other"
+    assert "| licence | unknown |" in _card(workspace)

@@ -58,7 +58,7 @@ def mean_rouge_l(references: Sequence[str], predictions: Sequence[str]) -> float
         raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
     if not references:
         raise ValueError("no examples to score")
-    return sum(rouge_l(r, p) for r, p in zip(references, predictions)) / len(references)
+    return sum(rouge_l(r, p) for r, p in zip(references, predictions, strict=True)) / len(references)
 
 
 def normalise_answer(text: str) -> str:
@@ -96,9 +96,9 @@ def classify_metrics(labels: Sequence[str], predictions: Sequence[str],
     if not labels:
         raise ValueError("no examples to score")
     answers = [normalise_answer(prediction) for prediction in predictions]
-    correct = sum(answer == normalise_answer(label) for answer, label in zip(answers, labels))
+    correct = sum(answer == normalise_answer(label) for answer, label in zip(answers, labels, strict=True))
 
-    listed = [(answer, options) for answer, options in zip(answers, choices) if options]
+    listed = [(answer, options) for answer, options in zip(answers, choices, strict=True) if options]
     valid = sum(answer in {normalise_answer(option) for option in options} for answer, options in listed)
     return {
         "accuracy": correct / len(labels),
@@ -110,8 +110,9 @@ def kl_divergence(teacher_logits: torch.Tensor, model_logits: torch.Tensor) -> t
     """Return KL(p_teacher || p_model) per token at temperature 1, in nats, shape ``(tokens,)``.
 
     Both inputs have shape ``(tokens, vocab)`` and are upcast to fp32 before
-    ``log_softmax``. When the vocabularies differ only by trailing padding rows,
-    both are cut to the shorter one.
+    ``log_softmax``. When the vocabulary sizes differ, both are cut to the
+    shorter one. That is right only when the extra rows are padding of a shared
+    tokenizer, so callers check that the tokenizers match.
     """
     vocab = min(teacher_logits.shape[-1], model_logits.shape[-1])
     teacher_log_probs = torch.log_softmax(teacher_logits[..., :vocab].float(), dim=-1)

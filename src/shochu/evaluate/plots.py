@@ -48,11 +48,12 @@ def training_curves(train: list[dict[str, Any]], validation: list[dict[str, Any]
 def eval_summary(summary: dict[str, dict[str, float | None]]) -> str:
     """Plot per model the summary ROUGE-L and accuracy (left) and the KL to the teacher (right)."""
     models = list(summary)
-    metrics = [metric for metric in SUMMARY_METRICS if any(summary[name].get(metric) is not None for name in models)]
-    figure = Figure(figsize=(8, 3.6))
+    metrics = [metric for metric in SUMMARY_METRICS
+               if any(summary[name].get(metric) is not None for name in models)]
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
     scores, divergence = figure.subplots(1, 2)
 
-    # Grouped bars; a missing value (None) is drawn as no bar rather than as zero.
+    # Bars are grouped by model. A missing value (None) is drawn as no bar, not as a zero bar.
     width = 0.8 / max(len(metrics), 1)
     for offset, metric in enumerate(metrics):
         positions = [index + offset * width for index in range(len(models))]
@@ -64,5 +65,5 @@ def eval_summary(summary: dict[str, dict[str, float | None]]) -> str:
         scores.legend()
 
     divergence.bar(models, [_height(summary[name].get("kl_to_teacher")) for name in models], color="tab:red")
-    divergence.set_title("kl_to_teacher (nats per token), lower is better")
+    divergence.set_title("kl_to_teacher (nats/token), lower is better")
     return _encode(figure)

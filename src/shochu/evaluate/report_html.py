@@ -54,7 +54,8 @@ img { max-width: 100%; }
 <tr><td>{{ name }}</td><td class="number">{{ facts.parameters | number }}</td>
 <td class="number">{{ facts.get("tokens_per_second") | number(1) }}</td>
 <td class="number">{{ facts.get("load_seconds") | number(2) }}</td>
-<td class="number">{{ values.kl_to_teacher | number }}</td><td class="number">{{ values.rouge_l | number }}</td>
+<td class="number">{{ values.kl_to_teacher | number }}</td>
+<td class="number">{{ values.rouge_l | number }}</td>
 <td class="number">{{ values.accuracy | number }}</td></tr>
 {% endfor %}
 </table>
@@ -63,7 +64,10 @@ img { max-width: 100%; }
 {% for task, entry in data.eval.tasks.items() %}
 {% for metric in entry.metric_names %}
 <tr><td>{{ task }}</td><td class="number">{{ entry.examples }}</td><td>{{ metric }}</td>
-{% for name in models %}<td class="number">{{ entry.metrics[name].get(metric) | number }}</td>{% endfor %}</tr>
+{% for name in models %}
+<td class="number">{{ entry.metrics[name].get(metric) | number }}</td>
+{% endfor %}
+</tr>
 {% endfor %}
 {% endfor %}
 </table>
@@ -75,7 +79,8 @@ img { max-width: 100%; }
 <table>
 <tr><th>stage</th><th>wall time (s)</th><th>finished at</th></tr>
 {% for row in data.timings %}
-<tr><td>{{ row.stage }}</td><td class="number">{{ row.wall_time_s | number(1) }}</td><td>{{ row.finished_at }}</td></tr>
+<tr><td>{{ row.stage }}</td><td class="number">{{ row.wall_time_s | number(1) }}</td>
+<td>{{ row.finished_at }}</td></tr>
 {% endfor %}
 </table>
 
@@ -95,7 +100,9 @@ img { max-width: 100%; }
 {% if data.samples %}
 <p class="note">Inputs were PII-masked by the protect stage before the build stage wrote them.</p>
 <table>
-<tr><th>id</th><th>task</th><th>input</th><th>reference</th>{% for name in sample_models %}<th>{{ name }}</th>{% endfor %}</tr>
+<tr><th>id</th><th>task</th><th>input</th><th>reference</th>
+{% for name in sample_models %}<th>{{ name }}</th>{% endfor %}
+</tr>
 {% for sample in data.samples %}
 <tr><td>{{ sample.id }}</td><td>{{ sample.task }}</td><td class="text">{{ sample.input }}</td>
 <td class="text">{{ sample.reference }}</td>
@@ -132,13 +139,15 @@ def _metric_names(entry: dict[str, Any]) -> list[str]:
 
 def render_report(data: dict[str, Any], images: dict[str, str | None], sample_models: list[str]) -> str:
     """Render the report page from the report data and base64 PNG images keyed ``training`` and ``eval``."""
-    environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
+                              lstrip_blocks=True)
     environment.filters["number"] = number
     template = environment.from_string(_TEMPLATE)
     view = dict(data)
     models: list[str] = []
     if data["eval"]:
-        tasks = {task: {**entry, "metric_names": _metric_names(entry)} for task, entry in data["eval"]["tasks"].items()}
+        tasks = {task: {**entry, "metric_names": _metric_names(entry)}
+                 for task, entry in data["eval"]["tasks"].items()}
         view["eval"] = {**data["eval"], "tasks": tasks}
         models = list(data["eval"]["summary"])
     return template.render(data=view, images=images, models=models, sample_models=sample_models)

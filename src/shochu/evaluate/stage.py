@@ -5,6 +5,10 @@ classify answers by accuracy against the true label, every other task by
 ROUGE-L F1 against the teacher's reference response plus the teacher-forced
 token-level KL to the teacher. It writes ``eval/results.json`` and
 ``eval/predictions.jsonl``.
+
+Answers are generated with the build stage's repetition penalty, the setting
+under which the teacher wrote the references, so the teacher's own ROUGE-L is
+the ceiling a student can reach.
 """
 
 from __future__ import annotations
@@ -13,21 +17,20 @@ import gc
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from shochu.config import RunConfig
 from shochu.distill.data import EncodedExample, encode_records
-from shochu.evaluate.generation import generate_answers
 from shochu.evaluate.metrics import classify_metrics, mean_rouge_l
 from shochu.evaluate.teacher_forcing import teacher_forced_kl
+from shochu.generation import generate
 from shochu.models import load_model, load_tokenizer, parameter_count
 from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
 
@@ -41,8 +44,9 @@ PREDICTIONS_FILE = "predictions.jsonl"
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    # The KL pass encodes examples exactly as the label stage did, so it uses label.max_seq_len.
-    return {**config.section("eval"), "max_seq_len": config.label.max_seq_len}
+    # The KL pass encodes examples as the label stage did, so it uses label.max_seq_len.
+    return {**config.section("eval"), "max_seq_len": config.label.max_seq_len,
+            "repetition_penalty": config.build.repetition_penalty}
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
@@ -79,12 +83,14 @@ def model_folders(workspace: Workspace) -> dict[str, Path]:
     }
 
 
-def select_examples(records: list[dict[str, Any]], max_examples: int | None) -> dict[str, list[dict[str, Any]]]:
+def select_examples(records: list[dict[str, Any]],
+                    max_examples: int | None) -> dict[str, list[dict[str, Any]]]:
     """Group test records by task, each sorted by id and cut to the first ``max_examples``."""
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_task[record["task"]].append(record)
-    return {task: sorted(group, key=lambda r: r["id"])[:max_examples] for task, group in sorted(by_task.items())}
+    return {task: sorted(group, key=lambda r: r["id"])[:max_examples]
+            for task, group in sorted(by_task.items())}
 
 
 def _device() -> torch.device:
@@ -97,13 +103,13 @@ def _load(name: str, folder: Path) -> LoadedModel:
     model = load_model(folder).to(_device())
     tokenizer = load_tokenizer(folder, padding_side="left")
     loaded = LoadedModel(name, folder, model, tokenizer, time.perf_counter() - started)
-    logger.info("model %s: %d parameters, loaded in %.1f s", name, parameter_count(model), loaded.load_seconds)
+    logger.info("model %s: %d parameters, loaded in %.1f s", name, parameter_count(model),
+                loaded.load_seconds)
     return loaded
 
 
-def _release(loaded: LoadedModel) -> None:
-    """Free a student's weights before the next one loads."""
-    loaded.model = None
+def _free_memory() -> None:
+    """Collect a released student before the next one loads."""
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
@@ -127,9 +133,12 @@ def _same_vocabulary(model: LoadedModel, teacher: LoadedModel) -> bool:
     return model.tokenizer.get_vocab() == teacher.tokenizer.get_vocab()
 
 
-def _task_kl(loaded: LoadedModel, teacher: LoadedModel, examples: list[EncodedExample], batch_size: int,
-             advance: Callable[[int], None]) -> float | None:
-    """Return the model's mean token KL to the teacher on ``examples``; 0 for the teacher itself."""
+def _task_kl(loaded: LoadedModel, teacher: LoadedModel, task: str, examples: list[EncodedExample],
+             batch_size: int) -> float | None:
+    """Return the model's mean token KL to the teacher on ``examples``, or None when it cannot be computed.
+
+    The teacher itself gets 0 without a forward pass.
+    """
     if loaded is teacher:
         return 0.0
     if not examples:
@@ -138,8 +147,10 @@ def _task_kl(loaded: LoadedModel, teacher: LoadedModel, examples: list[EncodedEx
         logger.warning("model %s: its tokenizer differs from the teacher's, so it gets no kl_to_teacher",
                        loaded.name)
         return None
-    total = teacher_forced_kl(teacher.model, loaded.model, examples, teacher.tokenizer.pad_token_id,
-                              batch_size, on_batch=advance)
+    with Progress(transient=True) as progress:
+        bar = progress.add_task(f"KL of {loaded.name} on {task}", total=len(examples))
+        total = teacher_forced_kl(teacher.model, loaded.model, examples, teacher.tokenizer.pad_token_id,
+                                  batch_size, on_batch=lambda count: progress.advance(bar, count))
     return total.mean
 
 
@@ -151,39 +162,35 @@ def _score_task(task: str, records: list[dict[str, Any]], predictions: list[str]
 
 
 def _evaluate_model(loaded: LoadedModel, teacher: LoadedModel, tasks: dict[str, list[dict[str, Any]]],
-                    kl_examples: dict[str, list[EncodedExample]], config: RunConfig,
-                    progress: Progress) -> ModelOutcome:
+                    kl_examples: dict[str, list[EncodedExample]], config: RunConfig) -> ModelOutcome:
     """Generate and score every task for one model."""
     outcome = ModelOutcome()
     for task, records in tasks.items():
-        kl_count = 0 if loaded is teacher else len(kl_examples.get(task, []))
-        bar = progress.add_task(f"{loaded.name} {task}", total=len(records) + kl_count)
-        advance = partial(progress.advance, bar)
 
-        # Greedy answers, timed for throughput.
-        generation = generate_answers(loaded.model, loaded.tokenizer, [r["messages"] for r in records],
-                                      config.eval.max_new_tokens, config.eval.batch_size, on_batch=advance)
-        outcome.predictions[task] = generation.texts
-        outcome.generated_tokens += generation.generated_tokens
-        outcome.generation_seconds += generation.seconds
+        # Greedy answers. The seconds include tokenising and decoding each batch.
+        generations, seconds = generate(loaded.model, loaded.tokenizer, [r["messages"] for r in records],
+                                        config.eval.max_new_tokens, config.eval.batch_size,
+                                        repetition_penalty=config.build.repetition_penalty,
+                                        description=f"{loaded.name} answers {task}")
+        predictions = [generation.text for generation in generations]
+        generated_tokens = sum(generation.new_tokens for generation in generations)
+        outcome.predictions[task] = predictions
+        outcome.generated_tokens += generated_tokens
+        outcome.generation_seconds += seconds
 
         # Scores against the references, then KL to the teacher on generated tasks.
-        outcome.metrics[task] = _score_task(task, records, generation.texts)
+        outcome.metrics[task] = _score_task(task, records, predictions)
         if task != CLASSIFY:
-            outcome.metrics[task]["kl_to_teacher"] = _task_kl(loaded, teacher, kl_examples[task],
-                                                              config.eval.batch_size, advance)
-        logger.info("model %s task %s: %d examples, %d generated tokens", loaded.name, task, len(records),
-                    generation.generated_tokens)
+            outcome.metrics[task]["kl_to_teacher"] = _task_kl(loaded, teacher, task, kl_examples[task],
+                                                              config.eval.batch_size)
+        logger.info("model %s task %s: %d examples, %d generated tokens in %.1f s", loaded.name, task,
+                    len(records), generated_tokens, seconds)
     return outcome
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 
 
 @dataclass
 class Evaluation:
-    """Per model: facts (size, load time, throughput) and outcomes; per generated task: KL example count."""
+    """Facts (size, load time, throughput) and outcomes per model, and KL example counts per task."""
 
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[str, ModelOutcome] = field(default_factory=dict)
@@ -200,14 +207,14 @@ def evaluate_models(folders: dict[str, Path], tasks: dict[str, list[dict[str, An
     teacher = _load("teacher", folders["teacher"])
     kl_examples = _encode_for_kl(teacher, tasks, config.label.max_seq_len)
     evaluation = Evaluation(kl_examples={task: len(examples) for task, examples in kl_examples.items()})
-    with _progress() as progress:
-        for name in MODEL_NAMES:
-            loaded = teacher if name == "teacher" else _load(name, folders[name])
-            outcome = _evaluate_model(loaded, teacher, tasks, kl_examples, config, progress)
-            evaluation.outcomes[name] = outcome
-            evaluation.facts[name] = _model_facts(loaded, outcome)
-            if loaded is not teacher:
-                _release(loaded)
+    for name in MODEL_NAMES:
+        loaded = teacher if name == "teacher" else _load(name, folders[name])
+        outcome = _evaluate_model(loaded, teacher, tasks, kl_examples, config)
+        evaluation.outcomes[name] = outcome
+        evaluation.facts[name] = _model_facts(loaded, outcome)
+        if loaded is not teacher:
+            del loaded
+            _free_memory()
     return evaluation
 
 
@@ -256,7 +263,7 @@ def prediction_records(outcomes: dict[str, ModelOutcome],
                        tasks: dict[str, list[dict[str, Any]]]) -> Iterator[dict[str, str]]:
     for task, records in tasks.items():
         for name, outcome in outcomes.items():
-            for record, prediction in zip(records, outcome.predictions[task]):
+            for record, prediction in zip(records, outcome.predictions[task], strict=True):
                 yield {"id": record["id"], "task": task, "model": name, "prediction": prediction}
 
 
@@ -264,9 +271,12 @@ def _check_inputs(workspace: Workspace, folders: dict[str, Path]) -> Path:
     build_dir = workspace.require("build", NAME)
     workspace.require("train", NAME)
     for name, folder in folders.items():
-        if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"model {name!r} not found: {folder} has no config.json; "
-                                    f"re-run the stage that writes it (train for train/best)")
+        if (folder / "config.json").is_file():
+            continue
+        remedy = ("re-run `shochu train --force`" if name == "student"
+                  else "delete the folder and re-run `shochu build`, which imports the models again")
+        raise FileNotFoundError(f"{folder} has no config.json, so the {name} model cannot be loaded. "
+                                f"To fix it, {remedy}")
     if not (build_dir / "test.jsonl").is_file():
         raise FileNotFoundError(f"{build_dir / 'test.jsonl'} is missing; re-run `shochu build`")
     return build_dir
@@ -279,12 +289,14 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     build_dir = _check_inputs(workspace, folders)
     tasks = select_examples(read_jsonl(build_dir / "test.jsonl"), config.eval.max_examples)
     if not tasks:
-        raise ValueError(f"{build_dir / 'test.jsonl'} has no examples; raise build.split.test and re-run build")
+        raise ValueError(f"{build_dir / 'test.jsonl'} has no examples; "
+                         f"raise build.split.test and re-run `shochu build`")
     output = workspace.reset(NAME)
 
     evaluation = evaluate_models(folders, tasks, config)
     for name, folder in folders.items():
-        evaluation.facts[name] = {"path": folder.relative_to(workspace.root).as_posix(), **evaluation.facts[name]}
+        relative = folder.relative_to(workspace.root).as_posix()
+        evaluation.facts[name] = {"path": relative, **evaluation.facts[name]}
     results = build_results(evaluation, tasks)
 
     write_jsonl(output / PREDICTIONS_FILE, prediction_records(evaluation.outcomes, tasks))

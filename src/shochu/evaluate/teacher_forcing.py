@@ -1,13 +1,15 @@
 """Teacher-forced KL of a model to the teacher on reference responses.
 
 Both models read the same right-padded batches from ``distill.data.collate``.
-Right padding is safe here because nothing is generated: each position sees
-only earlier tokens, and only the supervised positions (``target_mask``) are
-scored, following the logits-position convention of ``distill.data``.
+Right padding is safe here because nothing is generated. Each position
+attends only to earlier tokens, and only the supervised positions
+(``target_mask``) are scored, following the logits-position convention of
+``distill.data``.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,12 +32,28 @@ class KLTotal:
         return self.kl_sum / self.tokens if self.tokens else None
 
 
+def _accepts_boolean_logits_to_keep(model: PreTrainedModel) -> bool:
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
+
+
 def _supervised_logits(model: PreTrainedModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                        target_mask: torch.Tensor) -> torch.Tensor:
-    """Return the logits at supervised positions, shape ``(tokens, vocab)``."""
+    """Return the logits at supervised positions, shape ``(tokens, vocab)``, in ``target_mask`` order.
+
+    Models whose forward takes ``logits_to_keep`` project only the supervised
+    positions onto the vocabulary, which avoids a ``(batch, seq, vocab)``
+    tensor. In transformers 5.25 ``slice_logits_to_keep`` takes a boolean mask
+    and returns the kept rows flattened. Any other model computes every
+    position, and the mask is applied afterwards.
+    """
     device = model.device
-    logits = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
-    return logits[target_mask.to(device)]
+    mask = target_mask.to(device)
+    inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+    if _accepts_boolean_logits_to_keep(model):
+        logits = model(**inputs, logits_to_keep=mask).logits
+        if logits.dim() == 2:
+            return logits
+    return model(**inputs).logits[mask]
 
 
 @torch.inference_mode()

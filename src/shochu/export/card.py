@@ -7,6 +7,7 @@ Every value comes from the lineage record, none from documents.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import yaml
@@ -70,14 +71,18 @@ stage's own inputs are in `lineage.json`.
 ## Evaluation
 
 {% if eval -%}
-Test split, greedy decoding. `kl_to_teacher` is the mean token-level KL(teacher ‖ model) in nats on
-the teacher's reference answers; `rouge_l` is ROUGE-L F1 against those answers; `accuracy` is exact
-match of the generated category.
+Test split, greedy decoding.
+
+- `kl_to_teacher`: mean token-level KL(teacher ‖ model) in nats, teacher-forced on the teacher's
+  reference answers (lower is better).
+- `rouge_l`: ROUGE-L F1 of the generated answer against the teacher's reference answer.
+- `accuracy`: exact match of the generated category with the true label.
 
 | model | parameters | tokens/s | kl_to_teacher | rouge_l | accuracy |
 |---|---|---|---|---|---|
 {% for name, values in eval.summary.items() -%}
-| {{ name }} | {{ eval.models[name].parameters | number }} | {{ eval.models[name].tokens_per_second | number(1) }} \
+{% set facts = eval.models[name] -%}
+| {{ name }} | {{ facts.parameters | number }} | {{ facts.tokens_per_second | number(1) }} \
 | {{ values.kl_to_teacher | number }} | {{ values.rouge_l | number }} | {{ values.accuracy | number }} |
 {% endfor %}
 {%- else -%}
@@ -117,7 +122,8 @@ def cell(value: Any) -> str:
         return "n/a"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def number(value: Any, digits: int = 4) -> str:

@@ -1,9 +1,9 @@
 """Export stage: the distilled student as a Hugging Face folder with a model card and lineage.
 
-``export/model/`` holds the best checkpoint's config and safetensors weights,
+``export/model/`` contains the best checkpoint's config and safetensors weights,
 the tokenizer as transformers saves it, a ``generation_config.json`` that stops
 at ``<|im_end|>``, and ``README.md`` (the model card). ``export/lineage.json``
-holds the card's facts as data. Pickle weights are never exported.
+contains the card's facts as data. Pickle weights are never exported.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def end_of_turn_ids(tokenizer: PreTrainedTokenizerBase) -> set[int]:
 
 
 def generation_config(checkpoint: Path, tokenizer: PreTrainedTokenizerBase) -> tuple[GenerationConfig, bool]:
-    """Return the checkpoint's generation config with the end-of-turn ids added, and whether any were missing."""
+    """Return the checkpoint's generation config with the end-of-turn ids added.
+
+    The second value is True when any of those ids was missing.
+    """
     if (checkpoint / "generation_config.json").is_file():
         config = GenerationConfig.from_pretrained(checkpoint, local_files_only=True)
     else:
@@ -99,7 +102,8 @@ def generation_config(checkpoint: Path, tokenizer: PreTrainedTokenizerBase) -> t
     present = {token for token in current if token is not None}
     required = end_of_turn_ids(tokenizer)
     if config.pad_token_id is None:
-        config.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        pad = tokenizer.pad_token_id
+        config.pad_token_id = pad if pad is not None else tokenizer.eos_token_id
     if required <= present:
         return config, False
     config.eos_token_id = sorted(present | required)
@@ -107,7 +111,7 @@ def generation_config(checkpoint: Path, tokenizer: PreTrainedTokenizerBase) -> t
 
 
 def write_model_folder(checkpoint: Path, destination: Path) -> bool:
-    """Write config, weights, tokenizer and generation config; return True when the EOS ids were fixed."""
+    """Write config, weights, tokenizer and generation config. Return True when the EOS ids were fixed."""
     destination.mkdir(parents=True)
     shutil.copy2(checkpoint / "config.json", destination / "config.json")
     for path in weight_files(checkpoint):
@@ -117,7 +121,7 @@ def write_model_folder(checkpoint: Path, destination: Path) -> bool:
     tokenizer.save_pretrained(destination)
     config, fixed = generation_config(checkpoint, tokenizer)
     if fixed:
-        logger.warning("%s: generation_config.json did not stop at %s; eos_token_id set to %s in the export",
+        logger.warning("%s: generation_config.json did not stop at %s, so the export sets eos_token_id to %s",
                        checkpoint, END_OF_TURN, config.eos_token_id)
     config.save_pretrained(destination)
     return fixed
@@ -130,11 +134,16 @@ def verify_model_folder(folder: Path) -> None:
     stops = set(config.eos_token_id if isinstance(config.eos_token_id, list) else [config.eos_token_id])
     missing = end_of_turn_ids(tokenizer) - stops
     if missing:
-        raise RuntimeError(f"{folder}: generation_config.json eos_token_id {sorted(stops)} lacks {sorted(missing)}")
+        raise RuntimeError(f"{folder}: generation_config.json eos_token_id {sorted(stops)} "
+                           f"lacks the end-of-turn ids {sorted(missing)}")
 
 
-def collect_lineage(workspace: Workspace, parameters: int, eos_fixed: bool) -> dict[str, Any]:
-    """Gather the facts of the card: teacher, student init, training, data fingerprints, eval results."""
+def collect_lineage(config: RunConfig, workspace: Workspace, parameters: int,
+                    eos_fixed: bool) -> dict[str, Any]:
+    """Gather the facts of the card: teacher, student init, training, data fingerprints, eval results.
+
+    The licence is the one recorded when the teacher was imported, else ``teacher.licence`` from the config.
+    """
     teacher = read_model_description(workspace.models_dir / "teacher")
     train = workspace.manifest("train")
     eval_results = workspace.stage_dir("eval") / "results.json"
@@ -142,7 +151,7 @@ def collect_lineage(workspace: Workspace, parameters: int, eos_fixed: bool) -> d
     return {
         "model": {"path": f"{NAME}/{MODEL_DIR}", "checkpoint": "train/best", "parameters": parameters,
                   "eos_token_id_fixed": eos_fixed},
-        "licence": teacher.get("licence"),
+        "licence": teacher.get("licence") or config.teacher.licence,
         "teacher": teacher,
         "student_init": read_model_description(workspace.models_dir / "student-init"),
         "training": {key: train.get(key) for key in ("config", "counts", "versions", "wall_time_s")},
@@ -166,9 +175,10 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     # Build the folder under a temporary name, so that export/model appears only when complete.
     staging = output / f"{MODEL_DIR}.partial"
     eos_fixed = write_model_folder(checkpoint, staging)
-    lineage = collect_lineage(workspace, count_parameters(weight_files(staging)), eos_fixed)
+    lineage = collect_lineage(config, workspace, count_parameters(weight_files(staging)), eos_fixed)
     if lineage["licence"] is None:
-        logger.warning("the teacher's shochu_model.json records no licence; set teacher.licence and re-run")
+        logger.warning("the teacher has no recorded licence, so the model card says 'unknown'; "
+                       "set teacher.licence to its SPDX id and re-run export")
     write_text(staging / CARD_FILE, render_card(lineage))
     verify_model_folder(staging)
     os.replace(staging, output / MODEL_DIR)

@@ -1,4 +1,4 @@
-"""Shochu protect stage: mask personal data in chunks and tickets before any model sees them."""
+"""Shochu protect stage: mask personal data in chunks and tickets before training data is built from them."""
 
 from shochu.protect.masker import Masker, MaskResult
 

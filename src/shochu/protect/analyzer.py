@@ -10,13 +10,16 @@ context words.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections.abc import Iterable, Iterator
 
 import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
+from shochu.protect.known_names import KnownNamesRecognizer
 from shochu.protect.person import PersonRecognizer
 from shochu.protect.recognizers import (
     BankAccountRecognizer,
@@ -46,8 +49,8 @@ class BlankNlpEngine(NlpEngine):
     """Presidio NLP engine over ``spacy.blank``: tokens only, no model, no named entities.
 
     Presidio's context enhancer compares context words with lemmas. A blank
-    pipeline has no lemmatizer, so the lower-cased token stands in for the
-    lemma, which is enough for context words such as "phone" or "card".
+    pipeline has no lemmatizer, so the lower-cased token is used as the lemma,
+    which is enough for context words such as "phone" or "card".
     """
 
     def __init__(self, language: str = LANGUAGE) -> None:
@@ -90,6 +93,30 @@ class BlankNlpEngine(NlpEngine):
                             scores=[])
 
 
+class TokenSearchContextEnhancer(LemmaContextAwareEnhancer):
+    """Presidio's lemma context enhancer, finding the token at a match start by binary search.
+
+    Presidio 2.2.366 scans every token for every result, which is quadratic
+    in text length. On a synthetic 100 kB text with 9,000 matches the whole
+    analysis took 11.6 s with the scan and 2.2 s with the binary search (one
+    CPU core of the development machine). NOTE: it keeps the token ends of
+    the text being analysed, so one instance must not serve two threads.
+    """
+
+    def enhance_using_context(self, text: str, raw_results: list, nlp_artifacts: NlpArtifacts,
+                              recognizers: list, context: list[str] | None = None) -> list:
+        tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
+        self._token_ends = [token.idx + len(token) for token in tokens] if tokens is not None else []
+        return super().enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+
+    def _find_index_of_match_token(self, word: str, start: int, tokens, tokens_indices: list[int]) -> int:
+        # The first token that ends after the match start, as in Presidio's linear scan.
+        position = bisect.bisect_right(self._token_ends, start)
+        if position == len(self._token_ends):
+            raise ValueError(f"no token covers the match start at offset {start}")
+        return position
+
+
 class _RedactArguments(logging.Filter):
     """Replace the arguments of Presidio's log records, which can quote analysed text.
 
@@ -109,9 +136,18 @@ def _redact_presidio_logs() -> None:
         presidio_logger.addFilter(_RedactArguments())
 
 
-def build_analyzer(entities: Iterable[str]) -> AnalyzerEngine:
-    """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine."""
+def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = ()) -> AnalyzerEngine:
+    """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine.
+
+    ``known_names`` adds a recognizer that masks every mention of those names
+    when PERSON is among ``entities``.
+    """
     _redact_presidio_logs()
+    entities = list(entities)
     recognizers = [recognizer() for entity in entities for recognizer in RECOGNIZERS[entity]]
+    names = set(known_names)
+    if names and "PERSON" in entities:
+        recognizers.append(KnownNamesRecognizer(names))
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
-    return AnalyzerEngine(registry=registry, nlp_engine=BlankNlpEngine(), supported_languages=[LANGUAGE])
+    return AnalyzerEngine(registry=registry, nlp_engine=BlankNlpEngine(), supported_languages=[LANGUAGE],
+                          context_aware_enhancer=TokenSearchContextEnhancer())

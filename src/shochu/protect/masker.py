@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from presidio_analyzer import RecognizerResult
@@ -10,7 +11,13 @@ from presidio_analyzer import RecognizerResult
 from shochu.config import ProtectConfig
 from shochu.protect.analyzer import LANGUAGE, SUPPORTED_ENTITIES, build_analyzer
 from shochu.protect.normalize import normalize
-from shochu.protect.placeholders import REDACTED_TEXT, PlaceholderNumbering, Span, replace_spans, resolve_overlaps
+from shochu.protect.placeholders import (
+    REDACTED_TEXT,
+    PlaceholderNumbering,
+    Span,
+    replace_spans,
+    resolve_overlaps,
+)
 from shochu.protect.recognizers import FAILED_KEY
 
 logger = logging.getLogger(__name__)
@@ -20,7 +27,7 @@ logger = logging.getLogger(__name__)
 class MaskResult:
     """A masked text and the number of spans masked per entity type.
 
-    ``failed`` names the recognizers that raised on the text; the text is then
+    ``failed`` names the recognizers that raised on the text. The text is then
     withheld entirely (``[REDACTED]``) and ``counts`` is empty.
     """
 
@@ -38,14 +45,15 @@ class Masker:
     keep the higher score, then the longer span.
     """
 
-    def __init__(self, config: ProtectConfig) -> None:
+    def __init__(self, config: ProtectConfig, known_names: Iterable[str] = ()) -> None:
+        """Build the analyzer. ``known_names`` are masked wherever they appear (see ``known_names.py``)."""
         unknown = sorted(set(config.entities) - set(SUPPORTED_ENTITIES))
         if unknown:
-            raise ValueError(f"protect.entities: unsupported entity type(s) {', '.join(unknown)}; "
-                             f"supported: {', '.join(SUPPORTED_ENTITIES)}")
+            raise ValueError(f"protect.entities: unsupported entity type(s) {', '.join(unknown)}. "
+                             f"Use only these: {', '.join(SUPPORTED_ENTITIES)}")
         self.entities = tuple(dict.fromkeys(config.entities))
         self.score_threshold = config.score_threshold
-        self._analyzer = build_analyzer(self.entities)
+        self._analyzer = build_analyzer(self.entities, (normalize(name).text for name in known_names))
 
     def mask(self, text: str, numbering: PlaceholderNumbering | None = None) -> MaskResult:
         """Mask one text. Pass one ``numbering`` to several texts to share placeholder numbers."""
@@ -72,6 +80,9 @@ class Masker:
 
 
 def _failed_recognizers(results: list[RecognizerResult]) -> tuple[str, ...]:
-    names = {result.recognition_metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "unknown")
-             for result in results if result.recognition_metadata and result.recognition_metadata.get(FAILED_KEY)}
+    names = set()
+    for result in results:
+        metadata = result.recognition_metadata or {}
+        if metadata.get(FAILED_KEY):
+            names.add(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, "unknown"))
     return tuple(sorted(names))

@@ -51,6 +51,12 @@ Reception Payroll Help Info Contact Notifications Notification System Systems Bo
 Corp Corporation Inc Ltd Limited LLC Co Company Bank Hospital University School Institute
 Association Committee Board Council Ministry Agency Factory Plant Store Shop Branch
 Product Products Device Model Series Sensor Manual Policy Procedure Standard Plan Report
+Yes Open Closed Pending Total Tbd Unknown Vacant
+Officer Engineer Technician Supervisor Lead Director Head Chief President Vice Secretary Coordinator
+Specialist Analyst Assistant Representative Inspector Auditor Intern Trainee Contractor Vendor Supplier
+Safety Quality Maintenance Production Warehouse Logistics Purchasing Procurement Accounting Treasury
+Compliance Research Development Manufacturing Field Calibration Laboratory Lab Executive Human Resources
+Information Technology Khun Express Visa Mastercard Card
 """.split())
 
 # Japanese words that end in the same characters as an honorific without
@@ -68,7 +74,9 @@ JA_NOT_NAME_ENDINGS = frozenset("仕模態紋異多同")
 
 # Endings of organisation names, which take 様 or 殿 in business letters.
 JA_ORGANISATION_ENDINGS = ("会社", "御中", "部", "課", "社", "店", "室", "係", "局", "所", "院", "校",
-                           "会", "組合", "協会", "銀行", "病院", "センター", "グループ", "チーム")
+                           "会", "組合", "協会", "銀行", "病院", "センター", "グループ", "チーム", "工業", "産業",
+                           "商事", "電機", "電気", "化学", "建設", "物産", "商会", "興業", "精機", "重工", "技研",
+                           "工場", "部品")
 
 # Thai words that start with a title's letters or follow คุณ ("you") without
 # being a name: คุณภาพ (quality), คุณสามารถ (you can), นายจ้าง (employer) ...

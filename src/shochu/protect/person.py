@@ -2,16 +2,20 @@
 
 Scores, from strongest evidence to weakest:
 
-- 0.85: a cue names the span: a title (Mr., Dr.), a greeting ("Dear X,"), a
-  name line after a sign-off, an e-mail header or "Attendees:" list, a
-  "customer: X" field, a Japanese honorific (様, さん, 氏, 殿) or a Thai title
-  (คุณ, นาย, นาง, นางสาว), and, for honorifics and titles, the gazetteer
-  confirms it.
-- 0.6: a cue without gazetteer support, a "First Last" pair where both words
-  are gazetteer names, and later mentions of a name already found.
-- 0.5: later mentions of one part of a multi-word name ("Tanaka" after "Taro Tanaka").
-- 0.3: a lone capitalised gazetteer word; below the default threshold of 0.4,
-  so "Grant" or "Hunter" alone is kept unless a user lowers the threshold.
+- 0.85: a cue names the span (see ``cues.py``). Cues are titles (Mr., Dr.),
+  greetings ("Dear X,"), a name line after a sign-off, e-mail headers and
+  meeting-role lists ("Attendees:", "**Chair:**", 出席者：), "customer: X"
+  fields, "holder X" after a card number, table columns headed Name, Owner
+  or 担当, and self-introductions (と申します, ผมชื่อ). A Japanese honorific (様, さん, 氏, 殿) or Thai title
+  (คุณ, นาย, นาง, นางสาว) scores 0.85 when the gazetteer confirms the name.
+- 0.6: an English self-introduction ("this is X,"), two capitalised words
+  right before a phone number or e-mail address, an honorific or title
+  without gazetteer support, a "First Last" pair where both words are
+  gazetteer names, and later mentions of a name already found.
+- 0.5: a gazetteer first name followed by an unknown capitalised word
+  ("Laura Whitfield"), and later mentions of one part of a found name.
+- 0.3: a lone capitalised gazetteer word. That is below the default threshold
+  of 0.4, so "Grant" or "Hunter" alone stays unmasked unless a user lowers it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,32 @@ from dataclasses import dataclass
 import regex
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 
+from shochu.protect.cues import (
+    CUE_SCORE,
+    CUES,
+    JA_HONORIFIC,
+    JA_RUN_BEFORE,
+    LATIN_HONORIFIC,
+    LATIN_PAIR,
+    LATIN_SINGLE,
+    LATIN_WORD,
+    LIST_ITEM,
+    LIST_SEGMENT,
+    NAME_COLUMN,
+    NOT_LATIN_AFTER,
+    NOT_LATIN_BEFORE,
+    TABLE_CELL,
+    TABLE_LINE,
+    TABLE_SEPARATOR,
+    TH_ROLE_PREFIXES,
+    TH_RUN_END,
+    TH_TITLE,
+    TH_TITLE_IN_LIST,
+    TH_VERB,
+    THING_COLUMN,
+    WEAK_CUE_SCORE,
+    Cue,
+)
 from shochu.protect.names import (
     COMMON_WORDS,
     GENERIC_WORDS,
@@ -35,84 +65,19 @@ from shochu.protect.names import (
 )
 from shochu.protect.recognizers import FailClosed
 
-CUE_SCORE = 0.85
-WEAK_CUE_SCORE = 0.6
 PAIR_SCORE = 0.6
 REPEAT_SCORE = 0.6
+LOOSE_PAIR_SCORE = 0.5
 PART_REPEAT_SCORE = 0.5
 SINGLE_NAME_SCORE = 0.3
 
-# Name shapes per script. A Latin word starts upper case and ends lower case,
-# which admits McDonald, O'Brien and Smith-Jones but not IT or PX-300.
-LATIN_WORD = r"\p{Lu}[\p{L}'’\-]*\p{Ll}"
-LATIN_NAME = rf"{LATIN_WORD}(?:[ \t]+(?:\p{{Lu}}\.[ \t]*)?{LATIN_WORD}){{0,2}}"
-JA_NAME = r"[\p{Han}\p{Katakana}々ー]{1,6}(?:[ 　]?[\p{Han}\p{Katakana}\p{Hiragana}々ー]{1,6})?"
-THAI_NAME = r"\p{Thai}{2,20}(?:[ ]\p{Thai}{2,25})?"
-ANY_NAME = rf"(?P<name>{LATIN_NAME}|{JA_NAME}|{THAI_NAME})"
-
-EN_TITLE = r"(?:Mr|Mrs|Ms|Mx|Dr|Prof)"
-TH_TITLE_IN_LIST = r"(?:นางสาว|นาง|นาย|คุณ)"
-NOT_LETTER_BEFORE = r"(?<!\p{L})"
-NOT_LETTER_AFTER = r"(?!\p{L})"
-
-SIGN_OFF = (r"(?i:(?:best |kind |warm |warmest )?regards|best(?: wishes)?|thanks|thank you|many thanks|cheers"
-            r"|sincerely|yours (?:sincerely|truly|faithfully)|respectfully)")
-LIST_LABEL = (r"(?i:from|to|cc|bcc|reply-to|sender|attendees?|participants|present"
-              r"|差出人|宛先|送信者|出席者|参加者|ผู้ส่ง|ผู้รับ|ถึง|ผู้เข้าร่วม(?:ประชุม)?)")
-FIELD_LABEL = (r"(?i:customer(?:[ _]name)?|client(?:[ _]name)?|(?:full[ _])?name|contact(?:[ _](?:name|person))?"
-               r"|requester|requested[ _]by|reporter|reported[ _]by|assignee|assigned[ _]to|owner"
-               r"|employee(?:[ _]name)?|author|submitted[ _]by|created[ _]by|approved[ _]by|account[ _]holder"
-               r"|氏名|名前|お名前|担当者?|顧客名|申請者|依頼者|報告者|作成者|承認者|口座名義|名義人?"
-               r"|ชื่อ(?:-?นามสกุล)?|ผู้ติดต่อ)")
-
-
-@dataclass(frozen=True)
-class Cue:
-    """A context pattern; group ``name`` is one name, group ``value`` a list of names."""
-
-    name: str
-    pattern: regex.Pattern
-    score: float = CUE_SCORE
-
-
-CUES = (
-    Cue("title", regex.compile(rf"{NOT_LETTER_BEFORE}{EN_TITLE}\.?[ \t]+(?P<name>{LATIN_NAME}){NOT_LETTER_AFTER}")),
-    Cue("greeting", regex.compile(
-        rf"{NOT_LETTER_BEFORE}(?i:dear|hi|hello|hey|good (?:morning|afternoon|evening))[ \t]+"
-        rf"(?:{EN_TITLE}\.?[ \t]+)?(?P<name>{LATIN_NAME})[ \t]*(?=[,!:]|$)", regex.MULTILINE)),
-    Cue("signature", regex.compile(
-        rf"^[ \t]*{SIGN_OFF}[ \t]*[,.!]?[ \t]*(?:\r?\n[ \t]*){{1,2}}(?P<name>{LATIN_NAME})[ \t]*\r?$",
-        regex.MULTILINE)),
-    Cue("sign-off line", regex.compile(
-        rf"^[ \t]*{SIGN_OFF}[ \t]*,[ \t]*(?P<name>{LATIN_NAME})[ \t]*\r?$", regex.MULTILINE)),
-    Cue("header or list", regex.compile(
-        rf"^[ \t]*{LIST_LABEL}[ \t]*[:：][ \t]*(?P<value>[^\n]*(?:\n[ \t]*[-*•・][^\n]*)*)", regex.MULTILINE)),
-    Cue("field", regex.compile(
-        rf"(?:^|(?<=[,;|{{(\t\"]))[ \t]*\"?{FIELD_LABEL}\"?[ \t]*[:：=][ \t]*\"?(?P<value>[^\n,;|\"]*)",
-        regex.MULTILINE)),
-)
-
-# One entry of a list value: an optional bullet or title, the name, then an
-# optional honorific, <address> and (role).
-LIST_ITEM = regex.compile(
-    rf"[ \t\"'*•・\-]*(?:{EN_TITLE}\.?[ \t]+|{TH_TITLE_IN_LIST}[ ]?)?{ANY_NAME}"
-    r"[ \t]*(?:様|さん|氏|殿)?[ \t\"']*(?:<[^>\n]*>)?[ \t]*(?:[(（][^)）\n]*[)）])?[ \t]*$"
-)
-LIST_SEGMENT = regex.compile(r"(?:(?![ \t]and[ \t])[^,;、，/&\n])+")
-
-JA_HONORIFIC = regex.compile(r"(?P<run>[\p{Han}\p{Katakana}々ー]{1,10})[ 　]?(?:様(?![々式子相])|さん|氏(?![名族])|殿(?!下))")
-JA_RUN_BEFORE = regex.compile(r"(?P<run>[\p{Han}\p{Katakana}々ー]{1,4})[ 　]$")
-TH_TITLE = regex.compile(
-    r"(?<!ขอบ|บุญ|พระ|ทรง|เจ้า)(?P<title>นางสาว|นาง|นาย|คุณ|น\.ส\.|ด\.ช\.|ด\.ญ\.|ดร\.)[ ]?"
-    r"(?P<run>\p{Thai}{1,30})(?:[ ](?P<surname>\p{Thai}{2,30}))?"
-)
-LATIN_PAIR = regex.compile(
-    rf"{NOT_LETTER_BEFORE}(?P<first>{LATIN_WORD})[ \t]+(?:\p{{Lu}}\.[ \t]*)?(?P<last>{LATIN_WORD}){NOT_LETTER_AFTER}")
-LATIN_SINGLE = regex.compile(rf"{NOT_LETTER_BEFORE}{LATIN_WORD}{NOT_LETTER_AFTER}")
+TABLE_CUE = Cue("table column of names", TABLE_LINE)
 
 
 @dataclass(frozen=True)
 class Found:
+    """A name span in the analysed text, with its score and the cue that found it."""
+
     start: int
     end: int
     score: float
@@ -121,6 +86,12 @@ class Found:
 
 def _alternation(names: tuple[str, ...]) -> str:
     return "|".join(regex.escape(name) for name in names)
+
+
+def is_latin_name_word(word: str) -> bool:
+    """Return True for a capitalised word that may be a name on its own: not a common or function word."""
+    return (len(word) >= 3 and bool(regex.fullmatch(LATIN_WORD, word)) and word not in COMMON_WORDS
+            and word not in GENERIC_WORDS and not is_stop_word(word))
 
 
 class PersonRecognizer(FailClosed, LocalRecognizer):
@@ -137,14 +108,18 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         self._family_names = tuple(name for name in names.ja_last if len(name) >= 2)
         self._ja_pair = regex.compile(rf"(?<!\p{{Han}})(?:{_alternation(names.ja_last)})[ 　]?"
                                       rf"(?:{_alternation(names.ja_first)})(?![\p{{Han}}\p{{Katakana}}])")
-        self._th_pair = regex.compile(rf"(?:{_alternation(names.th_first)})[ ](?:{_alternation(names.th_last)})"
-                                      rf"(?!\p{{Thai}})")
+        self._th_pair = regex.compile(rf"(?:{_alternation(names.th_first)})[ ]"
+                                      rf"(?:{_alternation(names.th_last)})(?!\p{{Thai}})")
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        found = [*self._cue_names(text), *self._honorific_names(text), *self._thai_titled_names(text),
-                 *self._gazetteer_names(text)]
+        return [self._result(item) for item in self.find(text)]
+
+    def find(self, text: str) -> list[Found]:
+        """Return every name span found in ``text``, overlaps included."""
+        found = [*self._cue_names(text), *self._table_names(text), *self._honorific_names(text),
+                 *self._thai_titled_names(text), *self._gazetteer_names(text)]
         found.extend(self._repeats(text, found))
-        return [self._result(item) for item in found]
+        return found
 
     def _result(self, item: Found) -> RecognizerResult:
         explanation = AnalysisExplanation(recognizer=self.name, original_score=item.score,
@@ -156,7 +131,7 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         )
 
-    # --- cues in English-style text: titles, greetings, headers, fields ---------
+    # --- cues: titles, greetings, headers, fields, tables ------------------------------
 
     def _cue_names(self, text: str) -> Iterator[Found]:
         for cue in CUES:
@@ -172,6 +147,20 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             if item:
                 yield from self._checked(text, item.start("name"), item.end("name"), cue)
 
+    def _table_names(self, text: str) -> Iterator[Found]:
+        """Yield the cells of table columns whose header names people (Name, Owner, 担当)."""
+        for header, rows in _tables(text):
+            cells = [cell.group() for cell in TABLE_CELL.finditer(text, header.start(), header.end())]
+            columns = {index for index, cell in enumerate(cells)
+                       if NAME_COLUMN.search(cell) and not THING_COLUMN.search(cell)}
+            if not columns:
+                continue
+            for row in rows:
+                row_cells = list(TABLE_CELL.finditer(text, row.start(), row.end()))
+                for index in sorted(columns & set(range(len(row_cells)))):
+                    cell = row_cells[index]
+                    yield from self._list_names(text, cell.start(), cell.end(), TABLE_CUE)
+
     def _checked(self, text: str, start: int, end: int, cue: Cue) -> Iterator[Found]:
         """Yield the cue's span, trimmed of trailing function words, unless it names a group."""
         value = text[start:end]
@@ -184,13 +173,13 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
 
     @staticmethod
     def _trim_latin(text: str, start: int, end: int) -> int:
-        """Return the end of the leading run of name-like words; ``start`` when there is none."""
+        """Return the end of the leading run of name-like words, or ``start`` when there is none."""
         words = list(regex.finditer(r"\S+", text, pos=start, endpos=end))
         if any(word.group().strip(".") in GENERIC_WORDS for word in words):
             return start
         kept_end = start
         for index, word in enumerate(words):
-            # A leading name that is also a function word ("Hi Will,") is kept;
+            # A leading name that is also a function word ("Hi Will,") is kept, but
             # "Hi There," and a trailing "Will" in "Mr. Smith Will call" are not.
             if is_stop_word(word.group()) and not (index == 0 and word.group() in COMMON_WORDS):
                 break
@@ -208,6 +197,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                 continue
             confirmed = self._has_japanese_gazetteer_name(text[start:end])
             yield Found(start, end, CUE_SCORE if confirmed else WEAK_CUE_SCORE, "Japanese honorific")
+        for match in LATIN_HONORIFIC.finditer(text):
+            if is_latin_name_word(match.group("run")):
+                yield Found(match.start("run"), match.end("run"), CUE_SCORE, "Japanese honorific")
 
     def _extend_family_name(self, text: str, start: int) -> int:
         """Include a family name written before a space: 田中 太郎様."""
@@ -236,7 +228,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             return True
         if self._has_japanese_gazetteer_name(run):
             return False
-        return any(run.endswith(word) for word in JA_NOT_NAMES if len(word) > 1) or run[-1] in JA_NOT_NAME_ENDINGS
+        if run[-1] in JA_NOT_NAME_ENDINGS:
+            return True
+        return any(run.endswith(word) for word in JA_NOT_NAMES if len(word) > 1)
 
     def _thai_titled_names(self, text: str) -> Iterator[Found]:
         for match in TH_TITLE.finditer(text):
@@ -244,39 +238,52 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             known = next((name for name in self._names.th_first if run.startswith(name)), None)
             if known is None and run.startswith(TH_NOT_NAMES):
                 continue
-            start = match.start("run")
-            end = start + len(known) if known else match.end("run")
-            if end == match.end("run") and self._includes_surname(match):
-                end = match.end("surname")
+            start, end = match.span("run")
+            if known:
+                end = start + len(known)
+            elif cut := TH_RUN_END.search(text, start, end):
+                end = cut.start()
+            if end == match.end("run") and self._is_surname(match):
+                surname_start, surname_end = match.span("surname")
+                cut = TH_RUN_END.search(text, surname_start, surname_end)
+                end = cut.start() if cut else surname_end
             yield Found(start, end, CUE_SCORE if known else WEAK_CUE_SCORE, "Thai title")
 
-    def _includes_surname(self, match: regex.Match) -> bool:
+    @staticmethod
+    def _is_surname(match: regex.Match) -> bool:
+        """Return True when the word after a first name is no verb, particle or role (ผู้จัดการ, manager)."""
         surname = match.group("surname")
-        if surname is None or surname.startswith(TH_NOT_NAMES):
+        if surname is None or surname.startswith(TH_NOT_NAMES) or surname.startswith(TH_ROLE_PREFIXES):
             return False
-        return match.group("title") != "คุณ" or surname in self._names.th_last
+        return not TH_VERB.match(surname)
 
     # --- gazetteer and repeats ------------------------------------------------------
 
     def _gazetteer_names(self, text: str) -> Iterator[Found]:
         for match in LATIN_PAIR.finditer(text, overlapped=True):
-            if self._is_latin_pair(match.group("first"), match.group("last")):
-                yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
+            score = self._latin_pair_score(match.group("first"), match.group("last"))
+            if score:
+                yield Found(match.start(), match.end(), score, "gazetteer pair")
         for pattern in (self._ja_pair, self._th_pair):
             for match in pattern.finditer(text):
                 yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
         for match in LATIN_SINGLE.finditer(text):
-            if self._is_latin_name(match.group()):
+            if self._is_gazetteer_word(match.group()):
                 yield Found(match.start(), match.end(), SINGLE_NAME_SCORE, "gazetteer word")
 
-    def _is_latin_pair(self, first: str, last: str) -> bool:
+    def _latin_pair_score(self, first: str, last: str) -> float:
+        """Score two capitalised words as "First Last" or "Last First", or return 0 when they are no name."""
         if is_stop_word(first) or is_stop_word(last) or (first in COMMON_WORDS and last in COMMON_WORDS):
-            return False
+            return 0.0
         names = self._names
-        return ((first in names.latin_first and last in names.latin_last)
-                or (first in names.latin_last and last in names.latin_first))
+        if ((first in names.latin_first and last in names.latin_last)
+                or (first in names.latin_last and last in names.latin_first)):
+            return PAIR_SCORE
+        if first in names.latin_first and first not in COMMON_WORDS and is_latin_name_word(last):
+            return LOOSE_PAIR_SCORE
+        return 0.0
 
-    def _is_latin_name(self, word: str) -> bool:
+    def _is_gazetteer_word(self, word: str) -> bool:
         if word in COMMON_WORDS or is_stop_word(word):
             return False
         return word in self._names.latin_first or word in self._names.latin_last
@@ -286,20 +293,74 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         values: dict[str, float] = {}
         for item in found:
             if item.score >= REPEAT_SCORE:
-                values.update(self._repeatable(text[item.start:item.end]))
-        repeats = []
-        for value, score in values.items():
-            boundary_before, boundary_after = (NOT_LETTER_BEFORE, NOT_LETTER_AFTER) if value.isascii() else ("", "")
-            for match in regex.finditer(rf"{boundary_before}{regex.escape(value)}{boundary_after}", text):
-                repeats.append(Found(match.start(), match.end(), score, "repeat of a name found"))
-        return repeats
+                for value, score in name_variants(text[item.start:item.end]).items():
+                    values[value] = max(score, values.get(value, 0.0))
+        return [Found(start, end, score, "repeat of a name found")
+                for value, score in values.items() for start, end in find_name(text, value)]
 
-    def _repeatable(self, value: str) -> dict[str, float]:
-        """Return the forms of a found name worth searching for elsewhere, with their scores."""
-        if not value.isascii():
-            return {value: REPEAT_SCORE} if len(value) >= 2 else {}
-        words = value.split()
-        if len(words) == 1:
-            return {} if value in COMMON_WORDS else {value: REPEAT_SCORE}
-        parts = {word: PART_REPEAT_SCORE for word in words if self._is_latin_name(word)}
-        return {**parts, value: REPEAT_SCORE}
+
+def _tables(text: str) -> Iterator[tuple[regex.Match, list[regex.Match]]]:
+    """Yield (header line, body lines) for each markdown table, separator lines left out."""
+    block: list[regex.Match] = []
+    for line in TABLE_LINE.finditer(text):
+        if block and line.start() != block[-1].end() + 1:
+            yield block[0], [row for row in block[1:] if not TABLE_SEPARATOR.match(row.group())]
+            block = []
+        block.append(line)
+    if block:
+        yield block[0], [row for row in block[1:] if not TABLE_SEPARATOR.match(row.group())]
+
+
+def name_variants(value: str) -> dict[str, float]:
+    """Return the forms of a found name worth searching for elsewhere, with their scores.
+
+    The whole name scores ``REPEAT_SCORE``; each part of a multi-word name
+    that can stand alone ("Tanaka", "浜田", "สุภาภรณ์") scores ``PART_REPEAT_SCORE``.
+    """
+    words = value.split()
+    if len(words) == 1:
+        return {value: REPEAT_SCORE} if _can_stand_alone(value) else {}
+    parts = {word: PART_REPEAT_SCORE for word in words if _can_stand_alone(word)}
+    return {**parts, value: REPEAT_SCORE}
+
+
+def _can_stand_alone(word: str) -> bool:
+    if regex.match(r"\p{Latin}", word):
+        return is_latin_name_word(word)
+    if regex.match(r"\p{Thai}", word):
+        return len(word) >= 3
+    return len(word) >= 2 and word not in JA_NOT_NAMES and not word.endswith(JA_ORGANISATION_ENDINGS)
+
+
+def names_pattern(names: list[str]) -> regex.Pattern | None:
+    """Compile a pattern for any of ``names``, longest first, with boundaries per script.
+
+    A Latin name must not touch other Latin letters. A Thai name must not follow a
+    Thai letter unless a title does (คุณสุภาภรณ์), so that ประเสริฐ is not found
+    inside the surname สุขประเสริฐ. Japanese has no word boundaries to test.
+    """
+    groups: dict[str, list[str]] = {"latin": [], "thai": [], "other": []}
+    for name in sorted(set(names), key=lambda name: (-len(name), name)):
+        groups[_script(name)].append(regex.escape(name))
+    alternatives = []
+    if groups["latin"]:
+        alternatives.append(rf"{NOT_LATIN_BEFORE}(?:{'|'.join(groups['latin'])}){NOT_LATIN_AFTER}")
+    if groups["thai"]:
+        alternatives.append(rf"(?:(?<!\p{{Thai}})|(?<={TH_TITLE_IN_LIST}))(?:{'|'.join(groups['thai'])})")
+    if groups["other"]:
+        alternatives.append("|".join(groups["other"]))
+    return regex.compile("|".join(alternatives)) if alternatives else None
+
+
+def _script(name: str) -> str:
+    if regex.match(r"\p{Latin}", name):
+        return "latin"
+    if regex.match(r"\p{Thai}", name):
+        return "thai"
+    return "other"
+
+
+def find_name(text: str, value: str) -> Iterator[tuple[int, int]]:
+    """Yield the spans of ``value`` in ``text`` (see ``names_pattern`` for boundaries)."""
+    for match in names_pattern([value]).finditer(text):
+        yield match.span()

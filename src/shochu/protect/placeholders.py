@@ -1,6 +1,6 @@
 """Replace detected spans with numbered, typed placeholders such as ``[PERSON_1]``.
 
-This is the transformation step; detection lives in ``recognizers.py``,
+This is the transformation step. Detection lives in ``recognizers.py``,
 ``person.py`` and ``analyzer.py``. Within one text (or one group of texts
 sharing a ``PlaceholderNumbering``) the same value always gets the same
 placeholder, so a reader can still tell that two mentions are one person.
@@ -8,6 +8,7 @@ placeholder, so a reader can still tell that two mentions are one person.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import Counter
@@ -40,15 +41,25 @@ class Span:
 def resolve_overlaps(spans: list[Span]) -> list[Span]:
     """Keep non-overlapping spans, preferring the higher score, then the longer span.
 
+    Remaining ties go to the earlier span, then to the entity type first in
+    alphabetical order, so the choice does not depend on recognizer order.
     The result is sorted by start offset, so no placeholder can land inside
     another.
     """
-    ranked = sorted(spans, key=lambda span: (-span.score, -span.length, span.start))
-    kept: list[Span] = []
+    ranked = sorted(spans, key=lambda span: (-span.score, -span.length, span.start, span.entity_type))
+
+    # Chosen spans never overlap, so sorted by start their ends are sorted too,
+    # and one binary search finds the only neighbours a new span can touch.
+    chosen: list[Span] = []
+    starts: list[int] = []
     for span in ranked:
-        if all(span.end <= other.start or span.start >= other.end for other in kept):
-            kept.append(span)
-    return sorted(kept, key=lambda span: span.start)
+        position = bisect.bisect_left(starts, span.start)
+        overlaps_before = position > 0 and chosen[position - 1].end > span.start
+        overlaps_after = position < len(chosen) and chosen[position].start < span.end
+        if not overlaps_before and not overlaps_after:
+            chosen.insert(position, span)
+            starts.insert(position, span.start)
+    return chosen
 
 
 def value_key(entity_type: str, value: str) -> str:
@@ -74,8 +85,9 @@ class PlaceholderNumbering:
         return f"[{entity_type}_{self._numbers[key]}]"
 
 
-def replace_spans(text: str, spans: list[Span], numbering: PlaceholderNumbering) -> tuple[str, dict[str, int]]:
-    """Replace sorted, non-overlapping spans; return the new text and counts per type."""
+def replace_spans(text: str, spans: list[Span],
+                  numbering: PlaceholderNumbering) -> tuple[str, dict[str, int]]:
+    """Replace sorted, non-overlapping spans and return the new text and the counts per type."""
     pieces: list[str] = []
     counts: Counter[str] = Counter()
     position = 0

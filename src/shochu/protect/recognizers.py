@@ -2,9 +2,9 @@
 
 Each recognizer is declarative in Presidio's style: named patterns with a base
 score, context words, and a ``validate_result`` checksum hook. The patterns
-run on NFKC-normalised text (see ``normalize.py``) and use explicit ASCII or
-digit look-arounds instead of ``\\b``, because ``\\b`` does not fire between a
-digit and a kanji, kana or Thai letter (``番号1234567``), and fires wrongly
+run on NFKC-normalised text (see ``normalize.py``). They use explicit ASCII
+or digit look-arounds instead of ``\\b``, because ``\\b`` does not fire between
+a digit and a kanji, kana or Thai letter (``番号1234567``). Nor does it fire
 inside words that PDF extraction glued together (``lineTel202-555-0147``).
 """
 
@@ -27,7 +27,7 @@ from presidio_analyzer.predefined_recognizers import (
 
 logger = logging.getLogger(__name__)
 
-# recognition_metadata key set on the result that stands for a failed recognizer.
+# recognition_metadata key that marks the result of a failed recognizer.
 FAILED_KEY = "shochu_recognizer_failed"
 
 # Regions tried for phone numbers written without a country code.
@@ -43,7 +43,8 @@ class FailClosed:
     exception messages may quote the text.
     """
 
-    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args, **kwargs) -> list[RecognizerResult]:
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
+                **kwargs) -> list[RecognizerResult]:
         try:
             return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - any failure must withhold the text
@@ -65,11 +66,19 @@ class FailClosed:
 
 # --- e-mail ---------------------------------------------------------------
 
-# The public suffix list snapshot bundled with tldextract; an empty URL list
-# means it never fetches a newer list, and cache_dir=None means it never
-# writes one. tldextract's module-level extract(), which Presidio's own
-# EmailRecognizer calls, would try to download the list on first use.
-_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+def offline_suffix_extractor() -> tldextract.TLDExtract:
+    """Return a public-suffix lookup over tldextract's bundled snapshot.
+
+    An empty URL list means it never fetches a newer list, and
+    ``cache_dir=None`` means it never writes one. tldextract's module-level
+    ``extract()``, which Presidio's own EmailRecognizer calls, would try to
+    download the list on first use.
+    """
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+_SUFFIXES = offline_suffix_extractor()
 
 # Top-level labels that look like an address but are file names ("icon@2x.png").
 _FILE_EXTENSIONS = frozenset("png jpg jpeg gif svg webp bmp tif tiff pdf zip gz js css txt".split())
@@ -115,6 +124,9 @@ class EmailRecognizer(FailClosed, PatternRecognizer):
 # mark that Japanese text often uses as a hyphen (090ー1234ー5678).
 _SEP = r"[ \-.\u2010-\u2015\u2212\u30fc]"
 _ANY_SEP = re.compile(r"[ \-.\u2010-\u2015\u2212\u30fc()]")
+# Not right after a model or serial prefix of 1-4 capitals (VB07-2406-0302),
+# except a glued phone label (TEL03-1234-5678, FAX052-387-2301).
+_NO_MODEL_PREFIX = r"(?<!(?<![A-Za-z])(?!(?:TEL|FAX|PH|MOB)(?![A-Z]))[A-Z]{1,4})"
 
 
 def is_valid_phone_number(candidate: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
@@ -140,19 +152,22 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
         # +81 3-1234-5678, +66 2 123 4567, +856 20 5555 1234, +44 (0)20 7946 0958, +819012345678
         Pattern(
             "international",
-            rf"(?<!\d)\+(?:\d{{8,15}}|\d{{1,3}}{_SEP}?(?:\(\d{{1,4}}\){_SEP}?)?\d{{1,5}}(?:{_SEP}\d{{1,5}}){{0,5}})(?!\d)",
+            rf"(?<!\d)\+(?:\d{{8,15}}|\d{{1,3}}{_SEP}?(?:\(\d{{1,4}}\){_SEP}?)?\d{{1,5}}"
+            rf"(?:{_SEP}\d{{1,5}}){{0,5}})(?!\d)",
             0.5,
         ),
         # 03-1234-5678, 090-1234-5678, (03) 1234-5678, 02-123-4567, 081-234-5678, 020 5555 1234
         Pattern(
             "national with trunk prefix",
-            rf"(?<![\d+])(?:\(0\d{{1,4}}\){_SEP}?|0\d{{1,4}}{_SEP})\d{{1,4}}{_SEP}\d{{3,4}}(?!\d)",
+            rf"(?<![\d+]){_NO_MODEL_PREFIX}(?:\(0\d{{1,4}}\){_SEP}?|0\d{{1,4}}{_SEP})\d{{1,4}}{_SEP}\d{{3,4}}"
+            r"(?!\d)",
             0.5,
         ),
         # 202-555-0147, (202) 555-0147, 1-800-555-0199
         Pattern(
             "north american",
-            rf"(?<![\d+])(?:1{_SEP})?(?:\([2-9]\d{{2}}\){_SEP}?|[2-9]\d{{2}}{_SEP})[2-9]\d{{2}}{_SEP}\d{{4}}(?!\d)",
+            rf"(?<![\d+]){_NO_MODEL_PREFIX}(?:1{_SEP})?(?:\([2-9]\d{{2}}\){_SEP}?|[2-9]\d{{2}}{_SEP})"
+            rf"[2-9]\d{{2}}{_SEP}\d{{4}}(?!\d)",
             0.5,
         ),
         # Ungrouped digits directly after a phone label: 電話09012345678, Tel: 0212345678
@@ -217,13 +232,14 @@ _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 class IpRecognizer(FailClosed, PresidioIpRecognizer):
-    """IPv4 and IPv6 addresses; Presidio's ``ipaddress`` check drops malformed ones."""
+    """IPv4 and IPv6 addresses. Presidio's ``ipaddress`` check drops malformed ones."""
 
     PATTERNS = [
         Pattern("IPv4", rf"(?<![\d.]){_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}(?:/\d{{1,2}})?(?!\d|\.\d)", 0.6),
         Pattern(
             "IPv6",
-            r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[0-9A-Za-z]+)?(?:/\d{1,3})?(?![0-9A-Za-z:])",
+            r"(?<![0-9A-Za-z:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?:%[0-9A-Za-z]+)?(?:/\d{1,3})?"
+            r"(?![0-9A-Za-z:])",
             0.6,
         ),
     ]
@@ -232,8 +248,8 @@ class IpRecognizer(FailClosed, PresidioIpRecognizer):
         super().__init__(patterns=self.PATTERNS, name="ShochuIpRecognizer")
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        """Also drop IPv6-like matches with fewer than 4 hex digits ("::", "a::1", "[::2]")."""
-        if super().invalidate_result(pattern_text):
+        """Also drop netmasks (255.255.255.0) and IPv6-like matches with under 4 hex digits ("::", "a::1")."""
+        if super().invalidate_result(pattern_text) or pattern_text.startswith("255."):
             return True
         if ":" in pattern_text:
             return sum(character in string.hexdigits for character in pattern_text) < 4
@@ -251,22 +267,23 @@ _ACCOUNT_LABEL = (
 class BankAccountRecognizer(FailClosed, PatternRecognizer):
     """Bank account numbers: 6 to 18 digits, only after an account or branch label.
 
-    Without a label a digit run cannot be told from a ticket, order or serial
-    number, so there is no label-free pattern. NOTE: an account written more
+    Without a label a digit run cannot be distinguished from a ticket, order
+    or serial number, so there is no label-free pattern. NOTE: an account written more
     than 12 characters after its label ("account number for payroll is ...")
     is missed.
     """
 
     PATTERNS = [
         # Account No.: 12345678, 口座番号 1234567, 口座：普通 1234567, เลขที่บัญชี 123-4-56789-0
-        Pattern("after account label", rf"(?<=(?:{_ACCOUNT_LABEL})[^\d\n]{{0,12}})\d(?:[ \-]?\d){{5,17}}(?!\d)", 0.85),
+        Pattern("after account label",
+                rf"(?<=(?:{_ACCOUNT_LABEL})[^\d\n]{{0,12}})\d(?:[ \-]?\d){{5,17}}(?!\d)", 0.85),
         # 渋谷支店 普通 1234567 (Japanese account numbers have 7 digits)
         Pattern("after branch name", r"(?<=支店[^\d\n]{0,10})\d{7}(?!\d)", 0.85),
         # 渋谷支店(123) 普通預金 1234567: a branch code between branch and account type
         Pattern("after account type", r"(?<=支店[^\n]{0,16}?(?:普通|当座|貯蓄)(?:預金)?[^\d\n]{0,4})\d{7}(?!\d)", 0.85),
     ]
-    CONTEXT = ["account", "bank", "branch", "口座", "支店", "บัญชี"]
-
     def __init__(self) -> None:
+        # No context words: every pattern already requires its label, so
+        # Presidio's context boost would only count the label twice.
         super().__init__(supported_entity="BANK_ACCOUNT", name="ShochuBankAccountRecognizer",
-                         patterns=self.PATTERNS, context=self.CONTEXT)
+                         patterns=self.PATTERNS)

@@ -1,0 +1,190 @@
+"""The protect stage: mask personal data in ingested chunks and labelled tickets.
+
+Reads ``ingest/chunks.jsonl`` and ``ingest/documents.jsonl`` (and the tickets
+CSV when ``build.tickets`` is set) and writes into ``protect/``:
+
+- ``chunks.jsonl``: the ingest records with ``text`` and ``heading`` masked and
+  an ``entities`` field of counts per type;
+- ``documents.jsonl``: the ingest document records with every string in
+  ``metadata`` (title, author, e-mail headers) masked; written only when
+  ingest wrote ``documents.jsonl``;
+- ``tickets.jsonl``: one record per usable CSV row: ``id``, ``doc_id``
+  (``ticket-<id>``), masked ``text``, ``label``, ``entities``;
+- ``privacy_report.json``: counts per type, per source and per document;
+- ``manifest.json``, last.
+
+Masking takes two passes: the first collects names that strong cues find
+anywhere in the corpus (see ``known_names.py``), the second masks every
+mention of them along with everything else.
+
+Logs carry ids, counts and entity types only, never text or detected values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import track
+
+from shochu.config import RunConfig, TicketsConfig
+from shochu.protect.known_names import collect_known_names
+from shochu.protect.masker import Masker, MaskResult
+from shochu.protect.placeholders import PlaceholderNumbering
+from shochu.protect.report import PrivacyReport
+from shochu.protect.tickets import Ticket, read_tickets, tickets_path
+from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
+
+NAME = "protect"
+
+logger = logging.getLogger(__name__)
+
+
+def settings(config: RunConfig) -> dict[str, Any]:
+    """Return the settings that decide this stage's output: ``protect`` plus ``build.tickets``."""
+    tickets = config.build.tickets
+    return {**config.section(NAME), "tickets": tickets.model_dump(mode="json") if tickets else None}
+
+
+def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
+    """Return fingerprints of the ingest output and, when configured, the tickets CSV."""
+    fingerprints = {"ingest": workspace.output_fingerprint("ingest")}
+    if config.build.tickets is not None:
+        fingerprints["tickets"] = fingerprint_file(tickets_path(config.build.tickets))
+    return fingerprints
+
+
+def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
+    """Mask chunks and tickets, write the privacy report, and return the manifest."""
+    started = time.time()
+
+    # Read every input before the old output is removed, so that a bad CSV
+    # header or a missing file leaves the previous run intact.
+    ingest_dir = workspace.require("ingest", NAME)
+    chunks = read_jsonl(ingest_dir / "chunks.jsonl")
+    documents_path = ingest_dir / "documents.jsonl"
+    documents = read_jsonl(documents_path) if documents_path.exists() else None
+    skipped: Counter[str] = Counter()
+    tickets = list(read_tickets(config.build.tickets, skipped)) if config.build.tickets else None
+    stage_inputs = inputs(config, workspace)
+
+    # First pass: names that a strong cue finds anywhere are masked everywhere.
+    known_names: set[str] = set()
+    if "PERSON" in config.protect.entities:
+        known_names = collect_known_names(_texts(chunks, tickets or []),
+                                          (document.get("metadata") or {} for document in documents or []))
+    masker = Masker(config.protect, known_names)
+
+    output = workspace.reset(NAME)
+    report = PrivacyReport(entity_types=list(masker.entities), score_threshold=masker.score_threshold)
+    written = {"chunks.jsonl": write_jsonl(output / "chunks.jsonl", _masked_chunks(masker, chunks, report))}
+    if documents is not None:
+        written["documents.jsonl"] = write_jsonl(output / "documents.jsonl",
+                                                 _masked_documents(masker, documents, report))
+    if tickets is not None:
+        written["tickets.jsonl"] = write_jsonl(output / "tickets.jsonl",
+                                               _masked_tickets(masker, tickets, report))
+    write_json(output / "privacy_report.json", report.to_dict())
+
+    counts = {**_counts(report, written, skipped, config.build.tickets), "known_names": len(known_names)}
+    _log_summary(counts)
+    outputs = {name: fingerprint_file(output / name) for name in (*written, "privacy_report.json")}
+    return workspace.finish(NAME, settings(config), stage_inputs, counts, started, outputs)
+
+
+def _masked_chunks(masker: Masker, chunks: list[dict[str, Any]],
+                   report: PrivacyReport) -> Iterator[dict[str, Any]]:
+    for chunk in _progress(chunks, "Masking chunks"):
+        # Heading and text share placeholder numbers: [PERSON_1] is one person in both.
+        numbering = PlaceholderNumbering()
+        heading = masker.mask(chunk["heading"], numbering) if chunk.get("heading") else None
+        text = masker.mask(chunk.get("text") or "", numbering)
+        counts = Counter(text.counts) + Counter(heading.counts if heading else {})
+        withheld = _withheld(chunk.get("chunk_id"), "chunk", text, heading)
+        report.add("chunks", chunk["doc_id"], dict(counts), withheld)
+        yield {**chunk, "heading": heading.text if heading else chunk.get("heading"), "text": text.text,
+               "entities": dict(sorted(counts.items()))}
+
+
+def _masked_documents(masker: Masker, documents: list[dict[str, Any]],
+                      report: PrivacyReport) -> Iterator[dict[str, Any]]:
+    for document in _progress(documents, "Masking document metadata"):
+        # All fields of one document share placeholder numbers.
+        numbering = PlaceholderNumbering()
+        results: list[MaskResult] = []
+        metadata = {key: _masked_value(masker, value, numbering, results)
+                    for key, value in (document.get("metadata") or {}).items()}
+        counts = sum((Counter(result.counts) for result in results), Counter())
+        withheld = _withheld(document["doc_id"], "metadata of document", *results)
+        report.add("documents", document["doc_id"], dict(counts), withheld)
+        yield {**document, "metadata": metadata}
+
+
+def _masked_value(masker: Masker, value: Any, numbering: PlaceholderNumbering,
+                  results: list[MaskResult]) -> Any:
+    """Mask a string, or each string in a list, and append each mask result to ``results``."""
+    if isinstance(value, list):
+        return [_masked_value(masker, item, numbering, results) for item in value]
+    if not isinstance(value, str):
+        return value
+    results.append(masker.mask(value, numbering))
+    return results[-1].text
+
+
+def _masked_tickets(masker: Masker, tickets: list[Ticket], report: PrivacyReport) -> Iterator[dict[str, Any]]:
+    for ticket in _progress(tickets, "Masking tickets"):
+        result = masker.mask(ticket.text)
+        doc_id = f"ticket-{ticket.id}"
+        report.add("tickets", doc_id, result.counts, _withheld(ticket.id, "ticket", result))
+        yield {"id": ticket.id, "doc_id": doc_id, "text": result.text, "label": ticket.label,
+               "entities": dict(sorted(result.counts.items()))}
+
+
+def _texts(chunks: list[dict[str, Any]], tickets: list[Ticket]) -> Iterator[str]:
+    for chunk in chunks:
+        yield from (value for value in (chunk.get("heading"), chunk.get("text")) if value)
+    yield from (ticket.text for ticket in tickets)
+
+
+def _withheld(record_id: Any, kind: str, *results: MaskResult | None) -> bool:
+    failed = sorted({name for result in results if result for name in result.failed})
+    if failed:
+        logger.warning("%s %s withheld because recognizer(s) %s failed", kind, record_id, ", ".join(failed))
+    return bool(failed)
+
+
+def _progress(records: list[Any], description: str) -> Iterable[Any]:
+    # Progress goes to stderr, so that stdout stays free for command output.
+    return track(records, description=description, total=len(records), console=Console(stderr=True),
+                 transient=True)
+
+
+def _counts(report: PrivacyReport, written: dict[str, int], skipped: Counter[str],
+            tickets: TicketsConfig | None) -> dict[str, Any]:
+    sources = report.sources
+    counts: dict[str, Any] = {
+        "chunks": written["chunks.jsonl"],
+        "chunks_with_entities": sources.get("chunks", Counter())["with_entities"],
+        "entities": dict(sorted(report.totals.items())),
+        "withheld_texts": sum(tally["withheld"] for tally in sources.values()),
+    }
+    if tickets is not None:
+        counts["tickets"] = written["tickets.jsonl"]
+        counts["tickets_with_entities"] = sources.get("tickets", Counter())["with_entities"]
+        counts["skipped_tickets"] = dict(sorted(skipped.items()))
+    return counts
+
+
+def _log_summary(counts: dict[str, Any]) -> None:
+    logger.info("masked %d chunks (%d with entities) and %s tickets; entities per type: %s", counts["chunks"],
+                counts["chunks_with_entities"], counts.get("tickets", "no"), counts["entities"])
+    if counts.get("skipped_tickets"):
+        logger.info("skipped ticket rows per reason: %s", counts["skipped_tickets"])
+    if counts["withheld_texts"]:
+        logger.warning("%d texts withheld as [REDACTED] because a recognizer failed on them",
+                       counts["withheld_texts"])
+

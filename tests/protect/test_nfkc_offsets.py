@@ -1,0 +1,78 @@
+"""NFKC offset mapping, overlap resolution and placeholder numbering."""
+
+from __future__ import annotations
+
+import pytest
+
+from shochu.protect.normalize import normalize
+from shochu.protect.placeholders import PlaceholderNumbering, Span, replace_spans, resolve_overlaps, value_key
+
+
+def test_ascii_text_maps_to_itself() -> None:
+    normalized = normalize("call 090")
+    assert normalized.to_original(5, 8) == (5, 8)
+
+
+def test_full_width_digits_normalized() -> None:
+    assert normalize("電話０９０－１２").text == "電話090-12"
+
+
+def test_full_width_span_maps_to_original() -> None:
+    text = "電話０９０－１２"
+    normalized = normalize(text)
+    start, end = normalized.to_original(2, 8)
+    assert text[start:end] == "０９０－１２"
+
+
+def test_expanding_character_maps_to_whole_group() -> None:
+    # ㈱ becomes "(株)"; a span on 株 alone covers the original ㈱.
+    normalized = normalize("㈱ACME")
+    assert normalized.to_original(1, 2) == (0, 1)
+
+
+def test_half_width_voiced_kana_grouped() -> None:
+    # ｶﾞ (two code points) is one group and normalizes to ガ.
+    normalized = normalize("ｶﾞｽ")
+    assert normalized.text == "ガス"
+    assert normalized.to_original(0, 1) == (0, 2)
+
+
+def test_empty_span_rejected() -> None:
+    with pytest.raises(ValueError, match="empty span"):
+        normalize("abc").to_original(1, 1)
+
+
+def test_overlap_higher_score_wins() -> None:
+    spans = [Span(0, 10, "BANK_ACCOUNT", 0.85), Span(2, 8, "PHONE_NUMBER", 1.0)]
+    assert resolve_overlaps(spans) == [Span(2, 8, "PHONE_NUMBER", 1.0)]
+
+
+def test_overlap_tie_longer_wins() -> None:
+    spans = [Span(0, 4, "PERSON", 0.6), Span(0, 9, "PERSON", 0.6)]
+    assert resolve_overlaps(spans) == [Span(0, 9, "PERSON", 0.6)]
+
+
+def test_adjacent_spans_both_kept() -> None:
+    spans = [Span(5, 9, "PERSON", 0.6), Span(0, 5, "EMAIL_ADDRESS", 1.0)]
+    assert resolve_overlaps(spans) == [Span(0, 5, "EMAIL_ADDRESS", 1.0), Span(5, 9, "PERSON", 0.6)]
+
+
+def test_replace_rejects_overlapping_spans() -> None:
+    with pytest.raises(ValueError, match="overlapping"):
+        spans = [Span(0, 4, "PERSON", 1.0), Span(2, 5, "PERSON", 1.0)]
+        replace_spans("abcdef", spans, PlaceholderNumbering())
+
+
+def test_phone_key_ignores_separators() -> None:
+    assert value_key("PHONE_NUMBER", "090-1234-5678") == value_key("PHONE_NUMBER", "０９０ １２３４ ５６７８")
+
+
+def test_person_key_ignores_case_and_spacing() -> None:
+    assert value_key("PERSON", "Taro  Tanaka") == value_key("PERSON", "taro tanaka")
+
+
+def test_numbering_shared_between_texts() -> None:
+    numbering = PlaceholderNumbering()
+    first, _ = replace_spans("Ann", [Span(0, 3, "PERSON", 1.0)], numbering)
+    second, _ = replace_spans("Bob, Ann", [Span(0, 3, "PERSON", 1.0), Span(5, 8, "PERSON", 1.0)], numbering)
+    assert (first, second) == ("[PERSON_1]", "[PERSON_2], [PERSON_1]")

@@ -119,6 +119,10 @@ class EvalConfig(_Section):
 class RunConfig(_Section):
     workspace: str = Field(..., description="Workspace folder; created when missing.")
     seed: int = 0
+    inference_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Compute type for text generation in build and eval. 'auto' picks bfloat16 "
+        "where the processor has native bfloat16 instructions, else float32. Soft labels, training "
+        "and the KL measurements always use float32.")
     teacher: ModelSpec = Field(default_factory=ModelSpec)
     student: StudentSpec = Field(default_factory=StudentSpec)
     ingest: IngestConfig = Field(default_factory=IngestConfig)

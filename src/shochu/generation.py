@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from dataclasses import dataclass
 
 import torch
 from rich.progress import Progress
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
 
 from shochu.distill.data import render_prompt
 
@@ -30,12 +33,14 @@ def generate(
     repetition_penalty: float = 1.0,
     description: str = "generating",
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[list[Generation], float]:
     """Generate one greedy answer per conversation; return them and the wall time in seconds.
 
     Prompts are sorted by length before batching, so that a batch wastes little
     padding, and the answers are returned in input order. ``on_batch`` receives
     each batch's input indices and results, for callers that persist progress.
+    With ``dtype=torch.bfloat16`` the model runs under autocast, weights stay float32.
     """
     tokenizer.padding_side = "left"
     prompts = [render_prompt(tokenizer, messages) for messages in conversations]
@@ -48,14 +53,44 @@ def generate(
         task = progress.add_task(description, total=len(prompts))
         for first in range(0, len(order), batch_size):
             indices = order[first : first + batch_size]
-            batch = _generate_batch(model, tokenizer, [prompts[i] for i in indices], max_new_tokens,
-                                    repetition_penalty, end_ids)
+            with _autocast(model.device, dtype):
+                batch = _generate_batch(model, tokenizer, [prompts[i] for i in indices], max_new_tokens,
+                                        repetition_penalty, end_ids)
             for index, generation in zip(indices, batch, strict=True):
                 results[index] = generation
             if on_batch is not None:
                 on_batch(indices, batch)
             progress.advance(task, len(indices))
     return [result for result in results if result is not None], time.perf_counter() - started
+
+
+def _autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def resolve_dtype(setting: str, device: torch.device) -> torch.dtype:
+    """Map the ``inference_dtype`` setting to a torch dtype for ``device``."""
+    if setting == "float32":
+        return torch.float32
+    if setting == "bfloat16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    return torch.bfloat16 if _cpu_has_bfloat16() else torch.float32
+
+
+@functools.cache
+def _cpu_has_bfloat16() -> bool:
+    """True when the CPU advertises bfloat16 instructions (AVX512-BF16 or AMX-BF16; Linux only)."""
+    # NOTE: without these instructions, bfloat16 matrix products on a CPU are
+    # emulated and slower than float32, so "auto" falls back to float32.
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return False
+    flags = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _as_list(value: int | list[int] | None) -> list[int]:
@@ -74,14 +109,24 @@ def _generate_batch(
     end_ids: set[int],
 ) -> list[Generation]:
     encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    encoded = {name: tensor.to(model.device) for name, tensor in encoded.items()}
+    prompt_width = encoded["input_ids"].shape[1]
+
+    # The penalty covers generated tokens only. Applied to the prompt as well
+    # (transformers' default), it would penalise copying facts from the
+    # document and the end-of-turn token, which every chat prompt contains.
+    processors = []
+    if repetition_penalty != 1.0:
+        processors.append(RepetitionPenaltyLogitsProcessor(float(repetition_penalty),
+                                                           prompt_ignore_length=prompt_width))
     output = model.generate(
         **encoded,
         max_new_tokens=max_new_tokens,
         do_sample=False,
-        repetition_penalty=repetition_penalty,
+        logits_processor=processors,
         pad_token_id=tokenizer.pad_token_id,
     )
-    new_tokens = output[:, encoded["input_ids"].shape[1] :]
+    new_tokens = output[:, prompt_width:]
 
     generations = []
     for row in new_tokens.tolist():

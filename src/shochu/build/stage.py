@@ -21,9 +21,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from shochu.build import prompts
 from shochu.config import RunConfig
-from shochu.generation import Generation, generate
+from shochu.generation import Generation, generate, resolve_dtype
 from shochu.models import load_model, load_tokenizer, model_fingerprint, prepare_models
 from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json, write_jsonl
 
@@ -37,7 +39,8 @@ _QUESTION_TOKENS = 40
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    return {**config.section("build"), "seed": config.seed, "teacher": config.teacher.path}
+    return {**config.section("build"), "seed": config.seed, "teacher": config.teacher.path,
+            "inference_dtype": config.inference_dtype}
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
@@ -60,8 +63,9 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     if generated_tasks and chunks:
         selected = select_chunks(chunks, build.max_chunks, config.seed)
         cache = GenerationCache(workspace.root / "cache" / "build-generations.jsonl",
-                                model_fingerprint(teacher_dir), build)
-        examples += teacher_examples(selected, generated_tasks, teacher_dir, cache, build, rejected)
+                                model_fingerprint(teacher_dir), build, config.inference_dtype)
+        examples += teacher_examples(selected, generated_tasks, teacher_dir, cache, build, rejected,
+                                     config.inference_dtype)
     if "classify" in build.tasks:
         if not tickets and build.tickets is not None:
             logger.warning("classify task requested but protect/tickets.jsonl holds no tickets")
@@ -175,10 +179,11 @@ def ticket_examples(tickets: list[dict[str, Any]], limit: int | None, seed: int)
 class GenerationCache:
     """Append-only JSONL of finished teacher generations, keyed by prompt and settings."""
 
-    def __init__(self, path: Path, teacher_fingerprint: str, build: Any) -> None:
+    def __init__(self, path: Path, teacher_fingerprint: str, build: Any, inference_dtype: str) -> None:
         self.path = path
         self.salt = fingerprint_json({"teacher": teacher_fingerprint, "max_new_tokens": build.max_new_tokens,
-                                      "repetition_penalty": build.repetition_penalty})
+                                      "repetition_penalty": build.repetition_penalty,
+                                      "penalty_scope": "generated tokens", "dtype": inference_dtype})
         self.entries: dict[str, str] = {}
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -201,7 +206,7 @@ class GenerationCache:
 
 
 def _generate_cached(contents: list[str], model, tokenizer, cache: GenerationCache, max_new_tokens: int,
-                     build: Any, description: str) -> list[str]:
+                     build: Any, description: str, dtype: torch.dtype) -> list[str]:
     """Generate an answer for each user message, reusing cached ones."""
     keys = [cache.key(content) for content in contents]
     missing = [index for index, key in enumerate(keys) if key not in cache.entries]
@@ -213,36 +218,39 @@ def _generate_cached(contents: list[str], model, tokenizer, cache: GenerationCac
 
         generate(model, tokenizer, [[{"role": "user", "content": contents[i]}] for i in missing],
                  max_new_tokens=max_new_tokens, batch_size=build.batch_size,
-                 repetition_penalty=build.repetition_penalty, description=description, on_batch=persist)
+                 repetition_penalty=build.repetition_penalty, description=description, on_batch=persist,
+                 dtype=dtype)
     return [cache.entries[key] for key in keys]
 
 
 def teacher_examples(chunks: list[dict[str, Any]], tasks: list[str], teacher_dir: Path,
-                     cache: GenerationCache, build: Any, rejected: Counter[str]) -> list[dict[str, Any]]:
+                     cache: GenerationCache, build: Any, rejected: Counter[str],
+                     inference_dtype: str = "float32") -> list[dict[str, Any]]:
     """Ask the teacher for questions, answers and summaries of each chunk; keep those that pass the filters."""
     model = load_model(teacher_dir)
     tokenizer = load_tokenizer(teacher_dir)
+    dtype = resolve_dtype(inference_dtype, model.device)
     examples: list[dict[str, Any]] = []
 
     if "qa" in tasks:
         question_prompts = [prompts.QUESTION_PROMPT.format(text=chunk["text"]) for chunk in chunks]
         raw_questions = _generate_cached(question_prompts, model, tokenizer, cache,
                                          min(_QUESTION_TOKENS, build.max_new_tokens), build,
-                                         "teacher: questions")
+                                         "teacher: questions", dtype)
         questions = [prompts.first_question(text) for text in raw_questions]
         shortest = min(8, build.min_response_chars)
         kept = [(chunk, q) for chunk, q in zip(chunks, questions, strict=True) if len(q) >= shortest]
         rejected["question_unusable"] += len(chunks) - len(kept)
         answer_prompts = [prompts.QA_PROMPT.format(text=chunk["text"], question=q) for chunk, q in kept]
         answers = _generate_cached(answer_prompts, model, tokenizer, cache, build.max_new_tokens, build,
-                                   "teacher: answers")
+                                   "teacher: answers", dtype)
         for (chunk, _), content, answer in zip(kept, answer_prompts, answers, strict=True):
             examples += _keep(chunk, "qa", content, answer, build, rejected)
 
     if "summary" in tasks:
         summary_prompts = [prompts.SUMMARY_PROMPT.format(text=chunk["text"]) for chunk in chunks]
         summaries = _generate_cached(summary_prompts, model, tokenizer, cache, build.max_new_tokens, build,
-                                     "teacher: summaries")
+                                     "teacher: summaries", dtype)
         for chunk, content, summary in zip(chunks, summary_prompts, summaries, strict=True):
             examples += _keep(chunk, "summary", content, summary, build, rejected)
     return examples

@@ -82,13 +82,30 @@ def _is_edge_character(character: str) -> bool:
     return category.startswith("P") or category.startswith("Z") or character.isspace()
 
 
+def first_mentioned_choice(answer: str, options: Sequence[str]) -> str | None:
+    """Return the option that appears first in ``answer`` (case-insensitive), or None.
+
+    A model that writes "The correct answer is billing." has still chosen
+    ``billing``; on equal positions the longer option wins.
+    """
+    text = unicodedata.normalize("NFKC", answer).lower()
+    found = []
+    for option in options:
+        position = text.find(normalise_answer(option))
+        if position >= 0 and normalise_answer(option):
+            found.append((position, -len(option), option))
+    return min(found)[2] if found else None
+
+
 def classify_metrics(labels: Sequence[str], predictions: Sequence[str],
                      choices: Sequence[Sequence[str] | None]) -> dict[str, float]:
-    """Return ``accuracy`` and ``valid_choice_share`` of generated labels.
+    """Return ``accuracy``, ``first_mention_accuracy`` and ``valid_choice_share`` of generated labels.
 
-    Both sides are normalised with ``normalise_answer``. ``valid_choice_share``
-    is the share of answers equal to one of their example's choices, counted
-    over the examples that list choices.
+    Both sides are normalised with ``normalise_answer``. ``accuracy`` needs the
+    answer's first line to be exactly the label. ``first_mention_accuracy``
+    credits the choice named first anywhere in the answer. ``valid_choice_share``
+    is the share of answers equal to one of their example's choices. The last
+    two are counted over the examples that list choices.
     """
     if not len(labels) == len(predictions) == len(choices):
         raise ValueError(f"lengths differ: {len(labels)} labels, {len(predictions)} predictions, "
@@ -100,8 +117,13 @@ def classify_metrics(labels: Sequence[str], predictions: Sequence[str],
 
     listed = [(answer, options) for answer, options in zip(answers, choices, strict=True) if options]
     valid = sum(answer in {normalise_answer(option) for option in options} for answer, options in listed)
+    mentioned = sum(
+        first_mentioned_choice(prediction, options) == label
+        for prediction, label, options in zip(predictions, labels, choices, strict=True) if options
+    )
     return {
         "accuracy": correct / len(labels),
+        "first_mention_accuracy": mentioned / len(listed) if listed else None,
         "valid_choice_share": valid / len(listed) if listed else None,
     }
 

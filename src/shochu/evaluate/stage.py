@@ -30,7 +30,7 @@ from shochu.config import RunConfig
 from shochu.distill.data import EncodedExample, encode_records
 from shochu.evaluate.metrics import classify_metrics, mean_rouge_l
 from shochu.evaluate.teacher_forcing import teacher_forced_kl
-from shochu.generation import generate
+from shochu.generation import generate, resolve_dtype
 from shochu.models import load_model, load_tokenizer, parameter_count
 from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
 
@@ -46,7 +46,7 @@ PREDICTIONS_FILE = "predictions.jsonl"
 def settings(config: RunConfig) -> dict[str, Any]:
     # The KL pass encodes examples as the label stage did, so it uses label.max_seq_len.
     return {**config.section("eval"), "max_seq_len": config.label.max_seq_len,
-            "repetition_penalty": config.build.repetition_penalty}
+            "repetition_penalty": config.build.repetition_penalty, "inference_dtype": config.inference_dtype}
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
@@ -171,7 +171,8 @@ def _evaluate_model(loaded: LoadedModel, teacher: LoadedModel, tasks: dict[str, 
         generations, seconds = generate(loaded.model, loaded.tokenizer, [r["messages"] for r in records],
                                         config.eval.max_new_tokens, config.eval.batch_size,
                                         repetition_penalty=config.build.repetition_penalty,
-                                        description=f"{loaded.name} answers {task}")
+                                        description=f"{loaded.name} answers {task}",
+                                        dtype=resolve_dtype(config.inference_dtype, loaded.model.device))
         predictions = [generation.text for generation in generations]
         generated_tokens = sum(generation.new_tokens for generation in generations)
         outcome.predictions[task] = predictions
@@ -243,6 +244,7 @@ def summarise(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, float | 
             "kl_to_teacher": _mean([metrics["kl_to_teacher"] for metrics in generated]),
             "rouge_l": _mean([metrics["rouge_l"] for metrics in generated]),
             "accuracy": outcome.metrics.get(CLASSIFY, {}).get("accuracy"),
+            "first_mention_accuracy": outcome.metrics.get(CLASSIFY, {}).get("first_mention_accuracy"),
         }
     return summary
 

@@ -141,3 +141,19 @@ def test_killed_training_resumes_at_checkpoint(labelled):
     assert f"resumed training at step {killed_at}" in result.stderr
     steps = [r["step"] for r in read_jsonl(workspace.stage_dir("train") / "metrics.jsonl") if r["split"] == "train"]
     assert steps == list(range(1, 401))
+
+
+def test_changed_settings_restart_training(labelled):
+    from shochu.distill import train
+
+    config, workspace = labelled
+    train.run(config, workspace, stop_after_steps=4)
+    changed = config.model_validate({**config.model_dump(mode="json"),
+                                     "train": {**config.train.model_dump(), "kd_ratio": 0.9}})
+    train.run(changed, workspace)
+    records = read_jsonl(workspace.stage_dir("train") / "metrics.jsonl")
+    first = next(r for r in records if r["split"] == "train")
+    temperature = config.label.temperature
+    assert first["step"] == 1
+    assert first["loss"] == pytest.approx(0.9 * temperature**2 * first["kd_loss"] + 0.1 * first["ce_loss"])
+    assert workspace.manifest("train")["config"]["kd_ratio"] == 0.9

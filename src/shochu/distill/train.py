@@ -30,7 +30,7 @@ from shochu.distill.data import Batch, EncodedExample, collate, encode_records
 from shochu.distill.labels import SoftLabels, tokenizer_fingerprint
 from shochu.distill.losses import LossTerms, distillation_terms
 from shochu.models import load_model, load_tokenizer, prepare_models
-from shochu.workspace import Workspace, read_jsonl, write_json
+from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
 
 @dataclass
 class TrainState:
-    """What a resumed run needs besides weights and optimizer moments."""
+    """Loop state that a resumed run needs besides weights and optimizer moments."""
 
     step: int = 0
     best_step: int = 0
@@ -73,13 +73,15 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
         folder = workspace.reset(NAME)
     folder.mkdir(parents=True, exist_ok=True)
 
-    trainer = Trainer(config, student_dir, build_dir, label_dir, folder)
+    trainer = Trainer(config, student_dir, build_dir, label_dir, folder,
+                      run_fingerprint=fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)}))
     finished = trainer.fit(stop_after_steps)
     if not finished:
         return {}
 
     state = trainer.state
-    counts = {"steps_run": state.step, "best_step": state.best_step, "best_val_loss": state.best_val_loss,
+    best_val_loss = state.best_val_loss if math.isfinite(state.best_val_loss) else None
+    counts = {"steps_run": state.step, "best_step": state.best_step, "best_val_loss": best_val_loss,
               "stopped_early": state.stopped_early, "train_examples": len(trainer.train_examples),
               "validation_examples": len(trainer.validation_examples), "dropped": trainer.dropped}
     return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started)
@@ -87,9 +89,11 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
 
 class Trainer:
     def __init__(self, config: RunConfig, student_dir: Path, build_dir: Path, label_dir: Path,
-                 folder: Path) -> None:
+                 folder: Path, run_fingerprint: str = "") -> None:
         self.args: TrainConfig = config.train
         self.folder = folder
+        # Identifies the settings and inputs; a saved state from other ones is not resumed.
+        self.run_fingerprint = run_fingerprint
         self.metrics_path = folder / "metrics.jsonl"
         torch.manual_seed(self.args.seed)
 
@@ -263,7 +267,7 @@ class Trainer:
     def _validate_and_checkpoint(self) -> None:
         if not self.validation_examples:
             # NOTE: without a validation split the last step counts as the best.
-            record = {"split": "validation", "step": self.state.step, "loss": float("nan")}
+            record = {"split": "validation", "step": self.state.step, "loss": None}
             improved = True
         else:
             record = self.validate()
@@ -290,7 +294,8 @@ class Trainer:
             shutil.rmtree(temporary)
         self.model.save_pretrained(temporary, safe_serialization=True)
         self.tokenizer.save_pretrained(temporary)
-        write_json(temporary / "trainer_state.json", {"step": self.state.step, "val_loss": self.state.best_val_loss})
+        val_loss = self.state.best_val_loss if math.isfinite(self.state.best_val_loss) else None
+        write_json(temporary / "trainer_state.json", {"step": self.state.step, "val_loss": val_loss})
         _replace_folder(temporary, destination)
 
     def _save_resume_state(self) -> None:
@@ -304,6 +309,7 @@ class Trainer:
         state = dict(self.state.__dict__)
         state.pop("history")
         write_json(temporary / "trainer_state.json", state)
+        write_json(temporary / "run.json", {"fingerprint": self.run_fingerprint})
         _replace_folder(temporary, self.folder / "last")
 
     def _resume(self) -> None:
@@ -311,6 +317,9 @@ class Trainer:
         if not last.exists() and (self.folder / "last.old").exists():
             # Killed while swapping folders: the previous complete state is still there.
             os.replace(self.folder / "last.old", last)
+        if (last / "trainer_state.json").exists() and not self._same_run(last):
+            logger.warning("%s was saved with other settings or inputs; training starts from step 0", last)
+            shutil.rmtree(last)
         if not (last / "trainer_state.json").exists():
             if self.metrics_path.exists():
                 self.metrics_path.unlink()
@@ -327,6 +336,12 @@ class Trainer:
         torch.set_rng_state(load_file(str(last / "rng.safetensors"))["cpu_rng"])
         self._truncate_metrics(self.state.step)
         logger.info("resumed training at step %d (best step %d)", self.state.step, self.state.best_step)
+
+    def _same_run(self, last: Path) -> bool:
+        saved = last / "run.json"
+        if not saved.exists():
+            return False
+        return json.loads(saved.read_text(encoding="utf-8")).get("fingerprint") == self.run_fingerprint
 
     def _truncate_metrics(self, step: int) -> None:
         """Drop metric lines written after the checkpoint that the run resumes from."""
@@ -345,7 +360,7 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         with open(self.metrics_path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
-        if record["split"] == "validation":
+        if record["split"] == "validation" and record["loss"] is not None:
             logger.info("step %d | val loss %.4f | kd %.4f | ce %.4f%s", record["step"], record["loss"],
                         record.get("kd_loss", float("nan")), record.get("ce_loss", float("nan")),
                         " | best" if record.get("best") else "")

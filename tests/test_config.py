@@ -48,3 +48,14 @@ def test_missing_file_named(tmp_path):
 def test_invalid_yaml_named(tmp_path):
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_config(_write(tmp_path, "workspace: [unclosed\n"))
+
+
+def test_hub_id_teacher_kept_as_written(tmp_path):
+    config = load_config(_write(tmp_path, "workspace: ws\nteacher:\n  path: HuggingFaceTB/SmolLM2-135M-Instruct\n"))
+    assert config.teacher.path == "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def test_existing_relative_model_folder_resolved(tmp_path):
+    (tmp_path / "models" / "teacher").mkdir(parents=True)
+    config = load_config(_write(tmp_path, "workspace: ws\nteacher:\n  path: models/teacher\n"))
+    assert config.teacher.path == str(tmp_path / "models" / "teacher")

@@ -9,6 +9,7 @@ is written in YAML (``train.kd_ratio``), the value received and what is allowed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -116,6 +117,45 @@ class EvalConfig(_Section):
     batch_size: int = Field(8, ge=1)
 
 
+class CostConfig(_Section):
+    """Prices and volumes for the break-even of on-premises serving against a commercial API."""
+
+    currency: str = Field("USD", description="Currency of every amount below; only used as a label.")
+    api_input_price_per_million: float = Field(..., ge=0.0, description="API price per million input tokens.")
+    api_output_price_per_million: float = Field(..., ge=0.0, description="API price per million output tokens.")
+    monthly_input_tokens: float = Field(..., ge=0.0, description="Input (prompt) tokens per month.")
+    monthly_output_tokens: float = Field(..., ge=0.0, description="Output (generated) tokens per month.")
+    hardware_cost: float = Field(..., ge=0.0, description="Purchase price of the serving hardware.")
+    amortisation_months: int = Field(36, ge=1, description="Months over which the hardware is written off.")
+    power_watts: float = Field(..., ge=0.0, description="Average power draw of the serving machine, in watts.")
+    power_price_per_kwh: float = Field(..., ge=0.0, description="Electricity price per kWh.")
+    hours_per_month: float = Field(730.0, gt=0.0, le=744.0, description="Hours per month the machine runs.")
+    other_monthly_cost: float = Field(0.0, ge=0.0, description="Other running costs per month (hosting, support).")
+    throughput_tokens_per_second: float | None = Field(
+        None, gt=0.0, description="Generated tokens per second the machine sustains; when set, the check "
+        "reports the share of its hours that the monthly output volume needs.")
+
+
+class CheckConfig(_Section):
+    """Preflight checks run by `shochu check` and at the start of `shochu run`."""
+
+    commercial_use: bool = Field(True, description="The student will be used commercially; a non-commercial "
+                                 "licence then blocks the run.")
+    accept_licences: list[str] = Field(
+        default_factory=list, description="Licence ids accepted after reading them (as `shochu check` names "
+        "them, e.g. llama3.1, gemma, unknown); each acceptance is recorded in the model card.")
+    data_from_api: list[str] = Field(
+        default_factory=list, description="Commercial API models whose outputs are part of the training "
+        "data; each one adds a warning about the provider's terms.")
+    stop_on_shortfall: bool = Field(True, description="Stop `shochu run` when a memory estimate exceeds this "
+                                    "machine's RAM or the disk estimate its free space; false only warns.")
+    lora_rank: int = Field(16, ge=1, description="Adapter rank of the LoRA estimate shown for comparison.")
+    serve_context: int | None = Field(None, ge=1, description="Tokens per sequence when serving the student; "
+                                      "empty means label.max_seq_len.")
+    serve_sequences: int = Field(1, ge=1, description="Sequences served at once, for the KV-cache estimate.")
+    cost: CostConfig | None = None
+
+
 class RunConfig(_Section):
     workspace: str = Field(..., description="Workspace folder; created when missing.")
     seed: int = 0
@@ -131,6 +171,7 @@ class RunConfig(_Section):
     label: LabelConfig = Field(default_factory=LabelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    check: CheckConfig = Field(default_factory=CheckConfig)
 
     @field_validator("workspace")
     @classmethod
@@ -167,6 +208,21 @@ def resolve_path(value: str | None, base: Path) -> str | None:
     return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
 
 
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _resolve_model_path(value: str | None, base: Path) -> str | None:
+    """Resolve a model path like any other, but keep a hub-id-like value that names no local path.
+
+    Keeping ``org/name`` as written lets model loading reject it as a hub id
+    with instructions, instead of reporting a missing folder under the config's folder.
+    """
+    resolved = resolve_path(value, base)
+    if value is not None and resolved is not None and _HUB_ID.match(value) and not Path(resolved).exists():
+        return value
+    return resolved
+
+
 def load_config(path: Path) -> RunConfig:
     """Load and validate a YAML run config; raise ``ConfigError`` listing all problems."""
     path = Path(path)
@@ -186,8 +242,8 @@ def load_config(path: Path) -> RunConfig:
 
     base = path.resolve().parent
     config.workspace = resolve_path(config.workspace, base)
-    config.teacher.path = resolve_path(config.teacher.path, base)
-    config.student.path = resolve_path(config.student.path, base)
+    config.teacher.path = _resolve_model_path(config.teacher.path, base)
+    config.student.path = _resolve_model_path(config.student.path, base)
     config.ingest.input = resolve_path(config.ingest.input, base)
     if config.build.tickets is not None:
         config.build.tickets.path = resolve_path(config.build.tickets.path, base)

@@ -108,6 +108,13 @@ def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
     console.print_json(json.dumps(manifest.get("counts", {}), default=str))
 
 
+AcceptLicenceOption = Annotated[
+    list[str] | None,
+    typer.Option("--accept-licence", help="Accept a licence by the id that `shochu check` names, after "
+                 "reading it (repeatable); recorded in the model card. Adds to check.accept_licences."),
+]
+
+
 @app.command()
 def run(
     config_file: Annotated[Path, typer.Option("--config", "-c", help="YAML run config, e.g. examples/acme/shochu.yaml.")],
@@ -115,9 +122,10 @@ def run(
     until: Annotated[str | None, typer.Option("--until", help="Stop after this stage.")] = None,
     workspace: Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace folder; "
                                                    "overrides the config's `workspace`.")] = None,
+    accept_licence: AcceptLicenceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Run every stage, ingest to report, skipping stages whose outputs are up to date."""
+    """Check licences, memory and disk, then run every stage, ingest to report, skipping up-to-date ones."""
     _setup_logging(verbose)
     from shochu.models import ModelSourceError
     from shochu.pipeline import STAGE_MODULES, run_all
@@ -129,6 +137,7 @@ def run(
         config = load_config(config_file)
         if workspace is not None:
             config.workspace = str(workspace.resolve())
+        config.check.accept_licences = [*config.check.accept_licences, *(accept_licence or [])]
         summary = run_all(config, force=set(force or []), until=until)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
@@ -148,6 +157,81 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"  {model}: {shown}")
     console.print(f"total wall time: {summary['wall_time_s']:.0f} s")
     print(json.dumps({key: summary[key] for key in ("model", "report", "eval_results")}, indent=2))
+
+
+@app.command()
+def check(
+    config_file: ConfigOption = None,
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Workspace that receives check/report.json; default: the config's. "
+        "Without a workspace or a config, the report is printed only.")] = None,
+    teacher: Annotated[str | None, typer.Option(help="Teacher: local folder, .gguf file or 'packaged:smollm2'. "
+                                                "(default: the config's, else packaged:smollm2)")] = None,
+    student: Annotated[str | None, typer.Option(help="Existing student: local folder or .gguf file. "
+                                                "(default: the config's, else a copy pruned from the teacher)")] = None,
+    student_layers: Annotated[int | None, typer.Option(help="Teacher layers kept in a pruned student. "
+                                                       "(default: the config's, else 8)")] = None,
+    accept_licence: AcceptLicenceOption = None,
+    non_commercial: Annotated[bool, typer.Option(
+        "--non-commercial", help="The student will be used for research or evaluation only; sets "
+        "check.commercial_use to false.")] = False,
+    data_from_api: Annotated[list[str] | None, typer.Option(
+        "--data-from-api", help="Name of a commercial API model whose outputs are in the training data "
+        "(repeatable); adds a warning about its provider's terms.")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Check licences, memory, disk, cost and offline settings before a run; exit 1 when a problem would stop it."""
+    _setup_logging(verbose)
+    from shochu.models import ModelSourceError
+    from shochu.preflight import render
+    from shochu.preflight import stage as preflight
+    from shochu.workspace import Workspace
+
+    try:
+        config, write = _check_config(config_file, workspace)
+        _apply_check_options(config, teacher, student, student_layers, accept_licence, non_commercial,
+                             data_from_api)
+        report = preflight.run(config, Workspace(Path(config.workspace)) if write else None)
+    except (*USER_ERRORS, ModelSourceError) as error:
+        _fail(error)
+    render.print_report(report.as_dict(), console)
+    if write:
+        console.print(f"report: {Path(config.workspace) / preflight.NAME / preflight.REPORT_FILE}")
+    if not report.passed:
+        raise typer.Exit(code=1)
+
+
+def _check_config(config_file: Path | None, workspace: Path | None) -> tuple[RunConfig, bool]:
+    """Return the config for `shochu check` and whether a report is written into its workspace."""
+    from shochu.pipeline import load_workspace_config
+
+    if config_file is not None:
+        config = load_config(config_file)
+        if workspace is not None:
+            config.workspace = str(workspace.resolve())
+        return config, True
+    if workspace is not None:
+        config = load_workspace_config(workspace) or RunConfig(workspace=str(workspace.resolve()))
+        config.workspace = str(workspace.resolve())
+        return config, True
+    return RunConfig(workspace=str(Path.cwd())), False
+
+
+def _apply_check_options(config: RunConfig, teacher: str | None, student: str | None, student_layers: int | None,
+                         accept_licence: list[str] | None, non_commercial: bool,
+                         data_from_api: list[str] | None) -> None:
+    # A value that names no local path stays as written, so that a hub id gets the message that says
+    # how to bring the model in.
+    if teacher is not None:
+        config.teacher.path = resolve_path(teacher, Path.cwd()) if Path(teacher).expanduser().exists() else teacher
+    if student is not None:
+        config.student.path = resolve_path(student, Path.cwd()) if Path(student).expanduser().exists() else student
+    if student_layers is not None:
+        config.student.layers = student_layers
+    config.check.accept_licences = [*config.check.accept_licences, *(accept_licence or [])]
+    if non_commercial:
+        config.check.commercial_use = False
+    config.check.data_from_api = [*config.check.data_from_api, *(data_from_api or [])]
 
 
 @app.command()

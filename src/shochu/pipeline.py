@@ -68,6 +68,7 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     check_model_locations(config)
     workspace.root.mkdir(parents=True, exist_ok=True)
     save_resolved_config(config, workspace)
+    run_preflight(config, workspace)
 
     timings: dict[str, float] = {}
     ran: list[str] = []
@@ -84,6 +85,13 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     summary = build_summary(workspace, timings, ran, time.time() - started)
     write_json(workspace.root / "summary.json", summary)
     return summary
+
+
+def run_preflight(config: RunConfig, workspace: Workspace) -> None:
+    """Run the check stage (licences, memory, disk) and stop before any work when it finds a problem."""
+    from shochu.preflight import stage as preflight
+
+    preflight.enforce(preflight.run(config, workspace))
 
 
 def check_model_locations(config: RunConfig) -> None:

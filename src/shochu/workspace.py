@@ -157,7 +157,7 @@ class Workspace:
         self.root = Path(root).resolve()
 
     def stage_dir(self, stage: str) -> Path:
-        if stage not in STAGES and stage != "models":
+        if stage not in STAGES and stage not in ("models", "check"):
             raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
         return self.root / stage
 

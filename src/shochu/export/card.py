@@ -35,6 +35,44 @@ own documents, entirely on its own machines. It has {{ lineage.model.parameters 
 | licence | {{ licence | cell }} |
 | source SHA-256 | {{ teacher.get("source_sha256") | cell }} |
 
+## Licences
+
+{% if licence_check -%}
+Found by `shochu check` in the models' own files and classified with its licence table of
+{{ licence_check.table_checked }}. Intended use: {{ "commercial" if licence_check.commercial_use else "non-commercial" }}.
+This is a record of what was found and accepted, not legal advice.
+
+| model | licence | category | status | found in |
+|---|---|---|---|---|
+{% for model in licence_check.models -%}
+{% if model.inherits -%}
+| {{ model.role }} | same as the {{ model.inherits }} | | | {{ model.location | cell }} |
+{% endif -%}
+{% for finding in model.findings -%}
+| {{ model.role }} | {{ finding.id | cell }} ({{ finding.name | cell }}) | {{ finding.category }} | {{ finding.status }} \
+| {{ (finding.sources | join(", ") or "-") | cell }} |
+{% endfor -%}
+{% endfor %}
+{% if licence_check.accepted -%}
+The operator accepted these licences before the run (`--accept-licence` or `check.accept_licences`).
+Their conditions apply to this model:
+{% for acceptance in licence_check.accepted %}
+- {{ acceptance.licence }} ({{ acceptance.name }}), for the {{ acceptance.model }}
+{%- for condition in acceptance.conditions %}
+  - {{ condition }}
+{%- endfor %}
+{%- endfor %}
+
+{% endif -%}
+{% if licence_check.data_from_api -%}
+The training data contains outputs of commercial API models ({{ licence_check.data_from_api | join(", ") }}).
+Their providers' terms may forbid using outputs to develop competing models.
+
+{% endif -%}
+{% else -%}
+No `shochu check` report was found in the workspace, so no licence check is recorded.
+
+{% endif -%}
 ## Student initialisation
 
 | field | value |
@@ -163,6 +201,7 @@ def render_card(lineage: dict[str, Any]) -> str:
         lineage=lineage,
         front_matter=front_matter(lineage),
         licence=lineage["licence"] or "unknown",
+        licence_check=lineage.get("licence_check"),
         teacher=lineage["teacher"],
         student_init=lineage["student_init"],
         training_config=training.get("config") or {},

@@ -22,9 +22,11 @@ from transformers import AutoTokenizer, GenerationConfig, PreTrainedTokenizerBas
 from shochu.config import RunConfig
 from shochu.export.card import render_card
 from shochu.models import END_OF_TURN, read_model_description
+from shochu.preflight.stage import read_report
 from shochu.workspace import (
     Workspace,
     fingerprint_file,
+    fingerprint_json,
     fingerprint_tree,
     library_versions,
     read_json,
@@ -51,6 +53,10 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
     # The card shows eval results when they exist, so a new eval run makes the export stale.
     if workspace.is_complete("eval"):
         fingerprints["eval"] = workspace.output_fingerprint("eval")
+    # The card lists the licences and acceptances of the last check, so a new acceptance does too.
+    check = read_report(workspace)
+    if check is not None:
+        fingerprints["check"] = fingerprint_json(check["licences"])
     return fingerprints
 
 
@@ -140,18 +146,23 @@ def verify_model_folder(folder: Path) -> None:
 
 def collect_lineage(config: RunConfig, workspace: Workspace, parameters: int,
                     eos_fixed: bool) -> dict[str, Any]:
-    """Gather the facts of the card: teacher, student init, training, data fingerprints, eval results.
+    """Gather the facts of the card: teacher, licences, student init, training, data fingerprints, eval results.
 
-    The licence is the one recorded when the teacher was imported, else ``teacher.licence`` from the config.
+    The licence is the one recorded when the teacher was imported, else ``teacher.licence`` from the
+    config, else the first licence that the last ``shochu check`` found in the teacher's files and
+    recognised. ``licence_check`` holds that check's licences and the acceptances it recorded.
     """
     teacher = read_model_description(workspace.models_dir / "teacher")
     train = workspace.manifest("train")
     eval_results = workspace.stage_dir("eval") / "results.json"
     protect = workspace.manifest("protect")
+    check = read_report(workspace)
+    licence_check = check["licences"] if check is not None else None
     return {
         "model": {"path": f"{NAME}/{MODEL_DIR}", "checkpoint": "train/best", "parameters": parameters,
                   "eos_token_id_fixed": eos_fixed},
-        "licence": teacher.get("licence") or config.teacher.licence,
+        "licence": teacher.get("licence") or config.teacher.licence or checked_teacher_licence(licence_check),
+        "licence_check": licence_check,
         "teacher": teacher,
         "student_init": read_model_description(workspace.models_dir / "student-init"),
         "training": {key: train.get(key) for key in ("config", "counts", "versions", "wall_time_s")},
@@ -162,6 +173,19 @@ def collect_lineage(config: RunConfig, workspace: Workspace, parameters: int,
         "eval": read_json(eval_results) if workspace.is_complete("eval") and eval_results.is_file() else None,
         "versions": library_versions(),
     }
+
+
+def checked_teacher_licence(licence_check: dict[str, Any] | None) -> str | None:
+    """Return the id of the first recognised licence that the check found for the teacher."""
+    if licence_check is None:
+        return None
+    for model in licence_check["models"]:
+        if model["role"] != "teacher":
+            continue
+        for finding in model["findings"]:
+            if finding["category"] != "unknown":
+                return finding["id"]
+    return None
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -27,16 +28,20 @@ CONFIG = ROOT / "examples" / "acme" / "shochu.yaml"
 STAGES = ("ingest", "protect", "build", "label", "train", "eval", "export", "report")
 
 
-def run_demo(workspace: Path) -> float:
+def run_demo(workspace: Path) -> tuple[float, float, list[float]]:
+    """Run the demo; return wall seconds, CPU seconds of the run and the load averages before and after."""
     if workspace.exists():
         shutil.rmtree(workspace)
     command = [sys.executable, "-m", "shochu", "run", "--config", str(CONFIG), "--workspace", str(workspace)]
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     subprocess.run(command, check=True)
-    return time.perf_counter() - started
+    wall_time = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall_time, usage.ru_utime + usage.ru_stime, [load_before, os.getloadavg()[0]]
 
 
-def collect(workspace: Path, wall_time: float) -> dict:
+def collect(workspace: Path, wall_time: float, cpu_time: float, load: list[float]) -> dict:
     stages = {}
     for stage in STAGES:
         manifest = json.loads((workspace / stage / "manifest.json").read_text(encoding="utf-8"))
@@ -48,6 +53,9 @@ def collect(workspace: Path, wall_time: float) -> dict:
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "wall_time_s": round(wall_time, 1),
+        "cpu_time_s": round(cpu_time, 1),
+        # One-minute load average before and after; above the core count means other work shared the CPU.
+        "load_average": [round(value, 2) for value in load],
         "stage_wall_time_s": stages,
         "examples": build["examples"],
         "summary": results["summary"],
@@ -59,8 +67,9 @@ def markdown(record: dict) -> str:
     lines = [
         f"### {record['date']}: `{record['command']}`",
         "",
-        f"Machine: {record['machine']}. Total wall time {record['wall_time_s']:.0f} s "
-        f"(includes importing the GGUF teacher and pruning the student).",
+        f"Machine: {record['machine']}. Total wall time {record['wall_time_s']:.0f} s, CPU time "
+        f"{record['cpu_time_s']:.0f} s (includes importing the GGUF teacher and pruning the student). "
+        f"One-minute load average before/after: {record['load_average'][0]}/{record['load_average'][1]}.",
         f"Examples (train/validation/test): {record['examples']['train']}/"
         f"{record['examples']['validation']}/{record['examples']['test']}.",
         "",
@@ -82,7 +91,11 @@ def markdown(record: dict) -> str:
 
 
 def _format(value) -> str:
-    return "n/a" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def main() -> None:
@@ -91,8 +104,8 @@ def main() -> None:
     parser.add_argument("--record", type=Path, help="Markdown file to append the result table to.")
     args = parser.parse_args()
 
-    wall_time = run_demo(args.workspace)
-    record = collect(args.workspace, wall_time)
+    wall_time, cpu_time, load = run_demo(args.workspace)
+    record = collect(args.workspace, wall_time, cpu_time, load)
     (args.workspace.parent / "demo-result.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     table = markdown(record)
     print(table)

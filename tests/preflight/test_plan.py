@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,12 @@ def test_folder_shape_layer_parameters(tiny_model_dir: Path) -> None:
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     layer = sum(p.numel() for p in model.model.layers[0].parameters())
     assert read_shape(tiny_model_dir).layer_parameters == layer
+
+
+def test_optimizer_file_not_counted(tiny_model_dir: Path, tmp_path: Path) -> None:
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "checkpoint")
+    shutil.copy(folder / "model.safetensors", folder / "optimizer.safetensors")
+    assert read_shape(folder).parameters == read_shape(tiny_model_dir).parameters
 
 
 def test_pruned_shape_matches_pruned_model(tiny_model_dir: Path, tmp_path: Path) -> None:
@@ -80,7 +87,7 @@ def test_label_total_for_demo() -> None:
     assert round(phase.total / MIB) == 2341
 
 
-def test_train_state_is_sixteen_bytes_per_parameter() -> None:
+def test_train_state_sixteen_bytes() -> None:
     parts = plan.train_phase(STUDENT, batch=4, seq_len=640, response_tokens=81).parts
     state = parts["student weights (float32)"] + parts["gradients"] + parts["AdamW moments"]
     assert state == 16 * STUDENT.parameters
@@ -113,7 +120,7 @@ def test_import_of_float32_folder_maps_weights() -> None:
     assert "loaded weights (float32)" not in plan.import_phase(float32).parts
 
 
-def test_lora_keeps_activations_drops_full_state() -> None:
+def test_lora_smaller_than_full() -> None:
     full = plan.train_phase(STUDENT, 4, 640, 81)
     lora = plan.lora_phase(STUDENT, 4, 640, 81, rank=16)
     assert lora.parts["activations"] == full.parts["activations"]

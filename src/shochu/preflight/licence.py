@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from shochu.preflight.shapes import gguf_reader
+
 logger = logging.getLogger(__name__)
 
 TABLE_PATH = Path(__file__).with_name("licences.yaml")
@@ -206,9 +208,9 @@ def file_evidence(folder: Path) -> list[Evidence]:
 
 def gguf_evidence(path: Path) -> list[Evidence]:
     """Read ``general.license``, ``general.license.name`` and ``general.license.link`` from a GGUF header."""
-    from gguf import GGUFReader, Keys
+    from gguf import Keys
 
-    reader = GGUFReader(path)
+    reader = gguf_reader(path)
     found = []
     for key in (Keys.General.LICENSE, Keys.General.LICENSE_NAME, Keys.General.LICENSE_LINK):
         field_ = reader.fields.get(key)

@@ -191,7 +191,7 @@ def check(
         config, write = _check_config(config_file, workspace)
         _apply_check_options(config, teacher, student, student_layers, accept_licence, non_commercial,
                              data_from_api)
-        report = preflight.run(config, Workspace(Path(config.workspace)) if write else None)
+        report = preflight.run(config, Workspace(Path(config.workspace)) if write else None, log_warnings=False)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
     render.print_report(report.as_dict(), console)
@@ -220,7 +220,7 @@ def _check_config(config_file: Path | None, workspace: Path | None) -> tuple[Run
 def _apply_check_options(config: RunConfig, teacher: str | None, student: str | None, student_layers: int | None,
                          accept_licence: list[str] | None, non_commercial: bool,
                          data_from_api: list[str] | None) -> None:
-    # A value that names no local path stays as written, so that a hub id gets the message that says
+    # A value that names no local path stays as written, so that a hub id gets the message that explains
     # how to bring the model in.
     if teacher is not None:
         config.teacher.path = resolve_path(teacher, Path.cwd()) if Path(teacher).expanduser().exists() else teacher

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from shochu.preflight.plan import DOES_NOT_FIT, FITS, GIB
+from shochu.preflight.plan import DOES_NOT_FIT, FITS, GIB, MIB
 
 _STYLES = {"allowed": "green", "accepted": "yellow", "needs acceptance": "red", "blocked": "bold red",
            FITS: "green", "tight": "yellow", DOES_NOT_FIT: "bold red"}
@@ -19,7 +19,8 @@ def _styled(value: str) -> str:
 
 
 def _gib(value: float) -> str:
-    return f"{value / GIB:.2f} GiB"
+    """Format bytes in GiB, or in MiB below 1 GiB so that small parts do not show as zero."""
+    return f"{value / GIB:.2f} GiB" if value >= GIB else f"{value / MIB:.1f} MiB"
 
 
 def licence_table(licences: dict[str, Any]) -> Table:

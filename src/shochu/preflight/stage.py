@@ -68,10 +68,11 @@ def settings(config: RunConfig) -> dict[str, Any]:
 # --- the stage --------------------------------------------------------------
 
 
-def run(config: RunConfig, workspace: Workspace | None) -> CheckReport:
+def run(config: RunConfig, workspace: Workspace | None, log_warnings: bool = True) -> CheckReport:
     """Run every check and, with a workspace, write the report and the manifest.
 
-    Problems found are returned in the report; ``enforce`` raises for them.
+    Problems found are returned in the report; ``enforce`` raises for them. Warnings are logged
+    unless ``log_warnings`` is false, for a caller that prints the report itself.
     """
     started = time.time()
     from shochu.models import resolve_source
@@ -90,7 +91,7 @@ def run(config: RunConfig, workspace: Workspace | None) -> CheckReport:
         problems=licence_problems + memory_problems,
         warnings=licence_warnings + memory_warnings + offline_warnings,
     )
-    for warning in report.warnings:
+    for warning in report.warnings if log_warnings else []:
         logger.warning("check: %s", warning)
     if workspace is not None:
         _write(config, workspace, report, started)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tiny_run_config
 from shochu.config import RunConfig
 from shochu.export import stage as export_stage
 from shochu.preflight import stage
@@ -25,6 +24,13 @@ def llama_teacher(tmp_path: Path, tiny_model_dir: Path) -> Path:
     return folder
 
 
+def accepting_config(root: Path, teacher: Path, student: Path) -> RunConfig:
+    """A config for the tiny models that accepts the teacher's Llama 3.1 licence and the student's missing one."""
+    return RunConfig.model_validate({"workspace": str(root), "teacher": {"path": str(teacher)},
+                                     "student": {"path": str(student)},
+                                     "check": {"accept_licences": ["llama3.1", "unknown"]}})
+
+
 def _finished_workspace(root: Path, student_dir: Path, config: RunConfig) -> Workspace:
     """A workspace whose train stage has finished with ``student_dir`` as the best checkpoint."""
     workspace = Workspace(root)
@@ -36,8 +42,7 @@ def _finished_workspace(root: Path, student_dir: Path, config: RunConfig) -> Wor
 
 
 def test_card_records_acceptance(tmp_path: Path, llama_teacher: Path, tiny_student_dir: Path) -> None:
-    config = tiny_run_config(tmp_path / "ws", llama_teacher, tiny_student_dir,
-                             check={"accept_licences": ["llama3.1", "unknown"]})
+    config = accepting_config(tmp_path / "ws", llama_teacher, tiny_student_dir)
     workspace = _finished_workspace(tmp_path / "ws", tiny_student_dir, config)
     stage.run(config, workspace)
     export_stage.run(config, workspace)
@@ -48,8 +53,7 @@ def test_card_records_acceptance(tmp_path: Path, llama_teacher: Path, tiny_stude
 
 
 def test_card_licence_from_check(tmp_path: Path, llama_teacher: Path, tiny_student_dir: Path) -> None:
-    config = tiny_run_config(tmp_path / "ws", llama_teacher, tiny_student_dir,
-                             check={"accept_licences": ["llama3.1", "unknown"]})
+    config = accepting_config(tmp_path / "ws", llama_teacher, tiny_student_dir)
     workspace = _finished_workspace(tmp_path / "ws", tiny_student_dir, config)
     stage.run(config, workspace)
     export_stage.run(config, workspace)
@@ -57,9 +61,8 @@ def test_card_licence_from_check(tmp_path: Path, llama_teacher: Path, tiny_stude
     assert lineage["licence"] == "llama3.1"
 
 
-def test_new_acceptance_makes_export_stale(tmp_path: Path, llama_teacher: Path, tiny_student_dir: Path) -> None:
-    config = tiny_run_config(tmp_path / "ws", llama_teacher, tiny_student_dir,
-                             check={"accept_licences": ["llama3.1", "unknown"]})
+def test_acceptance_change_stales_export(tmp_path: Path, llama_teacher: Path, tiny_student_dir: Path) -> None:
+    config = accepting_config(tmp_path / "ws", llama_teacher, tiny_student_dir)
     workspace = _finished_workspace(tmp_path / "ws", tiny_student_dir, config)
     stage.run(config, workspace)
     before = export_stage.inputs(config, workspace)

@@ -61,7 +61,7 @@ def blocked_attempts(tmp_path: Path) -> list[str]:
 
 # --- the offline switches -------------------------------------------------------------
 
-# shochu.export.stage imports transformers at its top; transformers 5 asks huggingface_hub whether it is offline.
+# shochu.export.stage imports transformers at its top. transformers 5 takes its offline state from huggingface_hub.
 PROBE = ("import shochu.export.stage, huggingface_hub.constants as hub; "
          "from transformers.utils.hub import is_offline_mode; print(hub.HF_HUB_OFFLINE, is_offline_mode())")
 

@@ -150,7 +150,7 @@ def collect_lineage(config: RunConfig, workspace: Workspace, parameters: int,
 
     The licence is the one recorded when the teacher was imported, else ``teacher.licence`` from the
     config, else the first licence that the last ``shochu check`` found in the teacher's files and
-    recognised. ``licence_check`` holds that check's licences and the acceptances it recorded.
+    recognised. ``licence_check`` contains that check's licences and the acceptances it recorded.
     """
     teacher = read_model_description(workspace.models_dir / "teacher")
     train = workspace.manifest("train")

@@ -15,19 +15,19 @@ transformers 5.25, built from these assumptions:
   values of every layer). In measured runs the process was still larger by about that much when
   the log-softmax ran, as live tensors or as freed memory that the allocator kept, so it counts.
 - Train (student): weights, gradients and the two AdamW moments take 16 bytes per parameter.
-  Activations saved for backward are counted per token and decoder layer for a Llama-style
-  layer (RMSNorm, rotary attention through scaled_dot_product_attention with keys and values
-  repeated to every head, a SwiGLU MLP): 6 hidden-size vectors, 5 query-size vectors and
-  4 intermediate-size vectors. The loss projects only supervised positions onto the vocabulary,
-  in chunks of 1024 tokens, but backward runs once after all chunks, so the two float32
-  log-softmax outputs of every chunk stay alive: 2 x supervised tokens x vocab x 4 bytes.
-  Saving a checkpoint serialises the AdamW moments through an in-memory copy, so the stage
+  Activations saved for backward are counted per token and decoder layer: 6 hidden-size vectors, 5
+  query-size vectors and 4 intermediate-size vectors. That is what autograd keeps for a
+  Llama-style layer: RMSNorm, rotary attention through scaled_dot_product_attention with keys and
+  values repeated to every head, and a SwiGLU MLP. The loss projects only supervised positions
+  onto the vocabulary, in chunks of 1024 tokens, but backward runs once after all chunks, so the
+  two float32 log-softmax outputs of every chunk stay alive: 2 x supervised tokens x vocab x 4
+  bytes. Saving a checkpoint serialises the AdamW moments through an in-memory copy, so the stage
   needs the larger of the training step and 20 bytes per parameter.
 - Build and eval generation compute logits for the last position only and need less than
   label at the same batch size. This is an assumption, not a measurement.
 
-The estimates for the packaged teacher and the default 8-layer student are checked against
-the peak resident memory of real label and train stages in
+The import, label and train estimates for the packaged teacher and the default 8-layer student
+are checked against the peak resident memory of real processes in
 ``tests/preflight/test_memory_measured.py``.
 """
 
@@ -215,7 +215,7 @@ def disk_parts(teacher: ModelShape, student: ModelShape, examples: int | None, r
         "models/teacher (float32)": teacher.parameters * FLOAT32,
         "models/student-init (float32)": student_weights,
         "train/best": student_weights,
-        # train/last contains weights and AdamW moments, and the previous copy stays until the new one is in place.
+        # train/last contains weights and AdamW moments. The previous copy stays until the new one is in place.
         "train/last, twice during a save": 2 * 3 * student_weights,
         "export/model": student_weights,
     }
@@ -229,7 +229,10 @@ def disk_parts(teacher: ModelShape, student: ModelShape, examples: int | None, r
 
 
 def verdict(need: int, available: int, total: int) -> str:
-    """``fits`` with a 10% margin in what is free now, ``tight`` within total memory, else ``does not fit``."""
+    """Return ``fits`` with a 10% margin in what is free now, ``tight`` within total memory, else ``does not fit``.
+
+    A caller that compares with disk space passes the free space as both ``available`` and ``total``.
+    """
     if need * (1 + MARGIN) <= available:
         return FITS
     if need <= total:

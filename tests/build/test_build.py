@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tiny_run_config, write_protected_corpus
+from tiny_models import tiny_run_config, write_protected_corpus
 from shochu.build.prompts import first_question, rejection_reason, repetition_ratio, trim_to_sentence
 from shochu.build.stage import select_chunks, split_by_document
 from shochu.pipeline import run_stage

@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from conftest import tiny_run_config, write_protected_corpus
+from tiny_models import tiny_run_config, write_protected_corpus
 from shochu.distill.data import encode_records
 from shochu.distill.labels import SoftLabels
 from shochu.models import load_tokenizer

@@ -119,8 +119,11 @@ def teacher_topk(teacher, batch_examples: list[EncodedExample], pad_token_id: in
                  top_k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
     """Return top-k log-probabilities, ids, rest mass and per-example row counts for one batch."""
     batch = collate(batch_examples, pad_token_id)
-    logits = teacher(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-    selected = logits[batch.target_mask].float() / temperature  # (tokens, vocab)
+
+    # Project only the supervised positions to the vocabulary: full logits for
+    # a batch would take batch x length x vocab floats (about 1 GiB at the demo's sizes).
+    hidden = teacher.get_decoder()(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+    selected = teacher.get_output_embeddings()(hidden[batch.target_mask]).float() / temperature  # (tokens, vocab)
     logprobs = F.log_softmax(selected, dim=-1)
     values, ids = logprobs.topk(top_k, dim=-1)
     rest = (1.0 - values.exp().sum(-1)).clamp(min=0.0)

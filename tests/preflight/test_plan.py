@@ -77,14 +77,14 @@ def test_folder_without_safetensors_rejected(tmp_path: Path) -> None:
 # --- memory per phase ---------------------------------------------------------
 
 
-def test_label_logits_part() -> None:
+def test_label_hidden_states_part() -> None:
     phase = plan.label_phase(SMOLLM2, batch=8, seq_len=640, response_tokens=81)
-    assert phase.parts["logits (batch x seq x vocab)"] == 8 * 640 * 49_152 * 4
+    assert phase.parts["final hidden states (batch x seq x hidden)"] == 8 * 640 * 576 * 4
 
 
 def test_label_total_for_demo() -> None:
     phase = plan.label_phase(SMOLLM2, batch=8, seq_len=640, response_tokens=81)
-    assert round(phase.total / MIB) == 2341
+    assert round(phase.total / MIB) == 1392
 
 
 def test_train_state_sixteen_bytes() -> None:

@@ -8,10 +8,10 @@ transformers 5.25, built from these assumptions:
   with torch and transformers loaded, ``RUNTIME_BYTES``.
 - Sequences are padded to the longest in a batch, so the plan uses ``label.max_seq_len``, the
   worst case. A response has at most ``build.max_new_tokens`` tokens plus the end-of-turn token.
-- Label (teacher inference): the teacher's forward pass returns logits for every position,
-  ``(batch, seq, vocab)`` in float32. The stage then selects the supervised positions, scales
-  them by the temperature and takes a log-softmax, which adds two ``(supervised tokens, vocab)``
-  tensors while the logits are still alive. The forward pass also builds a KV cache (keys and
+- Label (teacher inference): the teacher's decoder returns final hidden states for every
+  position, and only the supervised positions go through the output layer. Scaling those logits
+  by the temperature and taking a log-softmax gives two ``(supervised tokens, vocab)`` float32
+  tensors. The forward pass also builds a KV cache (keys and
   values of every layer). In measured runs the process was still larger by about that much when
   the log-softmax ran, as live tensors or as freed memory that the allocator kept, so it counts.
 - Train (student): weights, gradients and the two AdamW moments take 16 bytes per parameter.
@@ -113,7 +113,7 @@ def label_phase(teacher: ModelShape, batch: int, seq_len: int, response_tokens: 
     parts = {
         "runtime": RUNTIME_BYTES,
         "teacher weights (float32)": teacher.parameters * FLOAT32,
-        "logits (batch x seq x vocab)": tokens * teacher.vocab * FLOAT32,
+        "final hidden states (batch x seq x hidden)": tokens * teacher.hidden * FLOAT32,
         "supervised log-probabilities": log_probs,
         "KV cache": kv_cache,
     }

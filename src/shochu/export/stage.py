@@ -144,6 +144,14 @@ def verify_model_folder(folder: Path) -> None:
                            f"lacks the end-of-turn ids {sorted(missing)}")
 
 
+def make_readable(folder: Path) -> None:
+    """Give every exported file mode 0644: atomic writes create 0600 temporaries, too strict for a
+    folder that is served or copied to other accounts."""
+    for path in folder.iterdir():
+        if path.is_file():
+            path.chmod(0o644)
+
+
 def collect_lineage(config: RunConfig, workspace: Workspace, parameters: int,
                     eos_fixed: bool) -> dict[str, Any]:
     """Gather the facts of the card: teacher, licences, student init, training, data fingerprints, eval results.
@@ -204,7 +212,10 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         logger.warning("the teacher has no recorded licence, so the model card says 'unknown'; "
                        "set teacher.licence to its SPDX id and re-run export")
     write_text(staging / CARD_FILE, render_card(lineage))
+    # The card refers to lineage.json, so the folder carries a copy when it is shipped on its own.
+    write_json(staging / LINEAGE_FILE, lineage)
     verify_model_folder(staging)
+    make_readable(staging)
     os.replace(staging, output / MODEL_DIR)
     write_json(output / LINEAGE_FILE, lineage)
 

@@ -156,6 +156,34 @@ class CheckConfig(_Section):
     cost: CostConfig | None = None
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ReviewConfig(_Section):
+    """The human spot-check of built examples (`shochu review`)."""
+
+    sample_size: int = Field(60, ge=1, description="Examples drawn for review, spread over task, language "
+                             "and source document.")
+    min_per_stratum: int = Field(2, ge=1, description="Examples drawn at least from each task and language "
+                                 "pair (all of them when it has fewer).")
+    seed: int | None = Field(None, description="Seed of the sample; empty means the run's seed.")
+    host: str = Field("127.0.0.1", description="Loopback address the review page listens on. Another "
+                      "address is accepted only from `shochu review --host`.")
+    port: int = Field(8765, ge=0, le=65535, description="Port of the review page; 0 picks a free port.")
+    min_acceptance: float = Field(0.8, ge=0.0, le=1.0, description="Share of reviewed examples accepted "
+                                  "unchanged that every task and language pair needs for the gate to pass.")
+    required: bool = Field(False, description="The gate fails until every sampled example has a decision; "
+                           "false lets an unreviewed dataset pass.")
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in _LOOPBACK_HOSTS:
+            raise ValueError(f"must be a loopback address ({', '.join(_LOOPBACK_HOSTS)}); to serve the "
+                             f"review page on {value!r}, pass `shochu review --host {value}` instead")
+        return value
+
+
 class RunConfig(_Section):
     workspace: str = Field(..., description="Workspace folder; created when missing.")
     seed: int = 0
@@ -172,6 +200,7 @@ class RunConfig(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
 
     @field_validator("workspace")
     @classmethod

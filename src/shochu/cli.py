@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
 
-from shochu.config import ConfigError, RunConfig, load_config, resolve_path
+from pydantic import ValidationError
+
+from shochu.config import ConfigError, RunConfig, format_errors, load_config, resolve_path
 
 app = typer.Typer(
     help="Shochu: distil a private, task-specific student model from your documents and an "
@@ -67,6 +69,13 @@ def _fail(error: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _interrupted(command: str) -> None:
+    # Click would print a bare "Aborted!"; say what survives instead.
+    console.print(f"[yellow]interrupted.[/] Finished stages are kept, and label and train keep their "
+                  f"finished shards and last checkpoint: run `{command}` again with the same options to resume.")
+    raise typer.Exit(code=130)
+
+
 def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, dict[str, Any]]) -> RunConfig:
     """Combine a config file or the workspace's saved config with command-line overrides."""
     from shochu.pipeline import load_workspace_config
@@ -86,8 +95,9 @@ def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, 
                 data[section][key] = value
     try:
         return RunConfig.model_validate(data)
-    except Exception as error:  # pydantic.ValidationError: show it as a config error
-        raise ConfigError(f"invalid option: {error}") from None
+    except ValidationError as error:
+        source = "command-line options" if config_file is None else f"{config_file} with command-line options"
+        raise ConfigError(format_errors(source, error)) from None
 
 
 def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
@@ -103,6 +113,8 @@ def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
         manifest, ran = run_stage(name, config, workspace, force=force)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
+    except KeyboardInterrupt:
+        _interrupted(f"shochu {name}")
     state = "finished" if ran else "already up to date"
     console.print(f"[green]{name}[/] {state}: {workspace.stage_dir(name)}")
     console.print_json(json.dumps(manifest.get("counts", {}), default=str))
@@ -142,6 +154,8 @@ def run(
         summary = run_all(config, force=set(force or []), until=until)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
+    except KeyboardInterrupt:
+        _interrupted("shochu run")
     _print_summary(summary)
 
 
@@ -150,7 +164,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_column("output")
     table.add_column("path")
     for key in ("model", "report", "eval_results"):
-        table.add_row(key, summary[key])
+        table.add_row(key, summary[key] or "(not produced: its stage has not run)")
     table.add_row("summary", str(Path(summary["workspace"]) / "summary.json"))
     console.print(table)
     for model, metrics in summary.get("eval_summary", {}).items():

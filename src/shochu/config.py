@@ -218,14 +218,15 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message lists every problem found."""
 
 
-def _format_errors(path: Path, error: ValidationError) -> str:
-    lines = [f"{path}: {error.error_count()} invalid setting(s):"]
+def format_errors(source: Path | str, error: ValidationError) -> str:
+    """Describe each invalid setting on its own line, by dotted field name and the value received."""
+    lines = [f"{source}: {error.error_count()} invalid setting(s):"]
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         received = problem.get("input")
         shown = "" if isinstance(received, dict) else f" (got {received!r})"
         lines.append(f"  - {field}: {problem['msg']}{shown}")
-    lines.append("Fix these fields and run again; `shochu run --help` lists the defaults.")
+    lines.append("Fix these fields and run again; docs/config.md lists every setting with its default.")
     return "\n".join(lines)
 
 
@@ -267,7 +268,7 @@ def load_config(path: Path) -> RunConfig:
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_format_errors(path, error)) from None
+        raise ConfigError(format_errors(path, error)) from None
 
     base = path.resolve().parent
     config.workspace = resolve_path(config.workspace, base)

@@ -104,12 +104,15 @@ def check_model_locations(config: RunConfig) -> None:
 
 
 def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str], wall_time: float) -> dict:
+    """Describe the run; an output is None when its stage has not finished (for example after ``--until``)."""
     root = workspace.root
+    outputs = {"model": ("export", root / "export" / "model"),
+               "report": ("report", root / "report" / "report.html"),
+               "eval_results": ("eval", root / "eval" / "results.json")}
     summary: dict[str, Any] = {
         "workspace": str(root),
-        "model": str(root / "export" / "model"),
-        "report": str(root / "report" / "report.html"),
-        "eval_results": str(root / "eval" / "results.json"),
+        **{key: str(path) if workspace.is_complete(stage) and path.exists() else None
+           for key, (stage, path) in outputs.items()},
         "stages_run": ran,
         "stage_wall_time_s": timings,
         "wall_time_s": round(wall_time, 1),

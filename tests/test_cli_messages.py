@@ -1,0 +1,33 @@
+"""CLI behaviour a user meets before any stage runs: option errors and the run summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from shochu.cli import app
+from shochu.pipeline import build_summary
+from shochu.workspace import Workspace
+
+runner = CliRunner()
+
+
+def test_invalid_option_names_field_and_value(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--workspace", str(tmp_path / "ws"), "--kd-ratio", "3"])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "train.kd_ratio" in output
+    assert "(got 3.0)" in output
+    # pydantic's own wording points to its web site; the message must not.
+    assert "http" not in output
+
+
+def test_summary_leaves_out_outputs_of_stages_not_run(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.root.mkdir()
+    summary = build_summary(workspace, {"ingest": 1.0}, ["ingest"], 1.0)
+    assert summary["model"] is None
+    assert summary["report"] is None
+    assert summary["eval_results"] is None
+    assert summary["stages_run"] == ["ingest"]

@@ -42,6 +42,16 @@ class IngestConfig(_Section):
     input: str | None = Field(None, description="Folder of documents to ingest.")
     chunk_chars: int = Field(1500, ge=200, description="Target chunk size in characters.")
     min_chunk_chars: int = Field(200, ge=1, description="Chunks shorter than this merge with a neighbour.")
+    max_file_mb: float = Field(100.0, gt=0, description="Files (and archive members) larger than this, "
+                               "in MiB, are not read and are listed in errors.jsonl.")
+    max_archive_mb: float = Field(1024.0, gt=0, description="Most uncompressed data, in MiB, read from "
+                                  "one ZIP archive, nested archives included; members past it are "
+                                  "listed in errors.jsonl.")
+    ocr: bool = Field(True, description="Run Tesseract on images and on PDF pages without a text layer.")
+    ocr_languages: str = Field("eng+jpn+tha", description="Tesseract languages, joined with '+'.")
+    near_duplicate_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Estimated Jaccard "
+                                            "similarity of two chunks' n-gram sets at which they join "
+                                            "one duplicate cluster.")
 
 
 class ProtectConfig(_Section):

@@ -1,6 +1,7 @@
 """Report stage: one self-contained HTML page and its data as JSON.
 
-``report/report.html`` shows the training curves, the eval comparison, stage
+``report/report.html`` shows the preflight check (licences, memory and disk
+plan, cost break-even), the training curves, the eval comparison, stage
 timings, ingest and protect counts, and a few test examples with the
 teacher's and the student's answers. ``report/report.json`` contains the same
 data. Only numbers are taken from the ingest and protect manifests, so no
@@ -16,7 +17,9 @@ from typing import Any
 
 from shochu.config import RunConfig
 from shochu.evaluate import plots
+from shochu.evaluate.preflight_view import preflight_section, stable_fingerprint
 from shochu.evaluate.report_html import render_report
+from shochu.preflight.stage import read_report as read_check_report
 from shochu.workspace import (
     STAGES,
     Workspace,
@@ -45,7 +48,11 @@ def settings(config: RunConfig) -> dict[str, Any]:
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
     # Every finished earlier stage appears in the report, if only by its timing.
     earlier = STAGES[:STAGES.index(NAME)]
-    return {stage: workspace.output_fingerprint(stage) for stage in earlier if workspace.is_complete(stage)}
+    found = {stage: workspace.output_fingerprint(stage) for stage in earlier if workspace.is_complete(stage)}
+    check = stable_fingerprint(read_check_report(workspace))
+    if check is not None:
+        found["check"] = check
+    return found
 
 
 def numeric_counts(counts: dict[str, Any], prefix: str = "") -> dict[str, int | float]:
@@ -123,6 +130,7 @@ def collect(workspace: Workspace) -> dict[str, Any]:
         "counts": {stage: numeric_counts(workspace.manifest(stage)["counts"])
                    for stage in COUNT_STAGES if workspace.is_complete(stage)},
         "samples": samples(workspace),
+        "preflight": preflight_section(read_check_report(workspace)),
     }
 
 

@@ -27,11 +27,64 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 td.text { max-width: 22rem; white-space: pre-wrap; word-break: break-word; }
 img { max-width: 100%; }
 .note { color: #666; }
+.good { color: #176f2c; }
+.bad { color: #b00020; }
 </style>
 </head>
 <body>
 <h1>Shochu run report</h1>
 <p class="note">Workspace {{ data.workspace }}, written {{ data.written_at }}.</p>
+
+<h2>Preflight check</h2>
+{% if data.preflight %}
+{% set check = data.preflight %}
+<p>Checked {{ check.checked_at }}:
+{% if check.passed %}<span class="good">passed</span>{% else %}<span class="bad">{{ check.problems | length }} problem(s)</span>{% endif %}.
+Licence table checked {{ check.licence_table_checked }}; commercial use: {{ "yes" if check.commercial_use else "no" }}.</p>
+<table id="preflight-licences">
+<tr><th>model</th><th>licence</th><th>name</th><th>category</th><th>status</th><th>accepted by</th><th>found in</th></tr>
+{% for row in check.licences %}
+<tr><td>{{ row.model }}</td><td>{{ row.licence or "" }}</td><td>{{ row.name }}</td><td>{{ row.category or "" }}</td>
+<td>{{ row.status or "" }}</td><td>{{ row.accepted_by or "" }}</td><td>{{ row.sources | join(", ") }}</td></tr>
+{% endfor %}
+</table>
+{% if check.memory %}
+<table id="preflight-memory">
+<tr><th>item</th><th>needed</th><th>RAM free at check</th><th>RAM total</th><th>verdict</th></tr>
+{% for row in check.memory %}
+<tr><td>{{ row.item }}</td><td class="number">{{ row.needed_bytes | size }}</td>
+<td class="number">{{ row.available_bytes | size }}</td><td class="number">{{ row.total_bytes | size }}</td>
+<td>{{ row.verdict }}{% if row.gpu_verdict %} (GPU: {{ row.gpu_verdict }}){% endif %}</td></tr>
+{% endfor %}
+{% if check.disk %}
+<tr><td>disk ({{ check.disk.path }})</td><td class="number">{{ check.disk.needed_bytes | size }}</td>
+<td class="number">{{ check.disk.free_bytes | size }}</td><td></td><td>{{ check.disk.verdict }}</td></tr>
+{% endif %}
+</table>
+{% endif %}
+{% if check.cost %}
+{% set cost = check.cost %}
+<table id="preflight-cost">
+<tr><th colspan="2">cost break-even ({{ cost.currency }})</th></tr>
+<tr><td>months to break even</td><td class="number">{{ cost.break_even_months | number(1) }}</td></tr>
+<tr><td>on-premises cost per 1M tokens</td><td class="number">{{ cost.onprem_per_million | number(2) }}</td></tr>
+<tr><td>API cost per 1M tokens</td><td class="number">{{ cost.api_per_million | number(2) }}</td></tr>
+<tr><td>share of serving hours needed</td><td class="number">{{ cost.utilisation | percent }}</td></tr>
+<tr><td>API cost per month</td><td class="number">{{ cost.api_per_month | number(2) }}</td></tr>
+<tr><td>on-premises cost per month, amortised over {{ cost.amortisation_months }} months</td>
+<td class="number">{{ cost.onprem_per_month | number(2) }}</td></tr>
+</table>
+<p>{{ cost.summary }}</p>
+{% else %}
+<p class="note">No cost settings (check.cost) in the config, so no break-even.</p>
+{% endif %}
+{% for problem in check.problems %}<p class="bad">problem: {{ problem }}</p>
+{% endfor %}
+{% for warning in check.warnings %}<p class="note">warning: {{ warning }}</p>
+{% endfor %}
+{% else %}
+<p class="note">No check/report.json in this workspace; run `shochu check` to add the preflight check.</p>
+{% endif %}
 
 <h2>Training</h2>
 {% if images.training %}
@@ -130,6 +183,19 @@ def number(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def size(value: int | float | None) -> str:
+    """Format bytes in GiB, or in MiB below 1 GiB so that small sizes do not show as zero."""
+    if value is None:
+        return "n/a"
+    if value >= 1 << 30:
+        return f"{value / (1 << 30):.2f} GiB"
+    return f"{value / (1 << 20):.1f} MiB"
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def _metric_names(entry: dict[str, Any]) -> list[str]:
     names: list[str] = []
     for metrics in entry["metrics"].values():
@@ -142,6 +208,8 @@ def render_report(data: dict[str, Any], images: dict[str, str | None], sample_mo
     environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                               lstrip_blocks=True)
     environment.filters["number"] = number
+    environment.filters["size"] = size
+    environment.filters["percent"] = percent
     template = environment.from_string(_TEMPLATE)
     view = dict(data)
     models: list[str] = []

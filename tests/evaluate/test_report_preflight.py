@@ -1,0 +1,191 @@
+"""The preflight part of the report: licence verdicts, memory and disk plan and cost from check/report.json."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from evaluate_workspace import make_config, make_workspace
+
+from shochu.config import RunConfig
+from shochu.evaluate import report
+from shochu.preflight import stage as check_stage
+from shochu.workspace import Workspace, read_json, write_json
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+
+def _phase(name: str, size: int, verdict: str, **extra) -> dict:
+    return {"name": name, "description": f"{name} estimate", "bytes": size, "parts": {"weights": size},
+            "notes": [], "verdict": verdict, **extra}
+
+
+def _finding(licence_id: str, name: str, category: str, status: str, sources: list[str]) -> dict:
+    return {"id": licence_id, "name": name, "category": category, "status": status, "sources": sources,
+            "conditions": [], "rule": "a rule"}
+
+
+CHECK_REPORT = {
+    "passed": False,
+    "checked_at": "2026-12-01T10:00:00+0000",
+    "problems": ["memory: train needs about 20.0 GiB"],
+    "warnings": ["offline mode is off"],
+    "licences": {
+        "table_checked": "2026-11-30",
+        "commercial_use": True,
+        "models": [
+            {"role": "teacher", "location": "/models/teacher", "inherits": None, "findings": [
+                _finding("llama3.1", "Llama 3.1 Community License", "conditional", "accepted", ["LICENSE"]),
+                _finding("Apache-2.0", "Apache License 2.0", "permissive", "allowed", ["README.md front matter"]),
+            ]},
+            {"role": "student", "location": "/models/student", "inherits": None, "findings": [
+                _finding("CC-BY-NC-4.0", "Creative Commons Attribution Non Commercial 4.0", "non-commercial",
+                         "blocked", ["config.json"]),
+            ]},
+        ],
+        "accepted": [{"licence": "llama3.1", "name": "Llama 3.1 Community License", "model": "teacher",
+                      "conditions": []}],
+        "data_from_api": [],
+    },
+    "memory": {
+        "machine": {"ram_total": 16 * GIB, "ram_available": 12 * GIB, "cpus": 2, "disk_path": "/data",
+                    "disk_free": 100 * GIB, "cgroup_limit": None,
+                    "gpus": [{"name": "Test GPU", "total": 24 * GIB, "free": 20 * GIB}]},
+        "phases": [_phase("label", 3 * GIB, "fits"), _phase("train", 20 * GIB, "does not fit")],
+        "lora": _phase("train (LoRA)", 14 * GIB, "tight"),
+        "serving": [_phase("serve Q4_0", 300 * MIB, "fits", gpu_verdict="fits")],
+        "disk": {"parts": {"models/teacher (float32)": 2 * GIB}, "bytes": 5 * GIB, "free": 100 * GIB,
+                 "path": "/data", "examples": 1000, "soft_labels_per_1000_examples": 19020000,
+                 "verdict": "fits", "message": "disk: fine"},
+        "suggestions": {},
+    },
+    "cost": {
+        "inputs": {"currency": "USD", "amortisation_months": 36},
+        "result": {"currency": "USD", "api_per_month": 1350.0, "power_per_month": 153.3,
+                   "running_per_month": 153.3, "onprem_per_month": 986.6333, "api_per_million": 5.4,
+                   "onprem_per_million": 3.9465333, "monthly_saving": 1196.7, "break_even_months": 25.0689,
+                   "utilisation": 0.1902587},
+        "summary": "break-even after 25.1 months, within the 36-month amortisation period",
+    },
+    "offline": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "huggingface_hub_offline": True},
+}
+
+
+def _rows(html: str, table_id: str) -> list[list[str]]:
+    """Return the cell texts of each row of the table with ``table_id``."""
+    table = re.search(f'<table id="{table_id}">(.*?)</table>', html, re.DOTALL)
+    assert table is not None, f"no table {table_id}"
+    rows = []
+    for row in re.findall(r"<tr>(.*?)</tr>", table.group(1), re.DOTALL):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.DOTALL)
+        rows.append([re.sub(r"\s+", " ", cell).strip() for cell in cells])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_student_dir: Path):
+    root = tmp_path_factory.mktemp("report-preflight")
+    workspace = make_workspace(root, tiny_model_dir, tiny_student_dir)
+    write_json(workspace.stage_dir("check") / "report.json", CHECK_REPORT)
+    report.run(make_config(root), workspace)
+    folder = workspace.stage_dir("report")
+    return (folder / "report.html").read_text(encoding="utf-8"), read_json(folder / "report.json")
+
+
+def test_licence_rows_in_json(reported) -> None:
+    _, data = reported
+    rows = data["preflight"]["licences"]
+    assert [(row["model"], row["licence"], row["status"]) for row in rows] == [
+        ("teacher", "llama3.1", "accepted"), ("teacher", "Apache-2.0", "allowed"),
+        ("student", "CC-BY-NC-4.0", "blocked")]
+    assert [row["accepted_by"] for row in rows] == ["--accept-licence llama3.1", None, None]
+
+
+def test_licence_table_in_page(reported) -> None:
+    html, _ = reported
+    rows = _rows(html, "preflight-licences")
+    assert rows[1] == ["teacher", "llama3.1", "Llama 3.1 Community License", "conditional", "accepted",
+                       "--accept-licence llama3.1", "LICENSE"]
+    assert rows[3][:5] == ["student", "CC-BY-NC-4.0", "Creative Commons Attribution Non Commercial 4.0",
+                           "non-commercial", "blocked"]
+
+
+def test_memory_table_in_page(reported) -> None:
+    html, _ = reported
+    rows = {row[0]: row[1:] for row in _rows(html, "preflight-memory")[1:]}
+    assert rows["label"] == ["3.00 GiB", "12.00 GiB", "16.00 GiB", "fits"]
+    assert rows["train"] == ["20.00 GiB", "12.00 GiB", "16.00 GiB", "does not fit"]
+    assert rows["train (LoRA)"][-1] == "tight"
+    assert rows["serve Q4_0"] == ["300.0 MiB", "12.00 GiB", "16.00 GiB", "fits (GPU: fits)"]
+    assert rows["disk (/data)"] == ["5.00 GiB", "100.00 GiB", "", "fits"]
+
+
+def test_memory_rows_in_json(reported) -> None:
+    _, data = reported
+    memory = {row["item"]: row for row in data["preflight"]["memory"]}
+    assert memory["train"]["needed_bytes"] == 20 * GIB
+    assert memory["train"]["available_bytes"] == 12 * GIB
+    assert memory["train"]["verdict"] == "does not fit"
+    assert data["preflight"]["disk"]["needed_bytes"] == 5 * GIB
+
+
+def test_cost_table_in_page(reported) -> None:
+    html, _ = reported
+    rows = {row[0]: row[1] for row in _rows(html, "preflight-cost")[1:]}
+    assert rows["months to break even"] == "25.1"
+    assert rows["on-premises cost per 1M tokens"] == "3.95"
+    assert rows["API cost per 1M tokens"] == "5.40"
+    assert rows["share of serving hours needed"] == "19.0%"
+
+
+def test_cost_in_json(reported) -> None:
+    _, data = reported
+    cost = data["preflight"]["cost"]
+    assert cost["break_even_months"] == pytest.approx(25.0689)
+    assert cost["onprem_per_million"] == pytest.approx(3.9465333)
+    assert cost["utilisation"] == pytest.approx(0.1902587)
+
+
+def test_problems_and_verdict_in_page(reported) -> None:
+    html, _ = reported
+    assert "1 problem(s)" in html
+    assert "problem: memory: train needs about 20.0 GiB" in html
+    assert "warning: offline mode is off" in html
+
+
+def test_report_without_check(tmp_path: Path, tiny_model_dir: Path, tiny_student_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_model_dir, tiny_student_dir)
+    report.run(make_config(tmp_path), workspace)
+    html = (workspace.stage_dir("report") / "report.html").read_text(encoding="utf-8")
+    assert read_json(workspace.stage_dir("report") / "report.json")["preflight"] is None
+    assert "run `shochu check`" in html
+
+
+def test_report_from_real_check(tmp_path: Path, tiny_model_dir: Path, tiny_student_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_model_dir, tiny_student_dir)
+    config = RunConfig.model_validate({
+        "workspace": str(tmp_path), "teacher": {"path": str(tiny_model_dir)}, "student": {"layers": 2},
+        "check": {"accept_licences": ["unknown"], "stop_on_shortfall": False, "cost": {
+            "api_input_price_per_million": 3, "api_output_price_per_million": 15,
+            "monthly_input_tokens": 2e8, "monthly_output_tokens": 5e7, "hardware_cost": 30000,
+            "power_watts": 700, "power_price_per_kwh": 0.3}}})
+    check_stage.run(config, Workspace(tmp_path))
+    report.run(make_config(tmp_path), workspace)
+    data = read_json(workspace.stage_dir("report") / "report.json")["preflight"]
+    assert [(row["model"], row["licence"], row["accepted_by"]) for row in data["licences"]] == [
+        ("teacher", "unknown", "--accept-licence unknown"), ("student", None, None)]
+    assert [row["item"] for row in data["memory"]][:2] == ["label", "train"]
+    assert data["cost"]["break_even_months"] == pytest.approx(30000 / (1350 - 153.3))
+    assert data["cost"]["utilisation"] is None
+
+
+def test_check_changes_report_inputs(tmp_path: Path, tiny_model_dir: Path, tiny_student_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_model_dir, tiny_student_dir)
+    config = make_config(tmp_path)
+    before = report.inputs(config, workspace)
+    write_json(workspace.stage_dir("check") / "report.json", CHECK_REPORT)
+    after = report.inputs(config, workspace)
+    assert "check" not in before
+    assert "check" in after

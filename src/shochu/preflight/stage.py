@@ -83,12 +83,13 @@ def run(config: RunConfig, workspace: Workspace | None, log_warnings: bool = Tru
     licences, licence_problems, licence_warnings = check_licences(config, teacher, student)
     memory, memory_problems, memory_warnings = check_memory(config, teacher, student, workspace)
     offline, offline_warnings = check_offline()
+    input_problems = check_inputs(config)
     report = CheckReport(
         licences=licences,
         memory=memory,
         cost=check_cost(config),
         offline=offline,
-        problems=licence_problems + memory_problems,
+        problems=input_problems + licence_problems + memory_problems,
         warnings=licence_warnings + memory_warnings + offline_warnings,
     )
     for warning in report.warnings if log_warnings else []:
@@ -120,6 +121,48 @@ def read_report(workspace: Workspace) -> dict[str, Any] | None:
     """Return the last check report of a workspace, or None when ``shochu check`` has not written one."""
     path = workspace.stage_dir(NAME) / REPORT_FILE
     return read_json(path) if path.is_file() else None
+
+
+# --- inputs -----------------------------------------------------------------
+
+
+def check_inputs(config: RunConfig) -> list[str]:
+    """Return problems with the configured document folder and tickets file, found before any stage runs."""
+    problems = []
+    folder = Path(config.ingest.input) if config.ingest.input else None
+    if folder is not None:
+        if not folder.exists():
+            problems.append(f"ingest.input {folder} does not exist; set it to the folder of documents to ingest")
+        elif not folder.is_dir():
+            problems.append(f"ingest.input {folder} is a file; set it to the folder that contains the documents")
+        elif not os.access(folder, os.R_OK | os.X_OK):
+            problems.append(f"ingest.input {folder} cannot be read by this user; grant read access or copy it")
+    if config.build.tickets is not None:
+        problems.extend(_ticket_problems(config))
+    return problems
+
+
+def _ticket_problems(config: RunConfig) -> list[str]:
+    tickets = config.build.tickets
+    path = Path(tickets.path)
+    if not path.is_file():
+        return [f"build.tickets.path {path} is not a file; set it to the CSV of labelled tickets or remove "
+                f"build.tickets"]
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError):
+        # The protect stage reads the file with encoding detection and reports what it cannot read.
+        return []
+    wanted = {"build.tickets.text_columns": tickets.text_columns, "build.tickets.label_column": [tickets.label_column],
+              "build.tickets.id_column": [tickets.id_column]}
+    problems = []
+    for setting, columns in wanted.items():
+        missing = [column for column in columns if column not in header]
+        if missing:
+            problems.append(f"{path}: no column {', '.join(repr(c) for c in missing)} for {setting}; the header has "
+                            f"{', '.join(repr(c) for c in header)}. Set {setting} to the file's column name")
+    return problems
 
 
 # --- licences ---------------------------------------------------------------

@@ -125,6 +125,20 @@ class EvalConfig(_Section):
     max_examples: int | None = Field(None, ge=1, description="Evaluate at most this many test examples per task.")
     max_new_tokens: int = Field(64, ge=1, description="Generation budget per answer, in tokens.")
     batch_size: int = Field(8, ge=1)
+    bootstrap_resamples: int = Field(1000, ge=0, description="Bootstrap resamples of the test examples behind "
+                                     "each metric's confidence interval; 0 reports no intervals.")
+    confidence: float = Field(0.95, gt=0.0, lt=1.0, description="Coverage of the percentile bootstrap intervals.")
+    extra_sets: list[str] = Field(
+        default_factory=list, description="JSONL files of extra evaluation examples, one object per line "
+        "with input, reference and task (qa, summary, classify or extract).")
+    metrics: list[str] = Field(
+        default_factory=list, description="Extra metrics as 'module:function' (imported from the working "
+        "folder or the Python path) or 'file.py:function'; the function receives the predictions and "
+        "references of one task and returns a float, a dict of floats, or None.")
+    latency_prompts: int = Field(4, ge=0, description="Test prompts timed one at a time per model for time to "
+                                 "first token and decode speed; 0 skips the latency probe.")
+    latency_new_tokens: int = Field(32, ge=2, description="Tokens decoded per timed prompt; the probe always "
+                                    "decodes this many, so short answers do not distort the decode speed.")
 
 
 class CostConfig(_Section):
@@ -287,4 +301,14 @@ def load_config(path: Path) -> RunConfig:
     config.ingest.input = resolve_path(config.ingest.input, base)
     if config.build.tickets is not None:
         config.build.tickets.path = resolve_path(config.build.tickets.path, base)
+    config.eval.extra_sets = [resolve_path(value, base) or value for value in config.eval.extra_sets]
+    config.eval.metrics = [_resolve_metric_file(value, base) for value in config.eval.metrics]
     return config
+
+
+def _resolve_metric_file(entry: str, base: Path) -> str:
+    """Resolve the file of a 'file.py:function' metric against ``base``; keep 'module:function' as written."""
+    module, separator, function = entry.rpartition(":")
+    if not separator or not module.endswith(".py"):
+        return entry
+    return f"{resolve_path(module, base)}:{function}"

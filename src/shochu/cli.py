@@ -92,7 +92,11 @@ def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, 
                 data.setdefault(section, {})
                 if data[section] is None:
                     data[section] = {}
-                data[section][key] = value
+                current = data[section].get(key)
+                # A nested override (such as the tickets path) keeps the file's other settings
+                # (such as its column mapping).
+                merged = {**current, **value} if isinstance(current, dict) and isinstance(value, dict) else value
+                data[section][key] = merged
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:

@@ -37,7 +37,8 @@ def test_tickets_option_keeps_config_column_mapping(tmp_path: Path) -> None:
     from shochu.cli import _config_for
 
     config_file = tmp_path / "run.yaml"
-    config_file.write_text("build:\n  tickets:\n    path: old.csv\n    label_column: queue\n", encoding="utf-8")
+    config_file.write_text("workspace: ws\nbuild:\n  tickets:\n    path: old.csv\n    label_column: queue\n",
+                           encoding="utf-8")
     overrides = {"build": {"tickets": {"path": str(tmp_path / "new.csv")}}}
     config = _config_for(tmp_path / "ws", config_file, overrides)
     assert config.build.tickets.path == str(tmp_path / "new.csv")

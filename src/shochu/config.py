@@ -119,6 +119,16 @@ class TrainConfig(_Section):
     patience: int = Field(4, ge=1, description="Stop after this many validations without improvement.")
     max_grad_norm: float = Field(1.0, gt=0.0)
     seed: int = 0
+    divergence: Literal["forward_kl", "reverse_kl", "jsd", "skew_kl", "skew_reverse_kl"] = Field(
+        "forward_kl", description="Divergence D(teacher || student) of the KD term.")
+    jsd_beta: float = Field(0.5, ge=0.0, le=1.0, description="Mixture weight of the teacher in divergence "
+                            "'jsd'; 0 gives forward KL, 1 reverse KL.")
+    skew_alpha: float = Field(0.1, ge=0.0, lt=1.0, description="Skew of divergences 'skew_kl' and "
+                              "'skew_reverse_kl'; 0 gives plain forward or reverse KL.")
+    topk_convention: Literal["rest", "renormalised"] = Field(
+        "rest", description="Treatment of the mass outside the teacher's top k: 'rest' compares one "
+        "bucket for it, 'renormalised' renormalises both distributions over the k ids.")
+    loss_chunk_size: int = Field(1024, ge=1, description="Tokens per logits chunk in the loss; bounds its memory.")
 
 
 class EvalConfig(_Section):

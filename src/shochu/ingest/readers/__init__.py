@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from shochu.ingest.readers.base import Extraction, Reader, ReadError
+from shochu.ingest.readers.base import Extraction, InputFile, Reader, ReadError
 from shochu.ingest.readers.delimited import DelimitedReader
 from shochu.ingest.readers.excel import ExcelReader
 from shochu.ingest.readers.html import HtmlReader
@@ -20,7 +20,8 @@ READERS: dict[str, Reader] = {
                    MarkdownReader(), TextReader(), MailReader(), DelimitedReader())
     for suffix in reader.suffixes
 }
-SUPPORTED_SUFFIXES = tuple(sorted(READERS))
+READERS_BY_FORMAT: dict[str, Reader] = {reader.format: reader for reader in READERS.values()}
+SUPPORTED_SUFFIXES = tuple(sorted([*READERS, ".zip"]))
 
 # Formats that need a conversion before they can be read, with what to convert them to.
 _CONVERSIONS = {
@@ -29,13 +30,14 @@ _CONVERSIONS = {
 }
 
 
-def reader_for(path: Path) -> Reader | None:
-    return READERS.get(path.suffix.lower())
+def reader_for(path: Path | str) -> Reader | None:
+    """Return the reader registered for the file name's suffix, or None."""
+    return READERS.get(PurePosixPath(path).suffix.lower())
 
 
-def unsupported_message(path: Path) -> str:
+def unsupported_message(path: Path | str) -> str:
     """Say why a file has no reader and what to do about it."""
-    suffix = path.suffix.lower()
+    suffix = PurePosixPath(path).suffix.lower()
     if suffix in _CONVERSIONS:
         return (f"unsupported file type '{suffix}': save it as {_CONVERSIONS[suffix]} and re-run, "
                 f"or remove it from the input folder")
@@ -44,5 +46,5 @@ def unsupported_message(path: Path) -> str:
             f"file to one of these or remove it from the input folder")
 
 
-__all__ = ["READERS", "SUPPORTED_SUFFIXES", "Extraction", "ReadError", "Reader", "reader_for",
-           "unsupported_message"]
+__all__ = ["READERS", "READERS_BY_FORMAT", "SUPPORTED_SUFFIXES", "Extraction", "InputFile", "ReadError",
+           "Reader", "reader_for", "unsupported_message"]

@@ -1,16 +1,19 @@
 """The reader contract: one ``Reader`` subclass per file format.
 
 A subclass sets ``format`` and ``suffixes`` and writes ``read``, which returns the
-raw text and metadata of one file. The base class normalises the text and rejects
-a file that yields none. The stage's loop catches every exception per file, so a
-reader may raise anything. It raises a ``ReadError`` subclass when it can tell the
-user what to do about the file.
+raw text and metadata of one ``InputFile``. Readers work on the file's bytes in
+memory, never on a path, so a member of a ZIP archive is read without being
+extracted to disk. The base class normalises the text and rejects a file that
+yields none. The stage's loop catches every exception per file, so a reader may
+raise anything. It raises a ``ReadError`` subclass when it can tell the user what
+to do about the file.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from shochu.ingest.normalize import normalize_text
@@ -32,6 +35,33 @@ class EncodingError(ReadError):
     """The bytes of a text file cannot be decoded with confidence."""
 
 
+class OcrUnavailableError(ReadError):
+    """A scanned page or image needs OCR, and Tesseract or one of its languages is missing."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file's bytes and its ``source``: the POSIX path relative to the input folder.
+
+    A member of an archive has the archive's source, a slash and the member's
+    path inside it, such as ``bundle.zip/reports/q1.pdf``.
+    """
+
+    source: str
+    data: bytes
+
+    @classmethod
+    def from_path(cls, path: Path, source: str | None = None) -> InputFile:
+        return cls(source if source is not None else path.name, path.read_bytes())
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.source).suffix.lower()
+
+    def stream(self) -> io.BytesIO:
+        return io.BytesIO(self.data)
+
+
 @dataclass
 class Extraction:
     """Normalised text of one file, with what the reader learned about it."""
@@ -51,13 +81,15 @@ class Reader:
     suffixes: ClassVar[tuple[str, ...]]
     markdown: ClassVar[bool] = False
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        """Return the raw text of ``path`` and its metadata."""
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        """Return the raw text of ``file`` and its metadata."""
         raise NotImplementedError
 
-    def extract(self, path: Path) -> Extraction:
-        """Read ``path`` and normalise its text; raise ``NoTextError`` when none remains."""
-        raw_text, metadata = self.read(path)
+    def extract(self, file: InputFile | Path) -> Extraction:
+        """Read ``file`` and normalise its text; raise ``NoTextError`` when none remains."""
+        if isinstance(file, Path):
+            file = InputFile.from_path(file)
+        raw_text, metadata = self.read(file)
         text = normalize_text(raw_text)
         if not text:
             raise NoTextError(f"no text found in this {self.format} file; check that it is not "

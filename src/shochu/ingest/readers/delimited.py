@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 from typing import Any
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.encoding import decode_text
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -23,9 +22,9 @@ class DelimitedReader(Reader):
     format = "csv"
     suffixes = (".csv", ".tsv")
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        text, encoding = decode_text(path.read_bytes())
-        parsed = csv.reader(io.StringIO(text), delimiter=_delimiter(text, path))
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        text, encoding = decode_text(file.data)
+        parsed = csv.reader(io.StringIO(text), delimiter=_delimiter(text, file.suffix))
         rows = [row for row in parsed if any(row)]
         if not rows:
             return "", {"encoding": encoding}
@@ -36,14 +35,14 @@ class DelimitedReader(Reader):
         return "\n\n".join(record for record in records if record), metadata
 
 
-def _delimiter(text: str, path: Path) -> str:
+def _delimiter(text: str, suffix: str) -> str:
     """Pick the candidate that occurs most often in the header line.
 
     The header is the one line that quoted multi-line fields never disturb, which
     is where ``csv.Sniffer`` often guesses wrong on ticket exports.
     """
     header = text.split("\n", 1)[0]
-    default = "\t" if path.suffix.lower() == ".tsv" else ","
+    default = "\t" if suffix == ".tsv" else ","
     counts = {candidate: header.count(candidate) for candidate in _DELIMITERS}
     best = max(counts, key=lambda candidate: counts[candidate])
     return best if counts[best] > 0 else default

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.markdown import markdown_table
 
 
@@ -17,7 +16,7 @@ class ExcelReader(Reader):
     suffixes = (".xlsx", ".xlsm")
     markdown = True
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
         # openpyxl warns about workbook features it ignores (data validation,
         # conditional formatting); they do not affect the cell values read here.
         with warnings.catch_warnings():
@@ -25,7 +24,7 @@ class ExcelReader(Reader):
             # NOTE: data_only returns the value Excel cached for a formula. A
             # workbook saved by a tool that never calculated (openpyxl itself, some
             # exporters) has no cached values, and those cells read as empty.
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            workbook = openpyxl.load_workbook(file.stream(), read_only=True, data_only=True)
         try:
             sections, names = _sheet_sections(workbook)
             title = workbook.properties.title

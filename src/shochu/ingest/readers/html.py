@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import trafilatura
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.html_structure import collapse, structural_markdown
 
 # Quoted earlier messages in HTML e-mail bodies.
@@ -22,8 +21,8 @@ class HtmlReader(Reader):
     suffixes = (".html", ".htm", ".xhtml")
     markdown = True
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        text, metadata = html_to_markdown(path.read_bytes())
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        text, metadata = html_to_markdown(file.data)
         return text, metadata
 
 

@@ -7,10 +7,9 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from pathlib import Path
 from typing import Any
 
-from shochu.ingest.readers.base import NoTextError, Reader, ReadError
+from shochu.ingest.readers.base import InputFile, NoTextError, Reader, ReadError
 from shochu.ingest.readers.encoding import check_replacement_characters
 from shochu.ingest.readers.html import html_to_markdown
 
@@ -34,9 +33,8 @@ class MailReader(Reader):
     format = "eml"
     suffixes = (".eml",)
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        with open(path, "rb") as handle:
-            message = BytesParser(policy=policy.default).parse(handle)
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        message = BytesParser(policy=policy.default).parsebytes(file.data)
         metadata = _header_metadata(message)
         # The parser accepts any bytes, so a file without the basic headers is not an e-mail.
         if not {"from", "to", "subject", "date"} & set(metadata):

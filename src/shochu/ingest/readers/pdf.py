@@ -1,14 +1,13 @@
-"""PDF files, read with pypdf: text per page without running headers and footers."""
+"""PDF files, read with pdfium: text per page without running headers and footers."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pypdf
-from pypdf import PasswordType
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
-from shochu.ingest.readers.base import EncryptedError, NoTextError, Reader, ReadError
+from shochu.ingest.readers.base import EncryptedError, InputFile, NoTextError, Reader, ReadError
 from shochu.ingest.readers.running import drop_running_lines, running_lines
 
 # Characters that end a sentence, and closing quotes or brackets that may follow them.
@@ -20,11 +19,14 @@ class PdfReader(Reader):
     format = "pdf"
     suffixes = (".pdf",)
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        reader = pypdf.PdfReader(path)
-        _decrypt(reader)
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        document = _open(file.data)
+        try:
+            pages, failed = _page_lines(document)
+            title = _title(document)
+        finally:
+            document.close()
 
-        pages, failed = _page_lines(reader)
         if pages and len(failed) == len(pages):
             raise ReadError(f"text extraction failed on all {len(pages)} page(s); re-save the PDF "
                             f"(for example by printing it to PDF) and re-run")
@@ -39,24 +41,32 @@ class PdfReader(Reader):
         metadata: dict[str, Any] = {"pages": len(pages), "pages_without_text": empty}
         if failed:
             metadata["pages_failed"] = failed
-        title = _title(reader)
         if title:
             metadata["title"] = title
         return join_pages(["\n".join(lines) for lines in pages]), metadata
 
 
-def _decrypt(reader: pypdf.PdfReader) -> None:
-    """Open a PDF encrypted with an empty user password; raise for a real password."""
-    if not reader.is_encrypted:
-        return
-    if reader.decrypt("") == PasswordType.NOT_DECRYPTED:
-        raise EncryptedError("encrypted PDF: decrypt it (remove the password) and re-run")
+def _open(data: bytes) -> pdfium.PdfDocument:
+    """Open a PDF from memory; an empty user password is tried, as viewers do.
+
+    Raises ``EncryptedError`` when a real password is needed and ``ReadError``
+    when pdfium cannot parse the file (truncated or damaged).
+    """
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if getattr(error, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise EncryptedError("the PDF is password-protected; decrypt it (open it with the "
+                                 "password and save a copy without one) and re-run") from error
+        raise ReadError(f"the PDF cannot be parsed ({error}); it may be truncated or damaged. "
+                        f"Copy the original file again, or re-save it by printing it to PDF, and "
+                        f"re-run") from error
 
 
-def _title(reader: pypdf.PdfReader) -> str | None:
+def _title(document: pdfium.PdfDocument) -> str | None:
     """Return the title from the document information, or None when it is missing or unreadable."""
     try:
-        title = reader.metadata.title if reader.metadata else None
+        title = document.get_metadata_dict().get("Title")
     except Exception:  # noqa: BLE001 - a damaged information dictionary must not lose the text
         return None
     if not title or not str(title).strip():
@@ -64,18 +74,31 @@ def _title(reader: pypdf.PdfReader) -> str | None:
     return str(title).strip()
 
 
-def _page_lines(reader: pypdf.PdfReader) -> tuple[list[list[str]], list[int]]:
+def _page_lines(document: pdfium.PdfDocument) -> tuple[list[list[str]], list[int]]:
     """Return each page's non-blank lines, and the numbers of pages whose extraction failed."""
     pages: list[list[str]] = []
     failed: list[int] = []
-    for number, page in enumerate(reader.pages, start=1):
+    for index in range(len(document)):
         try:
-            text = page.extract_text() or ""
+            text = page_text(document, index)
         except Exception:  # noqa: BLE001 - one broken page must not lose the others
             text = ""
-            failed.append(number)
+            failed.append(index + 1)
         pages.append([line for line in text.splitlines() if line.strip()])
     return pages, failed
+
+
+def page_text(document: pdfium.PdfDocument, index: int) -> str:
+    """Return the text layer of one page, in pdfium's order, with "\n" line ends."""
+    page = document[index]
+    try:
+        text_page = page.get_textpage()
+        try:
+            return text_page.get_text_range().replace("\r\n", "\n")
+        finally:
+            text_page.close()
+    finally:
+        page.close()
 
 
 def ends_sentence(text: str) -> bool:

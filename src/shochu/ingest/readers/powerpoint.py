@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.markdown import markdown_table
 from shochu.ingest.readers.running import drop_running_lines, running_lines
 
@@ -26,8 +25,8 @@ class PowerPointReader(Reader):
     suffixes = (".pptx",)
     markdown = True
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        presentation = pptx.Presentation(str(path))
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        presentation = pptx.Presentation(file.stream())
         slides = [_read_slide(number, slide) for number, slide in enumerate(presentation.slides, start=1)]
 
         # A text box repeated on most slides (company name, slide number) is a

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.encoding import decode_text
 
 _FIRST_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -16,8 +15,8 @@ class TextReader(Reader):
     format = "text"
     suffixes = (".txt", ".text")
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        text, encoding = decode_text(path.read_bytes())
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        text, encoding = decode_text(file.data)
         return text, {"encoding": encoding}
 
 
@@ -26,8 +25,8 @@ class MarkdownReader(Reader):
     suffixes = (".md", ".markdown")
     markdown = True
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        text, encoding = decode_text(path.read_bytes())
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        text, encoding = decode_text(file.data)
         metadata: dict[str, Any] = {"encoding": encoding}
         heading = _FIRST_HEADING.search(text)
         if heading:

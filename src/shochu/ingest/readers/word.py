@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from shochu.ingest.readers.base import Reader
+from shochu.ingest.readers.base import InputFile, Reader
 from shochu.ingest.readers.markdown import markdown_table
 
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
@@ -27,8 +26,8 @@ class WordReader(Reader):
     suffixes = (".docx",)
     markdown = True
 
-    def read(self, path: Path) -> tuple[str, dict[str, Any]]:
-        document = docx.Document(str(path))
+    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+        document = docx.Document(file.stream())
 
         # The body is walked in document order, so tables stay between the
         # paragraphs that surround them.

@@ -354,6 +354,44 @@ def report(workspace: WorkspaceOption, config_file: ConfigOption = None, force: 
     _run_one("report", _guard(_config_for, workspace, config_file, {}), force, verbose)
 
 
+@app.command()
+def review(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    port: Annotated[int | None, typer.Option(help="Port of the review page; 0 picks a free one. (default: 8765)")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on. Anything but a loopback address "
+                                             "exposes the sample to the network. (default: 127.0.0.1)")] = None,
+    size: Annotated[int | None, typer.Option(help="Examples in a newly drawn sample. (default: 60)")] = None,
+    resample: Annotated[bool, typer.Option("--resample", help="Draw a new sample; decisions are kept.")] = False,
+    status: Annotated[bool, typer.Option("--status", help="Print acceptance per stratum and the gate's "
+                                         "verdict; exit 1 when the gate fails.")] = False,
+    export_file: Annotated[Path | None, typer.Option("--export", help="Write the sample to FILE for offline "
+                                                     "review: .jsonl, .csv, or .json for Label Studio tasks.")] = None,
+    import_file: Annotated[Path | None, typer.Option("--import", help="Read decisions from a file written by "
+                                                     "--export (or a Label Studio export of it).")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Spot-check a stratified sample of the built examples on a local page: accept, reject or edit."""
+    config = _guard(_config_for, workspace, config_file, {"review": {"port": port, "sample_size": size}})
+    _setup_logging(verbose)
+    from shochu.review import command
+
+    try:
+        if status:
+            result = command.status(config, console)
+        elif export_file is not None:
+            command.export(config, export_file, resample, console)
+            return
+        elif import_file is not None:
+            result = command.import_file(config, import_file, console)
+        else:
+            result = command.serve(config, host, port, resample, console)
+    except (*USER_ERRORS, OSError) as error:
+        _fail(error)
+    if status and not result.passed:
+        raise typer.Exit(code=1)
+
+
 def _guard(function, *args):
     """Call ``function``; show a config error as a message instead of a traceback."""
     try:

@@ -107,6 +107,17 @@ class LabelConfig(_Section):
     max_seq_len: int = Field(768, ge=16, description="Prompt plus response length limit, in tokens.")
 
 
+class LoraConfig(_Section):
+    """A LoRA adapter trained through PEFT in place of full fine-tuning."""
+
+    rank: int = Field(16, ge=1, description="Rank of the adapter matrices.")
+    alpha: float = Field(32.0, gt=0.0, description="Scale numerator; the update is scaled by alpha / rank.")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="Dropout on the adapter's input.")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        min_length=1, description="Names of the linear layers that get an adapter (Llama-style names).")
+
+
 class TrainConfig(_Section):
     kd_ratio: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the KD term; CE gets 1 - kd_ratio.")
     learning_rate: float = Field(2e-4, gt=0.0)
@@ -129,6 +140,19 @@ class TrainConfig(_Section):
         "rest", description="Treatment of the mass outside the teacher's top k: 'rest' compares one "
         "bucket for it, 'renormalised' renormalises both distributions over the k ids.")
     loss_chunk_size: int = Field(1024, ge=1, description="Tokens per logits chunk in the loss; bounds its memory.")
+    keep_best: int = Field(1, ge=1, description="Checkpoints kept by train.metric: the best in train/best, "
+                           "the next ones in train/checkpoints/step-N.")
+    metric: Literal["val_loss", "val_kd_loss", "val_ce_loss"] = Field(
+        "val_loss", description="Validation metric that ranks checkpoints and drives early stopping.")
+    metric_mode: Literal["min", "max"] = Field(
+        "min", description="Whether a lower ('min') or higher ('max') train.metric is better; stated here, "
+        "never guessed from the metric's name.")
+    log_every: int = Field(1, ge=1, description="Write a training metrics line every N optimizer steps.")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Autocast precision of the student's forward pass; 'auto' is bfloat16 on a GPU "
+        "that supports it and float32 on a CPU. Weights and optimizer moments stay float32.")
+    lora: LoraConfig | None = Field(None, description="Train a LoRA adapter instead of every weight; the "
+                                    "adapter is merged into the weights saved in train/best.")
 
 
 class EvalConfig(_Section):

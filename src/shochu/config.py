@@ -10,6 +10,7 @@ is written in YAML (``train.kd_ratio``), the value received and what is allowed.
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,6 +55,71 @@ class IngestConfig(_Section):
                                             "one duplicate cluster.")
 
 
+ConfidentialityLabel = Literal["public", "internal", "confidential", "secret"]
+
+# Markings as ingest finds them in document properties and headers (Microsoft
+# sensitivity label names, Japanese and Thai classification stamps). A marking
+# matches when it contains the key, ignoring case; the highest label wins.
+DEFAULT_MARKINGS: dict[str, str] = {
+    "public": "public", "公開": "public", "general": "internal", "internal": "internal", "社内": "internal",
+    "取扱注意": "internal", "ปกปิด": "internal", "confidential": "confidential", "機密": "confidential",
+    "社外秘": "confidential", "部外秘": "confidential", "関係者外秘": "confidential", "ลับ": "confidential",
+    "highly confidential": "secret", "strictly confidential": "secret", "secret": "secret",
+    "極秘": "secret", "厳秘": "secret", "ลับมาก": "secret", "ลับที่สุด": "secret",
+}
+
+# Keywords searched in the text itself. Only stamps that rarely appear in
+# ordinary prose: a bare "ลับ" is also part of ความลับ ("a secret").
+DEFAULT_KEYWORDS: dict[str, str] = {
+    "社内限り": "internal", "社外秘": "confidential", "部外秘": "confidential", "関係者外秘": "confidential",
+    "極秘": "secret", "厳秘": "secret", "ลับมาก": "secret", "ลับที่สุด": "secret",
+    "internal use only": "internal", "confidential": "confidential", "strictly confidential": "secret",
+    "top secret": "secret",
+}
+
+
+class ConfidentialityConfig(_Section):
+    """Confidentiality labels per document and what each label lets through."""
+
+    default: ConfidentialityLabel = Field("public", description="Label of a document that no rule raises.")
+    folders: dict[str, ConfidentialityLabel] = Field(
+        default_factory=dict, description="Glob pattern on the document's path relative to ingest.input "
+        "('hr/**', '*.eml'; '**' spans folders, '*' does not) mapped to the label it sets.")
+    markings: dict[str, ConfidentialityLabel] = Field(
+        default_factory=lambda: dict(DEFAULT_MARKINGS), description="Sensitivity marking found by ingest "
+        "mapped to a label; a marking matches when it contains the key, ignoring case.")
+    keywords: dict[str, ConfidentialityLabel] = Field(
+        default_factory=lambda: dict(DEFAULT_KEYWORDS), description="Keyword in a document's text or title "
+        "mapped to a label; matched ignoring case, Latin keywords as whole words.")
+    density: dict[ConfidentialityLabel, float] = Field(
+        default_factory=lambda: {"internal": 2.0, "confidential": 10.0},
+        description="Label set when a document has at least this many detected entities per 1,000 characters.")
+    policy: dict[ConfidentialityLabel, Literal["train", "mask", "exclude"]] = Field(
+        default_factory=lambda: {"public": "train", "internal": "mask", "confidential": "mask", "secret": "exclude"},
+        description="What each label does: 'train' applies protect.operators, 'mask' replaces every entity "
+        "with a typed placeholder whatever the operator, 'exclude' leaves the document out of the output.")
+
+    @model_validator(mode="after")
+    def _policy_complete(self) -> ConfidentialityConfig:
+        missing = [label for label in typing.get_args(ConfidentialityLabel) if label not in self.policy]
+        if missing:
+            raise ValueError(f"policy: no entry for label(s) {', '.join(missing)}; give each of public, "
+                             f"internal, confidential and secret one of train, mask or exclude")
+        return self
+
+
+class ReidentificationConfig(_Section):
+    """Records where quasi-identifiers combine, flagged in the privacy report."""
+
+    combinations: list[list[str]] = Field(
+        default_factory=lambda: [["DATE_OF_BIRTH", "POSTAL_CODE"], ["DATE_OF_BIRTH", "GENDER"],
+                                 ["DATE_OF_BIRTH", "JOB_TITLE"]],
+        description="Quasi-identifier types that flag a record when all of one list occur in it: entity "
+        "types, GENDER or JOB_TITLE.")
+    job_titles: list[str] = Field(default_factory=list, description="Job titles added to the built-in "
+                                  "English, Japanese and Thai list.")
+
+
 class ProtectConfig(_Section):
     entities: list[str] = Field(
         default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
@@ -61,6 +127,13 @@ class ProtectConfig(_Section):
         description="Entity types to mask.",
     )
     score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum detection score.")
+    operators: dict[str, Literal["placeholder", "pseudonym", "hash", "drop_document"]] = Field(
+        default_factory=dict, description="Operator per entity type; a type not listed gets 'placeholder'. "
+        "'pseudonym' and 'hash' need the key in SHOCHU_PSEUDONYM_KEY.")
+    reversible_mapping: bool = Field(False, description="Store the original value behind each replacement in "
+                                     "protect/mapping.enc, encrypted with the key in SHOCHU_MAPPING_KEY.")
+    confidentiality: ConfidentialityConfig = Field(default_factory=ConfidentialityConfig)
+    reidentification: ReidentificationConfig = Field(default_factory=ReidentificationConfig)
 
 
 class TicketsConfig(_Section):

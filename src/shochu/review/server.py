@@ -83,7 +83,8 @@ class ReviewServer:
         return f"http://{_url_host(self.host)}:{self.port}/?token={self.token}"
 
     def start(self) -> ReviewServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="shochu-review", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="shochu-review", daemon=True)
         self._thread.start()
         logger.info("review page listening on %s:%d", self.host, self.port)
         return self

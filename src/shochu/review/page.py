@@ -49,7 +49,7 @@ PAGE_TEMPLATE = """<!DOCTYPE html>
   .card[data-decision="reject"] { border-left-color: var(--reject); }
   .card[data-decision="edit"] { border-left-color: var(--edit); }
   .meta { display: flex; flex-wrap: wrap; gap: 6px 14px; color: var(--muted); font-size: 13px; }
-  .badge { font-weight: 700; text-transform: uppercase; font-size: 12px; }
+  .badge { font-weight: 700; font-size: 13px; }
   .badge.accept { color: var(--accept); } .badge.reject { color: var(--reject); } .badge.edit { color: var(--edit); }
   h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 12px 0 4px; }
   .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }

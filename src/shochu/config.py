@@ -123,7 +123,9 @@ class ReidentificationConfig(_Section):
 class ProtectConfig(_Section):
     entities: list[str] = Field(
         default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
-                                 "BANK_ACCOUNT", "IBAN_CODE", "IP_ADDRESS"],
+                                 "BANK_ACCOUNT", "IBAN_CODE", "IP_ADDRESS", "JP_MY_NUMBER", "TH_NATIONAL_ID",
+                                 "PASSPORT_NUMBER", "DATE_OF_BIRTH", "POSTAL_CODE", "ADDRESS", "CREDENTIAL_URL",
+                                 "SECRET"],
         description="Entity types to mask.",
     )
     score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum detection score.")

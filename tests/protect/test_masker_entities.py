@@ -51,6 +51,8 @@ MASKED = [
     ("Account No. 12345678 closed", "Account No. [BANK_ACCOUNT_1] closed"),
     ("account number: 0012345678", "account number: [BANK_ACCOUNT_1]"),
     ("เลขที่บัญชี 123-4-56789-0", "เลขที่บัญชี [BANK_ACCOUNT_1]"),
+    # postal code and address
+    ("〒150-0002 東京都渋谷区渋谷1-2-3, ¥1,234,567", "〒[POSTAL_CODE_1] [ADDRESS_1], ¥1,234,567"),
 ]
 
 UNCHANGED = [
@@ -59,7 +61,7 @@ UNCHANGED = [
     "Models PX-300, AP-200, TX-210 rev 3 and VB-7.",
     "Dates 2024-03-15, 01-02-2024, 2024/03/15 at 12:30:45.",
     "Version v1.2.3, ISO 9001:2015, MAC 00:1A:2B:3C:4D:5E.",
-    "〒150-0002 東京都渋谷区渋谷1-2-3, ¥1,234,567",
+    "¥1,234,567 and 東京都渋谷区の店舗",
     "Invoice 021234567 total",
     "Order 20240315 and serial SN: 1234-5678-9012.",
     "Account number: TCK-00123, account for 2024",

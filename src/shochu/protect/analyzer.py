@@ -19,6 +19,14 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegist
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
+from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
+from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
+from shochu.protect.identifiers import (
+    DateOfBirthRecognizer,
+    MyNumberRecognizer,
+    PassportRecognizer,
+    ThaiNationalIdRecognizer,
+)
 from shochu.protect.known_names import KnownNamesRecognizer
 from shochu.protect.person import PersonRecognizer
 from shochu.protect.recognizers import (
@@ -41,6 +49,14 @@ RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "BANK_ACCOUNT": (BankAccountRecognizer,),
     "IBAN_CODE": (IbanRecognizer,),
     "IP_ADDRESS": (IpRecognizer,),
+    "JP_MY_NUMBER": (MyNumberRecognizer,),
+    "TH_NATIONAL_ID": (ThaiNationalIdRecognizer,),
+    "PASSPORT_NUMBER": (PassportRecognizer,),
+    "DATE_OF_BIRTH": (DateOfBirthRecognizer,),
+    "POSTAL_CODE": (PostalCodeRecognizer,),
+    "ADDRESS": (JapaneseAddressRecognizer,),
+    "CREDENTIAL_URL": (CredentialUrlRecognizer,),
+    "SECRET": (SecretRecognizer,),
 }
 SUPPORTED_ENTITIES = tuple(RECOGNIZERS)
 

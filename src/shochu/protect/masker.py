@@ -57,8 +57,22 @@ class Masker:
 
     def mask(self, text: str, numbering: PlaceholderNumbering | None = None) -> MaskResult:
         """Mask one text. Pass one ``numbering`` to several texts to share placeholder numbers."""
-        if not text or not self.entities:
+        spans, failed = self.detect(text)
+        if failed:
+            return MaskResult(REDACTED_TEXT, {}, failed)
+        if not spans:
             return MaskResult(text, {})
+        masked, counts = replace_spans(text, spans, numbering or PlaceholderNumbering())
+        return MaskResult(masked, counts)
+
+    def detect(self, text: str) -> tuple[list[Span], tuple[str, ...]]:
+        """Return the non-overlapping spans to mask in ``text`` and the names of recognizers that failed.
+
+        Spans are offsets into ``text`` itself, sorted by start. When a
+        recognizer failed, the spans are empty and the text must be withheld.
+        """
+        if not text or not self.entities:
+            return [], ()
 
         normalized = normalize(text)
         try:
@@ -67,16 +81,14 @@ class Masker:
         except Exception as error:  # noqa: BLE001 - any failure must withhold the text
             logger.warning("analyzer raised %s on a text of %d characters; the text is withheld",
                            type(error).__name__, len(text))
-            return MaskResult(REDACTED_TEXT, {}, ("AnalyzerEngine",))
+            return [], ("AnalyzerEngine",)
 
         failed = _failed_recognizers(results)
         if failed:
-            return MaskResult(REDACTED_TEXT, {}, failed)
-
+            return [], failed
         spans = [Span(*normalized.to_original(result.start, result.end), result.entity_type, result.score)
                  for result in results]
-        masked, counts = replace_spans(text, resolve_overlaps(spans), numbering or PlaceholderNumbering())
-        return MaskResult(masked, counts)
+        return resolve_overlaps(spans), ()
 
 
 def _failed_recognizers(results: list[RecognizerResult]) -> tuple[str, ...]:

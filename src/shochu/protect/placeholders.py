@@ -19,7 +19,8 @@ REDACTED_TEXT = "[REDACTED]"
 
 # Entity types whose value is compared on letters and digits only, so that
 # "090-1234-5678" and "090 1234 5678" share a placeholder.
-_ALPHANUMERIC_KEYED = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "IBAN_CODE"})
+_ALPHANUMERIC_KEYED = frozenset({"PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "IBAN_CODE", "JP_MY_NUMBER",
+                                 "TH_NATIONAL_ID", "PASSPORT_NUMBER", "POSTAL_CODE"})
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 _WHITESPACE = re.compile(r"\s+")
 

@@ -25,6 +25,8 @@ from presidio_analyzer.predefined_recognizers import (
     PhoneRecognizer as PresidioPhoneRecognizer,
 )
 
+from shochu.protect.checksums import is_valid_thai_national_id
+
 logger = logging.getLogger(__name__)
 
 # recognition_metadata key that marks the result of a failed recognizer.
@@ -34,8 +36,25 @@ FAILED_KEY = "shochu_recognizer_failed"
 PHONE_REGIONS = ("JP", "TH", "LA", "US", "GB")
 
 
+class _TimeoutWatch(logging.Filter):
+    """Notice Presidio's warning that a pattern timed out, after which Presidio skips the pattern.
+
+    NOTE: Presidio reports the timeout only as a log record, so this sees it
+    only while the ``presidio-analyzer`` logger is enabled for WARNING.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed_out = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "timed out" in str(record.msg):
+            self.timed_out = True
+        return True
+
+
 class FailClosed:
-    """Mixin that turns a recognizer's exception into one entity covering the whole text.
+    """Mixin that turns a recognizer's exception or pattern timeout into one entity covering the whole text.
 
     The caller (``Masker``) withholds a text that carries such a result, so a
     broken recognizer can never let a text through unmasked. Only the
@@ -45,12 +64,22 @@ class FailClosed:
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
                 **kwargs) -> list[RecognizerResult]:
+        watch = _TimeoutWatch()
+        presidio_logger = logging.getLogger("presidio-analyzer")
+        presidio_logger.addFilter(watch)
         try:
-            return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+            results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - any failure must withhold the text
             logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
                            self.name, type(error).__name__, len(text))
             return [self._whole_text_result(text)]
+        finally:
+            presidio_logger.removeFilter(watch)
+        if watch.timed_out:
+            logger.warning("a pattern of recognizer %s timed out on a text of %d characters; "
+                           "the text will be withheld", self.name, len(text))
+            return [self._whole_text_result(text)]
+        return results
 
     def _whole_text_result(self, text: str) -> RecognizerResult:
         explanation = AnalysisExplanation(recognizer=self.name, original_score=1.0,
@@ -219,6 +248,18 @@ class CreditCardRecognizer(FailClosed, PresidioCreditCardRecognizer):
 
     def __init__(self) -> None:
         super().__init__(patterns=self.PATTERNS, name="ShochuCreditCardRecognizer")
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        """Apply the Luhn check, but leave a 13-digit valid Thai national id at the low base score.
+
+        One in ten Thai ids also passes Luhn. Scored as a card it would tie
+        with TH_NATIONAL_ID, and the tie would go to CREDIT_CARD; a "card"
+        context word still lifts it above the threshold when Thai ids are not masked.
+        """
+        luhn_valid = super().validate_result(pattern_text)
+        if luhn_valid and is_valid_thai_national_id(pattern_text):
+            return None
+        return luhn_valid
 
 
 class IbanRecognizer(FailClosed, PresidioIbanRecognizer):

@@ -1,0 +1,73 @@
+"""Recognizers for postal codes and Japanese street addresses.
+
+A Japanese address starts with one of the 47 prefectures (都道府県), then one
+to three municipality parts ending in 市, 区, 郡, 町 or 村, the town name and
+a block number (1-2-3, 2丁目4番9号, 123番地), optionally followed by a
+building name and a floor or room. A prefecture and city without a block
+number ("東京都渋谷区の店舗") names a place, not a person's address, and is
+left alone. NOTE: addresses written without a prefecture, in Latin script
+("1-2-3 Shibuya, Tokyo") or in Thai are not recognised.
+"""
+
+from __future__ import annotations
+
+import re
+
+from presidio_analyzer import Pattern, PatternRecognizer
+
+from shochu.protect.recognizers import FailClosed
+
+PREFECTURES = (
+    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 "
+    "石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 奈良県 和歌山県 鳥取県 島根県 "
+    "岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 熊本県 大分県 宮崎県 鹿児島県 沖縄県"
+).split()
+
+# Place names written in hiragana; other hiragana ends an address, since it is
+# usually a particle (に, で, から).
+_HIRAGANA_PLACES = "みなとみらい|さいたま|つくば|ひたちなか|いわき|あきる|ふじみ|むつ|つがる|かほく|たつの|うるま|いすみ|みよし|えびの"
+_PLACE_CHAR = rf"(?:[\p{{Han}}\p{{Katakana}}ーヶ々ノ]|{_HIRAGANA_PLACES})"
+_HYPHEN = r"[\-\u2010-\u2015\u2212\u30fc]"
+_MUNICIPALITY = rf"(?:{_PLACE_CHAR}{{1,8}}?(?:市|区|郡|町|村))"
+# 1-2-3, 2丁目4番9号, 1丁目1-1, 123番地, 5番地の2
+_BLOCK = rf"\d{{1,5}}(?:(?:丁目|番地の?|番|号|{_HYPHEN}|の)\d{{1,5}}){{0,4}}(?:丁目|番地|番|号)?"
+_BUILDING = (
+    rf"(?:[ 　]?[\p{{Han}}\p{{Katakana}}ーA-Za-z・]{{1,16}}?(?:ビル|タワー|マンション|ハイツ|コーポ|レジデンス|ヒルズ|プラザ|荘|館|棟)"
+    rf"(?:[ 　]?\d{{1,4}}(?:階|F|号室|号)?)?|[ 　]?\d{{1,4}}(?:階|F|号室))"
+)
+
+ADDRESS = (rf"(?:{'|'.join(PREFECTURES)}){_MUNICIPALITY}{{1,3}}{_PLACE_CHAR}{{0,12}}?(?<!\d)[ 　]?"
+           rf"{_BLOCK}(?!\d){_BUILDING}?")
+
+
+class JapaneseAddressRecognizer(FailClosed, PatternRecognizer):
+    """Japanese street addresses from the prefecture to the block number, building and room."""
+
+    PATTERNS = [Pattern("prefecture to block number", ADDRESS, 0.85)]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="ADDRESS", name="ShochuJapaneseAddressRecognizer",
+                         patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)
+
+
+_POSTAL_LABEL = r"郵便番号|(?i:postal[ \t]+code|post[ \t]*code|zip(?:[ \t]+code)?)|รหัสไปรษณีย์|ລະຫັດໄປສະນີ"
+
+
+class PostalCodeRecognizer(FailClosed, PatternRecognizer):
+    """Postal codes: the digits after 〒, or after a postal-code label (郵便番号, ZIP, รหัสไปรษณีย์).
+
+    The 〒 mark itself stays in the text: 〒[POSTAL_CODE_1].
+    """
+
+    PATTERNS = [
+        Pattern("after postal mark", rf"(?<=[〒〶][ 　]?)\d{{3}}{_HYPHEN}?\d{{4}}(?!\d)", 0.85),
+        # 郵便番号：150-0002, ZIP 94105, รหัสไปรษณีย์ 10110
+        Pattern("after postal label",
+                rf"(?<=(?:{_POSTAL_LABEL})[^\d\n]{{0,6}})(?<!\d)"
+                rf"(?:\d{{3}}{_HYPHEN}\d{{4}}|\d{{5}}(?:-\d{{4}})?)(?!\d)",
+                0.85),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="POSTAL_CODE", name="ShochuPostalCodeRecognizer",
+                         patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)

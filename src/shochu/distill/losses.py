@@ -1,116 +1,445 @@
-"""Distillation loss against stored top-k teacher soft labels.
+"""Distillation losses between the teacher's and the student's next-token distributions.
 
-For each supervised response token the loss is
+For the N supervised tokens of a batch, with p the teacher's and q the student's
+distribution at temperature T (logits upcast to float32 first, then divided by T):
 
-    loss = kd_ratio * T^2 * KL(p_teacher(T) || p_student(T)) + (1 - kd_ratio) * CE(y, p_student)
+    loss = (kd_ratio * T^2 * sum_i D(p_i || q_i) + (1 - kd_ratio) * sum_i CE(y_i, q_i at T=1)) / N
 
-averaged over supervised tokens. T is the soft-label temperature and the T^2
-factor keeps the KD gradient on the same scale as CE when T changes.
+The T^2 factor keeps the KD gradient on the scale of the CE gradient when T
+changes. N is the number of supervised tokens of this call, or the count the
+trainer passes as ``num_supervised``: under gradient accumulation that is the
+count over all micro-batches of the optimizer step, so that every token has the
+same weight. A batch without supervised tokens gives exactly 0 and zero gradients.
 
-Top-k convention: the teacher's distribution is stored as its k most likely
-token ids with their log-probabilities at temperature T, plus the probability
-mass of every other token. Both distributions are compared over k + 1 outcomes
-(the k teacher ids and one "rest" bucket): the student's rest mass is one
-minus its probability on the k ids. This is the exact KL between the two
-coarsened distributions, and it is never larger than the full-vocabulary KL.
+Divergences, named by ``LossSettings.divergence``:
 
-Logits are computed only at supervised positions and in chunks of tokens, so
-the full ``(tokens, vocab)`` logit matrix never exists at once.
+- ``forward_kl``: KL(p || q) = sum_v p_v (log p_v - log q_v).
+- ``reverse_kl``: KL(q || p) = sum_v q_v (log q_v - log p_v).
+- ``jsd``: generalized Jensen-Shannon divergence with m = beta p + (1 - beta) q,
+  JSD(beta) = beta KL(p || m) + (1 - beta) KL(q || m). JSD(beta) / beta tends to
+  KL(p || q) as beta -> 0 and JSD(beta) / (1 - beta) tends to KL(q || p) as
+  beta -> 1, so beta = 0 is defined as forward KL and beta = 1 as reverse KL.
+- ``skew_kl``: skew forward KL, KL(p || alpha p + (1 - alpha) q); alpha = 0 is forward KL.
+- ``skew_reverse_kl``: skew reverse KL, KL(q || alpha q + (1 - alpha) p); alpha = 0 is reverse KL.
+
+Supervision: a position is supervised where ``mask`` is true and ``labels`` is
+not -100 (either may be omitted). Labels are the next-token targets, already
+aligned with the positions: the logits at position t predict token t + 1.
+
+Teacher forms (``Teacher``):
+
+- a ``torch.Tensor`` of raw teacher logits, one row per position or per supervised position;
+- ``TopKLabels``: stored log-probabilities at temperature T of the teacher's k most
+  likely ids, with the probability mass outside them;
+- ``TeacherHidden``: teacher hidden states and output projection, projected chunk by chunk.
+
+Top-k conventions, named by ``LossSettings.topk_convention``:
+
+- ``rest`` (default): both distributions have k + 1 outcomes, the teacher's k ids and
+  one bucket for every other token. The student's bucket is the log-sum-exp of its
+  log-probabilities outside the k ids. The teacher's k values and rest mass are
+  renormalised together, which only undoes float16 rounding. This is the exact
+  divergence between the two coarsened distributions.
+- ``renormalised``: both distributions are renormalised over the teacher's k ids
+  and the tail is ignored.
+
+With k equal to the vocabulary size both conventions give the full-vocabulary divergence.
+
+Memory: the loss never holds logits for more than ``chunk_size`` tokens. The
+custom autograd function ``_ChunkedLoss`` projects each chunk of hidden states
+to logits, computes the chunk's loss and, in the same pass, its gradient with
+respect to the hidden states and the output weight; it then frees the chunk.
+The backward pass only scales the stored gradients by the incoming one. This
+costs one extra ``(tokens, hidden)`` and one ``(vocab, hidden)`` float32 buffer
+and saves the ``(tokens, vocab)`` activations that plain autograd would keep.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Union
 
 import torch
 import torch.nn.functional as F
 
-# Probabilities below this are treated as zero when taking logs of the rest bucket.
-_EPSILON = 1e-12
+IGNORE_INDEX = -100
+DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "skew_kl", "skew_reverse_kl")
+TOPK_CONVENTIONS = ("rest", "renormalised")
+
+# Floor for the rest-bucket masses, so that their logarithms stay finite when k covers the vocabulary.
+_MIN_MASS = 1e-12
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    """How the KD and CE terms are computed and combined."""
+
+    kd_ratio: float = 0.5
+    temperature: float = 1.0
+    divergence: str = "forward_kl"
+    jsd_beta: float = 0.5
+    skew_alpha: float = 0.1
+    topk_convention: str = "rest"
+    chunk_size: int = 1024
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.kd_ratio <= 1.0:
+            problems.append(f"kd_ratio={self.kd_ratio} must be in [0, 1]")
+        if not self.temperature > 0.0:
+            problems.append(f"temperature={self.temperature} must be positive")
+        if self.divergence not in DIVERGENCES:
+            problems.append(f"divergence={self.divergence!r} must be one of {', '.join(DIVERGENCES)}")
+        if not 0.0 <= self.jsd_beta <= 1.0:
+            problems.append(f"jsd_beta={self.jsd_beta} must be in [0, 1]")
+        if not 0.0 <= self.skew_alpha < 1.0:
+            problems.append(f"skew_alpha={self.skew_alpha} must be in [0, 1)")
+        if self.topk_convention not in TOPK_CONVENTIONS:
+            problems.append(f"topk_convention={self.topk_convention!r} must be one of {', '.join(TOPK_CONVENTIONS)}")
+        if self.chunk_size < 1:
+            problems.append(f"chunk_size={self.chunk_size} must be at least 1")
+        if problems:
+            raise ValueError("invalid loss settings: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class TopKLabels:
+    """Stored teacher soft labels, one row per supervised token."""
+
+    logprobs: torch.Tensor  # (tokens, k) log-probabilities at temperature T
+    ids: torch.Tensor  # (tokens, k) token ids of those entries
+    rest: torch.Tensor  # (tokens,) teacher probability mass outside the k ids
+
+    def __len__(self) -> int:
+        return self.logprobs.shape[0]
+
+    def select(self, rows: torch.Tensor | slice) -> TopKLabels:
+        return TopKLabels(self.logprobs[rows], self.ids[rows], self.rest[rows])
+
+
+@dataclass(frozen=True)
+class TeacherHidden:
+    """Teacher hidden states and output projection; logits are computed chunk by chunk."""
+
+    hidden: torch.Tensor  # (tokens, teacher hidden)
+    weight: torch.Tensor  # (vocab, teacher hidden)
+
+    def __len__(self) -> int:
+        return self.hidden.shape[0]
+
+    def select(self, rows: torch.Tensor | slice) -> TeacherHidden:
+        return TeacherHidden(self.hidden[rows], self.weight)
+
+
+Teacher = Union[torch.Tensor, TopKLabels, TeacherHidden]
 
 
 @dataclass
-class LossTerms:
-    """Sums over supervised tokens; divide by ``tokens`` for the means that are reported."""
+class LossOutput:
+    """The combined loss and its terms; the sums are detached and meant for logging."""
 
-    kd: torch.Tensor
-    ce: torch.Tensor
-    tokens: int
-
-    def combined(self, kd_ratio: float, temperature: float) -> torch.Tensor:
-        return kd_ratio * temperature**2 * self.kd + (1.0 - kd_ratio) * self.ce
+    loss: torch.Tensor  # scalar, differentiable
+    kd_sum: torch.Tensor  # sum of D(p || q) over supervised tokens, before T^2 and kd_ratio
+    ce_sum: torch.Tensor | None  # sum of CE; None when kd_ratio is 1 and CE is not computed
+    tokens: int  # supervised tokens in this call
 
 
-def topk_forward_kl(
-    student_logits: torch.Tensor,
-    teacher_logprobs: torch.Tensor,
-    teacher_ids: torch.Tensor,
-    teacher_rest: torch.Tensor,
-    temperature: float,
-) -> torch.Tensor:
-    """Per-token KL(teacher || student) over the teacher's top-k ids and a rest bucket.
+# --- divergences -------------------------------------------------------------------------------
+
+
+def divergence(teacher_logprobs: torch.Tensor, student_logprobs: torch.Tensor, name: str = "forward_kl",
+               jsd_beta: float = 0.5, skew_alpha: float = 0.1) -> torch.Tensor:
+    """Compute D(p || q) per row from log-probabilities over the last dimension.
+
+    Both inputs have the same shape ``(..., outcomes)``; the result has shape ``(...)``.
+    """
+    teacher, student = teacher_logprobs, student_logprobs
+    if name == "forward_kl":
+        return _kl(teacher, student)
+    if name == "reverse_kl":
+        return _kl(student, teacher)
+    if name == "jsd":
+        if jsd_beta == 0.0:
+            return _kl(teacher, student)
+        if jsd_beta == 1.0:
+            return _kl(student, teacher)
+        mixture = _mixture(teacher, student, jsd_beta)
+        return jsd_beta * _kl(teacher, mixture) + (1.0 - jsd_beta) * _kl(student, mixture)
+    if name == "skew_kl":
+        return _kl(teacher, _mixture(teacher, student, skew_alpha))
+    if name == "skew_reverse_kl":
+        return _kl(student, _mixture(student, teacher, skew_alpha))
+    raise ValueError(f"unknown divergence {name!r}; expected one of {', '.join(DIVERGENCES)}")
+
+
+def _kl(logprobs_a: torch.Tensor, logprobs_b: torch.Tensor) -> torch.Tensor:
+    """KL(a || b); outcomes where a has no mass contribute exactly 0."""
+    probs_a = logprobs_a.exp()
+    difference = torch.where(probs_a > 0, logprobs_a - logprobs_b, torch.zeros_like(probs_a))
+    return (probs_a * difference).sum(-1)
+
+
+def _mixture(logprobs_a: torch.Tensor, logprobs_b: torch.Tensor, weight_a: float) -> torch.Tensor:
+    """log(weight_a * a + (1 - weight_a) * b), computed in log space."""
+    if weight_a == 0.0:
+        return logprobs_b
+    return torch.logaddexp(logprobs_a + math.log(weight_a), logprobs_b + math.log1p(-weight_a))
+
+
+def topk_distributions(scaled_student_logits: torch.Tensor, labels: TopKLabels,
+                       convention: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return teacher and student log-probabilities over the outcomes of a top-k convention.
+
+    ``scaled_student_logits`` are float32 ``(tokens, vocab)`` logits already divided by T.
+    The result has k columns (``renormalised``) or k + 1, the last being the rest bucket (``rest``).
+    """
+    ids = labels.ids.long()
+    teacher_topk = labels.logprobs.float()
+    if convention == "renormalised":
+        return teacher_topk.log_softmax(-1), scaled_student_logits.gather(-1, ids).log_softmax(-1)
+
+    student = scaled_student_logits.log_softmax(-1)
+    student_topk = student.gather(-1, ids)
+    # The log of the student's mass outside the k ids, without the cancellation of 1 - sum.
+    floor = math.log(_MIN_MASS)
+    student_rest = student.scatter(-1, ids, float("-inf")).logsumexp(-1).clamp(min=floor)
+    teacher_rest = labels.rest.float().clamp(min=_MIN_MASS).log()
+    teacher_outcomes = torch.cat([teacher_topk, teacher_rest.unsqueeze(-1)], dim=-1).log_softmax(-1)
+    student_outcomes = torch.cat([student_topk, student_rest.unsqueeze(-1)], dim=-1)
+    return teacher_outcomes, student_outcomes
+
+
+# --- one chunk -------------------------------------------------------------------------------
+
+
+def _chunk_sums(logits: torch.Tensor, teacher: Teacher, targets: torch.Tensor | None,
+                settings: LossSettings, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Sum D and CE over one chunk; ``logits`` are the student's float32 ``(chunk, vocab_size)`` logits."""
+    scaled = logits / settings.temperature
+    if isinstance(teacher, TopKLabels):
+        teacher_logprobs, student_logprobs = topk_distributions(scaled, teacher, settings.topk_convention)
+    else:
+        if isinstance(teacher, TeacherHidden):
+            teacher_logits = _project(teacher.hidden, teacher.weight, vocab_size)
+        else:
+            teacher_logits = teacher[:, :vocab_size]
+        teacher_logprobs = (teacher_logits.float() / settings.temperature).log_softmax(-1)
+        student_logprobs = scaled.log_softmax(-1)
+
+    kd = divergence(teacher_logprobs, student_logprobs, settings.divergence, settings.jsd_beta,
+                    settings.skew_alpha).sum()
+    ce = F.cross_entropy(logits, targets, reduction="sum") if targets is not None else None
+    return kd, ce
+
+
+def _project(hidden: torch.Tensor, weight: torch.Tensor, vocab_size: int) -> torch.Tensor:
+    dtype = torch.promote_types(hidden.dtype, weight.dtype)
+    return hidden.to(dtype) @ weight[:vocab_size].to(dtype).t()
+
+
+# --- chunked forward and backward ------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """The non-differentiable inputs of ``_ChunkedLoss``."""
+
+    teacher: Teacher
+    targets: torch.Tensor | None
+    settings: LossSettings
+    vocab_size: int
+    kd_weight: float  # kd_ratio * T^2 / N
+    ce_weight: float  # (1 - kd_ratio) / N
+
+
+class _ChunkedLoss(torch.autograd.Function):
+    """Chunked loss whose forward pass also computes the gradients; see the module docstring.
+
+    ``inputs`` are hidden states ``(tokens, hidden)`` projected by ``weight`` ``(vocab, hidden)``,
+    or student logits ``(tokens, vocab)`` when ``weight`` is None.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: torch.Tensor, weight: torch.Tensor | None, plan: _Plan):  # noqa: D102
+        need_inputs_grad = ctx.needs_input_grad[0]
+        need_weight_grad = weight is not None and ctx.needs_input_grad[1]
+        grad_inputs = torch.zeros(inputs.shape, dtype=torch.float32, device=inputs.device) if need_inputs_grad else None
+        grad_weight = (torch.zeros(weight.shape, dtype=torch.float32, device=weight.device)
+                       if need_weight_grad else None)
+        loss = torch.zeros((), dtype=torch.float32, device=inputs.device)
+        kd_sum = torch.zeros((), dtype=torch.float32, device=inputs.device)
+        ce_sum = torch.zeros((), dtype=torch.float32, device=inputs.device)
+        vocab = plan.vocab_size
+
+        for start in range(0, inputs.shape[0], plan.settings.chunk_size):
+            rows = slice(start, start + plan.settings.chunk_size)
+            chunk = inputs[rows]
+            teacher = _teacher_rows(plan.teacher, rows, chunk.device)
+            targets = plan.targets[rows] if plan.targets is not None else None
+
+            # Project to logits without a graph; the graph starts at the float32 logits.
+            with torch.no_grad():
+                logits = chunk[:, :vocab] if weight is None else _project(chunk, weight, vocab)
+            logits = logits.detach().float().requires_grad_(need_inputs_grad or need_weight_grad)
+
+            with torch.enable_grad():
+                kd, ce = _chunk_sums(logits, teacher, targets, plan.settings, vocab)
+                chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
+            if logits.requires_grad:
+                (grad_logits,) = torch.autograd.grad(chunk_loss, logits)  # (chunk, vocab)
+                _accumulate_grads(grad_logits, chunk, weight, rows, vocab, grad_inputs, grad_weight)
+                del grad_logits
+
+            loss += chunk_loss.detach()
+            kd_sum += kd.detach()
+            if ce is not None:
+                ce_sum += ce.detach()
+            del logits, kd, ce, chunk_loss
+
+        ctx.save_for_backward(grad_inputs, grad_weight)
+        ctx.input_dtypes = (inputs.dtype, weight.dtype if weight is not None else None)
+        ctx.mark_non_differentiable(kd_sum, ce_sum)
+        return loss, kd_sum, ce_sum
+
+    @staticmethod
+    def backward(ctx, grad_loss: torch.Tensor, _grad_kd: torch.Tensor, _grad_ce: torch.Tensor):  # noqa: D102
+        grad_inputs, grad_weight = ctx.saved_tensors
+        inputs_dtype, weight_dtype = ctx.input_dtypes
+        if grad_inputs is not None:
+            grad_inputs = (grad_inputs * grad_loss).to(inputs_dtype)
+        if grad_weight is not None:
+            grad_weight = (grad_weight * grad_loss).to(weight_dtype)
+        return grad_inputs, grad_weight, None
+
+
+def _accumulate_grads(grad_logits: torch.Tensor, chunk: torch.Tensor, weight: torch.Tensor | None, rows: slice,
+                      vocab: int, grad_inputs: torch.Tensor | None, grad_weight: torch.Tensor | None) -> None:
+    if weight is None:
+        if grad_inputs is not None:
+            grad_inputs[rows, :vocab] = grad_logits
+        return
+    if grad_inputs is not None:
+        grad_inputs[rows] = grad_logits @ weight[:vocab].float()
+    if grad_weight is not None:
+        grad_weight[:vocab].addmm_(grad_logits.t(), chunk.float())
+
+
+def _teacher_rows(teacher: Teacher, rows: slice, device: torch.device) -> Teacher:
+    """Slice a chunk of teacher rows and move it to the student's device (labels may stay on the CPU)."""
+    if isinstance(teacher, TopKLabels):
+        part = teacher.select(rows)
+        return TopKLabels(part.logprobs.to(device), part.ids.to(device), part.rest.to(device))
+    if isinstance(teacher, TeacherHidden):
+        return TeacherHidden(teacher.hidden[rows].to(device), teacher.weight)
+    return teacher[rows].to(device)
+
+
+# --- entry point -----------------------------------------------------------------------------
+
+
+def distillation_loss(
+    inputs: torch.Tensor,
+    teacher: Teacher,
+    settings: LossSettings,
+    *,
+    weight: torch.Tensor | None = None,
+    labels: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    num_supervised: int | None = None,
+    vocab_size: int | None = None,
+) -> LossOutput:
+    """Compute the combined KD + CE loss of the supervised positions, chunk by chunk.
 
     Args:
-        student_logits: ``(tokens, vocab)`` raw student logits.
-        teacher_logprobs: ``(tokens, k)`` teacher log-probabilities at temperature T.
-        teacher_ids: ``(tokens, k)`` token ids of those log-probabilities.
-        teacher_rest: ``(tokens,)`` teacher probability mass outside the top k.
-        temperature: T, applied to the student after the fp32 upcast.
+        inputs: student hidden states ``(..., hidden)`` when ``weight`` is given, otherwise
+            student logits ``(..., vocab)``; the leading dimensions index positions.
+        teacher: teacher logits, ``TopKLabels`` or ``TeacherHidden``, with one row per position
+            or one row per supervised position, in row-major order.
+        settings: divergence, temperature, kd_ratio, top-k convention and chunk size.
+        weight: the student's output projection ``(vocab, hidden)``; it must have no bias.
+        labels: next-token targets with the leading shape of ``inputs``; -100 marks
+            unsupervised positions. CE is computed from them only when kd_ratio < 1.
+        mask: boolean supervision mask with the leading shape of ``inputs``.
+        num_supervised: the divisor N, at least this call's supervised count; pass the
+            count over all micro-batches of an optimizer step under gradient accumulation.
+        vocab_size: logit columns to use, for reconciling vocabularies padded to
+            different sizes; columns from this index on are ignored.
 
     Returns:
-        ``(tokens,)`` KL divergences in nats.
+        ``LossOutput`` whose ``loss`` is differentiable with respect to ``inputs`` and ``weight``.
     """
-    student_logprobs = F.log_softmax(student_logits.float() / temperature, dim=-1)
-    student_topk = student_logprobs.gather(-1, teacher_ids.long())  # (tokens, k)
+    positions = inputs.shape[:-1]
+    supervised = torch.ones(positions, dtype=torch.bool, device=inputs.device)
+    if mask is not None:
+        supervised = supervised & mask.to(device=inputs.device, dtype=torch.bool).reshape(positions)
+    if labels is not None:
+        supervised = supervised & (labels.to(inputs.device).reshape(positions) != IGNORE_INDEX)
+    supervised = supervised.reshape(-1)
+    tokens = int(supervised.sum())
+    rows = inputs.reshape(-1, inputs.shape[-1])[supervised]  # (tokens, hidden or vocab)
 
-    teacher_logprobs = teacher_logprobs.float()
-    teacher_probs = teacher_logprobs.exp()
-    kl_topk = (teacher_probs * (teacher_logprobs - student_topk)).sum(-1)
+    vocab = _vocab_size(inputs, weight, vocab_size)
+    teacher_rows = _supervised_teacher_rows(teacher, supervised, tokens)
+    _check_teacher(teacher_rows, vocab)
 
-    teacher_rest = teacher_rest.float().clamp(min=0.0)
-    student_rest = (1.0 - student_topk.exp().sum(-1)).clamp(min=_EPSILON)
-    rest_term = torch.where(
-        teacher_rest > _EPSILON,
-        teacher_rest * (teacher_rest.clamp(min=_EPSILON).log() - student_rest.log()),
-        torch.zeros_like(teacher_rest),
-    )
-    return kl_topk + rest_term
+    compute_ce = settings.kd_ratio < 1.0 and labels is not None
+    if settings.kd_ratio < 1.0 and labels is None:
+        raise ValueError(f"kd_ratio={settings.kd_ratio} gives CE a weight, so labels are required")
+    targets = labels.to(inputs.device).reshape(-1)[supervised] if compute_ce else None
+    if targets is not None and tokens and int(targets.max()) >= vocab:
+        raise ValueError(f"label id {int(targets.max())} is outside the {vocab} logit columns")
+
+    divisor = tokens if num_supervised is None else num_supervised
+    if divisor < tokens:
+        raise ValueError(f"num_supervised={num_supervised} is below this batch's {tokens} supervised tokens")
+    divisor = max(divisor, 1)
+    plan = _Plan(teacher_rows, targets, settings, vocab,
+                 kd_weight=settings.kd_ratio * settings.temperature**2 / divisor,
+                 ce_weight=(1.0 - settings.kd_ratio) / divisor)
+
+    loss, kd_sum, ce_sum = _ChunkedLoss.apply(rows, weight, plan)
+    return LossOutput(loss=loss, kd_sum=kd_sum, ce_sum=ce_sum if compute_ce else None, tokens=tokens)
 
 
-def distillation_terms(
-    hidden: torch.Tensor,
-    lm_head: torch.nn.Module,
-    targets: torch.Tensor,
-    teacher_logprobs: torch.Tensor | None,
-    teacher_ids: torch.Tensor | None,
-    teacher_rest: torch.Tensor | None,
-    temperature: float,
-    chunk_size: int = 1024,
-) -> LossTerms:
-    """Sum KD and CE over supervised tokens, projecting hidden states to logits chunk by chunk.
+def _vocab_size(inputs: torch.Tensor, weight: torch.Tensor | None, vocab_size: int | None) -> int:
+    columns = weight.shape[0] if weight is not None else inputs.shape[-1]
+    if vocab_size is None:
+        return columns
+    if not 0 < vocab_size <= columns:
+        raise ValueError(f"vocab_size={vocab_size} must be between 1 and the student's {columns} logit columns")
+    return vocab_size
 
-    Args:
-        hidden: ``(tokens, hidden)`` student hidden states at supervised positions.
-        lm_head: the student's output projection.
-        targets: ``(tokens,)`` the next-token ids (hard labels).
-        teacher_logprobs, teacher_ids, teacher_rest: the soft labels for the same
-            tokens, or all None for a CE-only loss.
-        temperature: soft-label temperature T.
-        chunk_size: tokens per logits chunk.
-    """
-    tokens = hidden.shape[0]
-    kd_sum = hidden.new_zeros((), dtype=torch.float32)
-    ce_sum = hidden.new_zeros((), dtype=torch.float32)
-    if tokens == 0:
-        # Keep the graph connected so that backward() works and gives zero gradients.
-        zero = lm_head(hidden).float().sum() * 0.0
-        return LossTerms(kd=kd_sum + zero, ce=ce_sum + zero, tokens=0)
 
-    for start in range(0, tokens, chunk_size):
-        end = min(start + chunk_size, tokens)
-        logits = lm_head(hidden[start:end]).float()  # (chunk, vocab)
-        ce_sum = ce_sum + F.cross_entropy(logits, targets[start:end], reduction="sum")
-        if teacher_logprobs is not None:
-            kd_sum = kd_sum + topk_forward_kl(logits, teacher_logprobs[start:end], teacher_ids[start:end],
-                                              teacher_rest[start:end], temperature).sum()
-    return LossTerms(kd=kd_sum, ce=ce_sum, tokens=tokens)
+def _supervised_teacher_rows(teacher: Teacher, supervised: torch.Tensor, tokens: int) -> Teacher:
+    """Keep the teacher rows of supervised positions; rows given per supervised position pass through."""
+    if isinstance(teacher, torch.Tensor):
+        teacher = teacher.reshape(-1, teacher.shape[-1])
+    count = len(teacher)
+    if count == tokens:
+        return teacher
+    if count == supervised.numel():
+        index = supervised.to(_teacher_device(teacher))
+        return teacher.select(index) if isinstance(teacher, (TopKLabels, TeacherHidden)) else teacher[index]
+    raise ValueError(f"the teacher has {count} rows; expected one per supervised position ({tokens}) "
+                     f"or one per position ({supervised.numel()})")
+
+
+def _teacher_device(teacher: Teacher) -> torch.device:
+    if isinstance(teacher, TopKLabels):
+        return teacher.logprobs.device
+    if isinstance(teacher, TeacherHidden):
+        return teacher.hidden.device
+    return teacher.device
+
+
+def _check_teacher(teacher: Teacher, vocab: int) -> None:
+    if isinstance(teacher, TopKLabels):
+        if len(teacher) and int(teacher.ids.max()) >= vocab:
+            raise ValueError(f"teacher token id {int(teacher.ids.max())} is outside the student's {vocab} "
+                             f"logit columns; the vocabularies do not match")
+        return
+    columns = teacher.weight.shape[0] if isinstance(teacher, TeacherHidden) else teacher.shape[-1]
+    if columns < vocab:
+        raise ValueError(f"the teacher has {columns} logit columns, fewer than the student's {vocab}; "
+                         f"pass vocab_size={columns} if the extra student columns are padding")

@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from shochu.config import RunConfig, TrainConfig
 from shochu.distill.data import Batch, EncodedExample, collate, encode_records
 from shochu.distill.labels import SoftLabels, tokenizer_fingerprint
-from shochu.distill.losses import LossTerms, distillation_terms
+from shochu.distill.losses import LossOutput, LossSettings, TopKLabels, distillation_loss
 from shochu.models import load_model, load_tokenizer, prepare_models
 from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json
 
@@ -102,6 +102,10 @@ class Trainer:
         self.validation_labels = SoftLabels(label_dir, "validation")
         self._check_tokenizer(student_dir)
         self.temperature = self.train_labels.temperature
+        self.loss_settings = LossSettings(
+            kd_ratio=self.args.kd_ratio, temperature=self.temperature, divergence=self.args.divergence,
+            jsd_beta=self.args.jsd_beta, skew_alpha=self.args.skew_alpha,
+            topk_convention=self.args.topk_convention, chunk_size=self.args.loss_chunk_size)
 
         max_seq_len = config.label.max_seq_len
         self.dropped: dict[str, int] = {}
@@ -113,6 +117,9 @@ class Trainer:
 
         self.model = load_model(student_dir)
         self.model.train()
+        if getattr(self.model.get_output_embeddings(), "bias", None) is not None:
+            raise ValueError(f"the student in {student_dir} has an output projection with a bias, "
+                             f"which the chunked loss does not support")
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.args.learning_rate,
                                            weight_decay=self.args.weight_decay)
         self.state = TrainState()
@@ -203,11 +210,10 @@ class Trainer:
         total_tokens = sum(int(batch.target_mask.sum()) for batch in micro_batches)
         kd_sum = ce_sum = 0.0
         for batch in micro_batches:
-            terms = self._loss_terms(batch, self.train_labels)
-            loss = terms.combined(self.args.kd_ratio, self.temperature) / max(total_tokens, 1)
-            loss.backward()
-            kd_sum += float(terms.kd.detach())
-            ce_sum += float(terms.ce.detach())
+            output = self._loss_terms(batch, self.train_labels, num_supervised=total_tokens)
+            output.loss.backward()
+            kd_sum += float(output.kd_sum)
+            ce_sum += float(output.ce_sum) if output.ce_sum is not None else 0.0
 
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.max_grad_norm)
         self.optimizer.step()
@@ -220,22 +226,19 @@ class Trainer:
                 "ms_per_step": (time.perf_counter() - step_started) * 1000}
 
     def _combine(self, kd: float, ce: float) -> float:
+        # CE is not computed when kd_ratio is 1, and then has no weight.
         return self.args.kd_ratio * self.temperature**2 * kd + (1 - self.args.kd_ratio) * ce
 
-    def _loss_terms(self, batch: Batch, labels: SoftLabels) -> LossTerms:
+    def _loss_terms(self, batch: Batch, labels: SoftLabels, num_supervised: int | None = None) -> LossOutput:
         decoder = self.model.get_decoder()
         hidden = decoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        supervised = hidden[batch.target_mask]  # (tokens, hidden), row-major = example order
+        # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
         soft = [labels.get(example_id) for example_id in batch.example_ids]
-        return distillation_terms(
-            supervised,
-            self.model.get_output_embeddings(),
-            batch.targets[batch.target_mask],
-            torch.cat([s[0] for s in soft]),
-            torch.cat([s[1] for s in soft]),
-            torch.cat([s[2] for s in soft]),
-            self.temperature,
-        )
+        teacher = TopKLabels(torch.cat([s[0] for s in soft]), torch.cat([s[1] for s in soft]),
+                             torch.cat([s[2] for s in soft]))
+        return distillation_loss(hidden, teacher, self.loss_settings,
+                                 weight=self.model.get_output_embeddings().weight, labels=batch.targets,
+                                 mask=batch.target_mask, num_supervised=num_supervised)
 
     def _learning_rate(self, step: int) -> float:
         """Linear warm-up to the peak, then cosine decay to a tenth of it at max_steps."""
@@ -255,10 +258,10 @@ class Trainer:
         for first in range(0, len(self.validation_examples), self.args.batch_size):
             batch = collate(self.validation_examples[first : first + self.args.batch_size],
                             self.tokenizer.pad_token_id)
-            terms = self._loss_terms(batch, self.validation_labels)
-            kd_sum += float(terms.kd.detach())
-            ce_sum += float(terms.ce.detach())
-            tokens += terms.tokens
+            output = self._loss_terms(batch, self.validation_labels)
+            kd_sum += float(output.kd_sum)
+            ce_sum += float(output.ce_sum) if output.ce_sum is not None else 0.0
+            tokens += output.tokens
         self.model.train()
         kd, ce = kd_sum / max(tokens, 1), ce_sum / max(tokens, 1)
         return {"split": "validation", "step": self.state.step, "loss": self._combine(kd, ce),

@@ -52,9 +52,11 @@ def serve(config: RunConfig, host: str | None, port: int | None, resample: bool,
                        "read the sampled examples and record decisions", host)
 
     server = ReviewServer(workspace.root, sample, config.review, host=host, port=port).start()
-    console.print(f"review page: [bold]{server.url}[/]")
-    console.print(f"{len(sample)} sampled examples; decisions go to {server.decisions_path}. Press Ctrl+C to stop.")
     try:
+        # soft_wrap keeps the address on one line, so that terminals can open it with a click.
+        console.print(f"review page: [bold]{server.url}[/]", soft_wrap=True)
+        console.print(f"{len(sample)} sampled examples; decisions go to {server.decisions_path}. "
+                      "Press Ctrl+C to stop.")
         server.wait()
     except KeyboardInterrupt:
         console.print("stopping the review page")

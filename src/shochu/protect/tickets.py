@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from shochu.config import TicketsConfig
+from shochu.ingest.readers.base import EncodingError
+from shochu.ingest.readers.encoding import decode_text
 
 
 @dataclass(frozen=True)
@@ -50,18 +53,27 @@ def read_tickets(settings: TicketsConfig, skipped: Counter[str]) -> Iterator[Tic
     """Yield one ticket per usable CSV row and count skipped rows per reason in ``skipped``.
 
     Raises ``ValueError`` naming the file, the missing columns and the columns
-    found when the header lacks a configured column.
+    found when the header lacks a configured column, and naming the file and the
+    encodings tried when its encoding cannot be detected.
     """
     path = tickets_path(settings)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        _check_columns(path, reader.fieldnames, settings)
-        for row in reader:
-            ticket = _ticket(row, settings)
-            if isinstance(ticket, str):
-                skipped[ticket] += 1
-            else:
-                yield ticket
+    reader = csv.DictReader(io.StringIO(_decoded(path), newline=""))
+    _check_columns(path, reader.fieldnames, settings)
+    for row in reader:
+        ticket = _ticket(row, settings)
+        if isinstance(ticket, str):
+            skipped[ticket] += 1
+        else:
+            yield ticket
+
+
+def _decoded(path: Path) -> str:
+    """Return the CSV's text, decoded as ingest decodes text files (Shift_JIS exports included)."""
+    try:
+        text, _ = decode_text(path.read_bytes())
+    except EncodingError as error:
+        raise ValueError(f"{path}: {error}") from error
+    return text
 
 
 def _check_columns(path: Path, found: list[str] | None, settings: TicketsConfig) -> None:

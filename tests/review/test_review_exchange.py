@@ -204,7 +204,7 @@ def test_label_studio_export_import(sample: list[dict], tmp_path: Path) -> None:
         return {"from_name": name, "to_name": "response", "type": kind,
                 "value": {"choices" if kind == "choices" else "text": value}}
 
-    # What Label Studio's JSON export holds after review: tasks with annotations.
+    # What Label Studio's JSON export contains after review: tasks with annotations.
     tasks[0]["annotations"] = [{"result": [result("decision", "choices", ["accept"])], "was_cancelled": False}]
     tasks[1]["annotations"] = [
         {"result": [result("decision", "choices", ["accept"])]},

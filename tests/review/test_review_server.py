@@ -27,7 +27,7 @@ def server(review_workspace: Path) -> Iterator[ReviewServer]:
 
 def _request(server: ReviewServer, path: str, body: object = None, headers: dict[str, str] | None = None,
              content_type: str = "application/json") -> tuple[int, dict[str, str], bytes]:
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(f"http://127.0.0.1:{server.port}{path}", data=data,
                                      method="GET" if data is None else "POST")
     if data is not None:
@@ -60,7 +60,8 @@ def test_page_needs_token(server: ReviewServer) -> None:
     assert "default-src 'none'" in policy
     assert "connect-src 'self'" in policy
     # No resource outside the page itself: no external scripts, styles or fonts.
-    assert "http://" not in body.decode() and "https://" not in body.decode()
+    assert "http://" not in body.decode()
+    assert "https://" not in body.decode()
 
 
 def test_state_needs_token(server: ReviewServer) -> None:

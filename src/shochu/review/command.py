@@ -1,4 +1,4 @@
-"""What `shochu review` does: draw or load the sample, then serve the page, export, import or report status."""
+"""Actions of `shochu review`: draw or load the sample, then serve the page, export, import or report status."""
 
 from __future__ import annotations
 

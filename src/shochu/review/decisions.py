@@ -8,8 +8,8 @@ One decision is one JSON line::
 ``response`` is present for edits only. The file is append-only and the last
 line for an id wins, so a reviewer can change their mind. Each append is one
 ``write`` on a file opened with ``O_APPEND`` under an exclusive ``flock``,
-so concurrent writers never interleave lines; a line cut short by a crash
-is the last line, and readers skip it.
+so concurrent writers never interleave lines. A crash can cut short only the
+last line, and readers skip it.
 """
 
 from __future__ import annotations

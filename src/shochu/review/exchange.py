@@ -10,8 +10,8 @@ The format follows the file name:
   a ``.json`` file reads a Label Studio export of those tasks.
 
 JSONL and CSV rows carry ``decision`` (accept, reject or edit), ``reason`` and
-``edited_response`` for the reviewer to fill in; rows with an empty decision
-are skipped on import. Every other field is there to read and is checked
+``edited_response`` for the reviewer to fill in. Import skips rows with an
+empty decision. Every other field is there to read and is checked
 against the sample on import, so that a response edited in the wrong column
 is caught instead of lost.
 """
@@ -79,8 +79,12 @@ def export_sample(sample: list[dict[str, Any]], decisions: Mapping[str, dict[str
                 writer.writerow({name: _escape_formula(row[name]) for name in COLUMNS})
         return [path]
 
-    tasks = [{"data": {("shochu_id" if name == "id" else name): (value if value is not None else "")
-                       for name, value in row.items() if name not in _DECISION_COLUMNS}} for row in rows]
+    tasks = []
+    for row in rows:
+        # Label Studio gives every task an "id" of its own, so the example id goes in "shochu_id".
+        data = {name: "" if value is None else value for name, value in row.items() if name not in _DECISION_COLUMNS}
+        data["shochu_id"] = data.pop("id")
+        tasks.append({"data": data})
     config_path = path.with_name(path.stem + ".label_config.xml")
     write_json(path, tasks)
     write_text(config_path, LABEL_STUDIO_CONFIG)

@@ -1,9 +1,9 @@
 """Draw the review sample from the built examples and keep it in the workspace.
 
 A card is one built example ready to show a reviewer: the instruction, the
-response and the masked source text it came from (``protect/chunks.jsonl`` or
-``protect/tickets.jsonl``, so PII placeholders such as ``[PERSON_1]`` stay
-visible and no unmasked text is ever read). Cards are grouped into strata by
+response and the masked source text it came from. Source text comes from
+``protect/chunks.jsonl`` or ``protect/tickets.jsonl`` only, so PII placeholders
+such as ``[PERSON_1]`` stay visible and no unmasked text is read. Cards are grouped into strata by
 task and language (``qa/ja``); the sample gives every stratum at least
 ``review.min_per_stratum`` cards, shares the rest in proportion to stratum
 size, and spreads each stratum's cards over as many source documents as it can.
@@ -66,7 +66,10 @@ class Sources:
         """Return the ids and records of an example's source chunks or ticket (empty when none is found)."""
         for name in _SOURCE_ID_FIELDS:
             value = example.get(name)
-            ids = [str(item) for item in value] if isinstance(value, list) else [str(value)] if value else []
+            if isinstance(value, list):
+                ids = [str(item) for item in value]
+            else:
+                ids = [str(value)] if value else []
             records = [record for record in map(self._lookup, ids) if record is not None]
             if records:
                 return ids, records
@@ -110,7 +113,7 @@ def load_cards(workspace: Workspace) -> list[dict[str, Any]]:
 
 
 def make_card(example: dict[str, Any], split: str, sources: Sources) -> dict[str, Any]:
-    """Turn one built example into a card: what the reviewer sees, plus its stratum."""
+    """Turn one built example into a card: the fields the page shows, plus its stratum."""
     source_ids, records = sources.find(example)
     source = "\n\n".join(record.get("text") or "" for record in records) if records else None
     heading = records[0].get("heading") if records else None
@@ -236,7 +239,7 @@ def ensure_sample(workspace: Workspace, review: ReviewConfig, run_seed: int,
 
     cards = load_cards(workspace)
     if not cards:
-        raise ValueError(f"{workspace.root / 'build'} holds no examples to review; run `shochu build` first")
+        raise ValueError(f"{workspace.root / 'build'} contains no examples to review; run `shochu build` first")
     seed = sample_seed(review, run_seed)
     sample = draw_sample(cards, review.sample_size, review.min_per_stratum, seed)
     folder = review_dir(workspace.root)
@@ -261,9 +264,9 @@ def _warn_if_stale(workspace: Workspace, review: ReviewConfig, run_seed: int, sa
     if not info_path.exists():
         return
     info = read_json(info_path)
-    wanted = {"seed": sample_seed(review, run_seed), "sample_size": review.sample_size,
+    expected = {"seed": sample_seed(review, run_seed), "sample_size": review.sample_size,
               "min_per_stratum": review.min_per_stratum}
-    changed = sorted(key for key, value in wanted.items() if info.get(key) != value)
+    changed = sorted(key for key, value in expected.items() if info.get(key) != value)
     if changed:
         logger.warning("review: the stored sample was drawn with other settings (%s); it is kept. "
                        "Run `shochu review --resample` to draw a new one", ", ".join(changed))

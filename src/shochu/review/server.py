@@ -10,9 +10,9 @@ Endpoints:
 Every request must name this server in its ``Host`` header (127.0.0.1, localhost
 or [::1] with the server's port, or the address given to ``--host``), which stops
 DNS-rebinding pages. API requests must carry the session token in the
-``X-Review-Token`` header and POSTs must send ``application/json``; a page on
-another origin can do neither without a CORS preflight, which this server never
-grants.
+``X-Review-Token`` header, and POSTs must send ``application/json``. A page on
+another origin can do neither without a CORS preflight, and this server never
+grants one.
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ class _ReviewHandler(BaseHTTPRequestHandler):
             return
         origin = self.headers.get("Origin")
         if origin is not None and origin.lower() not in self.review.allowed_origins:
+            logger.warning("review page: rejected a POST from origin %r", origin[:100])
             self._send_json(HTTPStatus.FORBIDDEN, {"error": f"requests from origin {origin} are not allowed"})
             return
         if not self._token_ok():
@@ -196,6 +197,8 @@ class _ReviewHandler(BaseHTTPRequestHandler):
 
         record, problems, summary = self.review.record(data)
         if record is None:
+            # The problems name fields and ids, never the reason or response text.
+            logger.info("review page: invalid decision: %s", "; ".join(problems))
             self._send_json(HTTPStatus.BAD_REQUEST, {"error": "; ".join(problems), "problems": problems})
             return
         self._send_json(HTTPStatus.OK, {"saved": record, "summary": summary})
@@ -218,6 +221,8 @@ class _ReviewHandler(BaseHTTPRequestHandler):
     def _token_ok(self) -> bool:
         if self.review.token_matches(self.headers.get(TOKEN_HEADER)):
             return True
+        logger.warning("review page: rejected %s %s without a valid %s header", self.command,
+                       urlsplit(self.path).path, TOKEN_HEADER)
         self._send_json(HTTPStatus.FORBIDDEN, {"error": f"missing or wrong {TOKEN_HEADER} header; reload the "
                                                f"page from the address that `shochu review` printed"})
         return False

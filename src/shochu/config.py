@@ -298,7 +298,8 @@ class ReviewConfig(_Section):
     sample_size: int = Field(60, ge=1, description="Examples drawn for review, spread over task, language "
                              "and source document.")
     min_per_stratum: int = Field(2, ge=1, description="Examples drawn at least from each task and language "
-                                 "pair (all of them when it has fewer).")
+                                 "pair (all of them when it has fewer), even when the sample then exceeds "
+                                 "review.sample_size.")
     seed: int | None = Field(None, description="Seed of the sample; empty means the run's seed.")
     host: str = Field("127.0.0.1", description="Loopback address the review page listens on. Another "
                       "address is accepted only from `shochu review --host`.")

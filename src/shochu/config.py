@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -129,6 +130,25 @@ class ProtectConfig(_Section):
         description="Entity types to mask.",
     )
     score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum detection score.")
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["JP", "TH", "LA", "US", "GB"],
+        description="Regions whose national formats are tried for phone numbers written without a country "
+        "code, as libphonenumber region codes (GB for the United Kingdom).",
+    )
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_phone_regions(cls, value: list[str]) -> list[str]:
+        regions = [region.strip().upper() for region in value]
+        unknown = [region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone region code(s) {', '.join(map(repr, unknown))}; use libphonenumber "
+                             f"region codes such as JP, TH, LA, US, GB, VN, KH, MM, SG (the United Kingdom is "
+                             f"GB, not UK); phonenumbers.SUPPORTED_REGIONS lists all "
+                             f"{len(phonenumbers.SUPPORTED_REGIONS)}")
+        if not regions:
+            raise ValueError("must list at least one region code, such as JP")
+        return regions
     operators: dict[str, Literal["placeholder", "pseudonym", "hash", "drop_document"]] = Field(
         default_factory=dict, description="Operator per entity type; a type not listed gets 'placeholder'. "
         "'pseudonym' and 'hash' need the key in SHOCHU_PSEUDONYM_KEY.")

@@ -30,6 +30,7 @@ from shochu.protect.identifiers import (
 from shochu.protect.known_names import KnownNamesRecognizer
 from shochu.protect.person import PersonRecognizer
 from shochu.protect.recognizers import (
+    PHONE_REGIONS,
     BankAccountRecognizer,
     CreditCardRecognizer,
     EmailRecognizer,
@@ -152,15 +153,19 @@ def _redact_presidio_logs() -> None:
         presidio_logger.addFilter(_RedactArguments())
 
 
-def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = ()) -> AnalyzerEngine:
+def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
+                   phone_regions: Iterable[str] = PHONE_REGIONS) -> AnalyzerEngine:
     """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine.
 
     ``known_names`` adds a recognizer that masks every mention of those names
-    when PERSON is among ``entities``.
+    when PERSON is among ``entities``. ``phone_regions`` are the regions tried
+    for phone numbers written without a country code.
     """
     _redact_presidio_logs()
     entities = list(entities)
-    recognizers = [recognizer() for entity in entities for recognizer in RECOGNIZERS[entity]]
+    phone_regions = tuple(phone_regions)
+    recognizers = [recognizer(phone_regions) if entity == "PHONE_NUMBER" else recognizer()
+                   for entity in entities for recognizer in RECOGNIZERS[entity]]
     names = set(known_names)
     if names and "PERSON" in entities:
         recognizers.append(KnownNamesRecognizer(names))

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 # recognition_metadata key that marks the result of a failed recognizer.
 FAILED_KEY = "shochu_recognizer_failed"
 
-# Regions tried for phone numbers written without a country code.
+# Regions tried for phone numbers written without a country code, unless
+# protect.phone_regions says otherwise.
 PHONE_REGIONS = ("JP", "TH", "LA", "US", "GB")
 
 
@@ -208,13 +209,14 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
     ]
     CONTEXT = ["phone", "telephone", "tel", "mobile", "cell", "fax", "call", "電話", "携帯", "โทร", "เบอร์"]
 
-    def __init__(self) -> None:
+    def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS) -> None:
+        self.regions = tuple(regions)
         super().__init__(supported_entity="PHONE_NUMBER", name="ShochuPhoneRecognizer",
                          patterns=self.PATTERNS, context=self.CONTEXT)
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return True for a valid number; keep an unknown ``+`` number of 8-15 digits at its base score."""
-        if is_valid_phone_number(pattern_text):
+        if is_valid_phone_number(pattern_text, self.regions):
             return True
         digit_count = sum(character.isdigit() for character in pattern_text)
         if pattern_text.startswith("+") and 8 <= digit_count <= 15:
@@ -232,8 +234,8 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
 
     SCORE = 0.3
 
-    def __init__(self) -> None:
-        super().__init__(supported_regions=PHONE_REGIONS, name="PhoneNumberMatcherRecognizer")
+    def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS) -> None:
+        super().__init__(supported_regions=tuple(regions), name="PhoneNumberMatcherRecognizer")
 
 
 # --- cards, IBAN, IP --------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shochu.config import ReviewConfig
-from shochu.review.decisions import DECISIONS_FILE
+from shochu.review.decisions import DECISIONS_FILE, append_decisions
 from shochu.review.sample import ensure_sample, review_dir
 from shochu.review.server import TOKEN_HEADER, ReviewServer
 from shochu.workspace import Workspace
@@ -178,3 +178,16 @@ def test_decisions_survive_restart(review_workspace: Path) -> None:
 def test_busy_port_named(server: ReviewServer, review_workspace: Path) -> None:
     with pytest.raises(OSError, match=rf"cannot listen on 127.0.0.1:{server.port}.*--port 0"):
         ReviewServer(review_workspace, server.sample, server.review, port=server.port)
+
+
+def test_state_shows_imported_decisions(server: ReviewServer) -> None:
+    card = server.sample[2]
+    # What `shochu review --import` appends from another process while the page is open.
+    append_decisions(server.decisions_path, [{"id": card["id"], "decision": "reject", "reason": "imported",
+                                              "stratum": card["stratum"], "decided_at": "2026-12-04T00:00:00+00:00"}])
+
+    _, _, body = _request(server, "/api/state", headers={TOKEN_HEADER: server.token})
+
+    state = json.loads(body)
+    assert state["decisions"][card["id"]]["reason"] == "imported"
+    assert state["summary"]["overall"]["rejected"] == 1

@@ -292,7 +292,10 @@ async function decide(index, decision) {
     renderSummary(result.summary);
     showStatus("Saved: " + card.id + " " + result.saved.decision + ".", false);
     const next = state.cards.findIndex((other, position) => position > index && !state.decisions[other.id]);
-    if (next >= 0) { select(next); }
+    if (next >= 0) {
+      select(next);
+      document.getElementById("card-" + next).scrollIntoView({ block: "nearest" });
+    }
   } catch (error) {
     showStatus("Not saved: " + error.message, true);
   }

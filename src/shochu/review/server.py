@@ -22,6 +22,7 @@ import json
 import logging
 import secrets
 import socket
+import socketserver
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,7 +66,7 @@ class ReviewServer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-        server_class = _IPv6Server if ":" in self.host else ThreadingHTTPServer
+        server_class = _IPv6Server if ":" in self.host else _Server
         try:
             self.httpd = server_class((self.host, review.port if port is None else port), _handler_for(self))
         except OSError as error:
@@ -114,6 +115,8 @@ class ReviewServer:
 
     def state(self) -> dict[str, Any]:
         with self._lock:
+            # Re-read, so that decisions imported by another `shochu review` process show up.
+            self.decisions = read_decisions(self.decisions_path)
             return {"cards": self.sample, "decisions": dict(self.decisions), "summary": self.summary()}
 
     def record(self, data: Any) -> tuple[dict[str, Any] | None, list[str], dict[str, Any]]:
@@ -130,7 +133,15 @@ class ReviewServer:
         return candidate is not None and hmac.compare_digest(candidate.encode(), self.token.encode())
 
 
-class _IPv6Server(ThreadingHTTPServer):
+class _Server(ThreadingHTTPServer):
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind resolves the host's FQDN, which can send a DNS query; nothing here uses it.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = self.server_address[1]
+
+
+class _IPv6Server(_Server):
     address_family = socket.AF_INET6
 
 
@@ -145,6 +156,8 @@ class _ReviewHandler(BaseHTTPRequestHandler):
     review: ReviewServer
     server_version = "shochu-review"
     sys_version = ""
+    # Seconds a connection may stall before its thread gives up on it.
+    timeout = 30
 
     def log_message(self, format: str, *args: Any) -> None:
         # The default writes the request line, token included, to stderr.

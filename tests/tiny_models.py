@@ -94,9 +94,10 @@ def tiny_run_config(root: Path, teacher: Path, student: Path, **sections):
         "workspace": str(root),
         "teacher": {"path": str(teacher)},
         "student": {"path": str(student)},
-        # A random tiny model repeats one token; the penalty makes it emit varied text.
+        # A random tiny model repeats one token; the penalty makes it emit varied text. Its text
+        # would fail every quality filter, so the filters are off.
         "build": {"max_new_tokens": 16, "batch_size": 4, "repetition_penalty": 10.0,
-                  "min_response_chars": 1, "max_repetition": 1.0},
+                  "min_response_chars": 1, "max_repetition": 1.0, "filters": {"enabled": []}},
         "label": {"top_k": 8, "shard_size": 10, "max_seq_len": 256},
         "train": {"max_steps": 12, "eval_every": 4, "batch_size": 4, "warmup_steps": 2, "patience": 10},
         "eval": {"max_new_tokens": 8, "batch_size": 4},

@@ -18,6 +18,8 @@ import phonenumbers
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shochu.build.templates import DEFAULT_TEMPLATES, PLACEHOLDERS, template_problems
+
 DEFAULT_TEACHER = "packaged:smollm2"
 
 
@@ -177,9 +179,89 @@ class SplitConfig(_Section):
         return self
 
 
+class PromptTemplates(_Section):
+    """Prompt templates per task kind, keyed by language code (en, ja, th, ...).
+
+    A source in a language without its own template gets the ``en`` one.
+    """
+
+    question: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES["question"]),
+                                     description="Asks the teacher for a question about {text}.")
+    answer: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES["answer"]),
+                                   description="Asks for the answer to {question} from {text}; the QA prompt "
+                                   "that the student learns.")
+    summary: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES["summary"]),
+                                    description="Asks for a summary of {text}.")
+    classify: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES["classify"]),
+                                     description="Asks for one of {choices} for the ticket {text}.")
+    extraction: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TEMPLATES["extraction"]),
+                                       description="Asks for a JSON object with {fields} from {text}.")
+
+    @model_validator(mode="after")
+    def _usable(self) -> PromptTemplates:
+        problems = [f"{kind}: {problem}" for kind in PLACEHOLDERS
+                    for problem in template_problems(kind, getattr(self, kind))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ExtractionField(_Section):
+    name: str = Field(..., min_length=1, description="JSON key of the field.")
+    type: Literal["string", "integer", "number", "boolean", "date", "list"] = Field(
+        "string", description="JSON type of the value; 'date' is an ISO 8601 string (YYYY-MM-DD), "
+        "'list' a list of strings.")
+    description: str = Field("", description="What the field holds, shown to the teacher.")
+    required: bool = Field(False, description="An extraction without this field (or with null) is dropped.")
+
+
+class ExtractionConfig(_Section):
+    fields: list[ExtractionField] = Field(..., min_length=1, description="The JSON schema of an extraction.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ExtractionConfig:
+        names = [field.name for field in self.fields]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"field name(s) {', '.join(repeated)} appear more than once")
+        return self
+
+
+class InstructionDataConfig(_Section):
+    path: str = Field(..., description="JSONL file, one {\"instruction\": ..., \"response\": ...} object per line.")
+
+
+class GeneralDataConfig(InstructionDataConfig):
+    ratio: float = Field(0.1, ge=0.0, le=0.9, description="Share of general examples in the training split.")
+
+
+class FilterConfig(_Section):
+    """Quality filters on generated examples; each drop is counted with its reason in build/filters.json."""
+
+    enabled: list[Literal["length", "repetition", "refusal", "language", "json", "grounding", "pii",
+                          "near_duplicate"]] = Field(
+        default_factory=lambda: ["length", "repetition", "refusal", "language", "json", "grounding", "pii",
+                                 "near_duplicate"],
+        description="Filters to run; 'pii' masks (or drops) personal data the teacher wrote.")
+    max_response_chars: int = Field(1200, ge=1, description="Generated responses longer than this are dropped.")
+    min_overlap: float = Field(0.5, ge=0.0, le=1.0, description="Least share of an answer's or extraction's "
+                               "content words found in its chunk.")
+    min_summary_overlap: float = Field(0.35, ge=0.0, le=1.0, description="Least share of a summary's content "
+                                       "words found in its chunk; summaries paraphrase more than answers.")
+    min_likelihood_gain: float | None = Field(
+        None, description="Least gain in the teacher's mean log-probability per answer token (nats) from "
+        "seeing the chunk; empty skips this check, which costs two teacher forward passes per answer.")
+    near_duplicate_threshold: float = Field(0.7, gt=0.0, le=1.0, description="Questions whose character "
+                                            "3-gram Jaccard similarity reaches this count as near-duplicates.")
+    pii_action: Literal["mask", "drop"] = Field("mask", description="What to do with a generated pair in which "
+                                                "the second PII scan finds personal data.")
+
+
 class BuildConfig(_Section):
-    tasks: list[Literal["qa", "summary", "classify"]] = Field(
-        default_factory=lambda: ["qa", "summary", "classify"])
+    tasks: list[Literal["qa", "summary", "classify", "extraction", "instructions"]] = Field(
+        default_factory=lambda: ["qa", "summary", "classify"],
+        description="Example kinds to build; 'extraction' needs build.extraction, 'instructions' "
+        "needs build.instructions.")
     max_chunks: int | None = Field(None, ge=1, description="Use at most this many chunks for "
                                    "teacher-generated tasks (spread over documents); empty means all.")
     max_tickets: int | None = Field(None, ge=1, description="Use at most this many ticket rows.")
@@ -190,8 +272,26 @@ class BuildConfig(_Section):
     min_response_chars: int = Field(20, ge=1, description="Generated responses shorter than this are dropped.")
     max_repetition: float = Field(0.3, ge=0.0, le=1.0, description="Generated responses whose share of "
                                   "repeated word trigrams exceeds this are dropped.")
+    n_candidates: int = Field(1, ge=1, description="Responses generated per chunk and task; the best one "
+                              "that passes the filters is kept. Candidates after the first are sampled.")
+    sampling_temperature: float = Field(0.8, gt=0.0, description="Temperature of the sampled candidates.")
+    prompts: PromptTemplates = Field(default_factory=PromptTemplates)
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    extraction: ExtractionConfig | None = None
+    instructions: InstructionDataConfig | None = Field(
+        None, description="User-written instruction/response pairs, taken as ground truth.")
+    general: GeneralDataConfig | None = Field(
+        None, description="General instruction data mixed into training to keep basic language ability.")
     tickets: TicketsConfig | None = None
     split: SplitConfig = Field(default_factory=SplitConfig)
+
+    @model_validator(mode="after")
+    def _task_inputs(self) -> BuildConfig:
+        if "extraction" in self.tasks and self.extraction is None:
+            raise ValueError("task 'extraction' needs build.extraction.fields (name, type, description)")
+        if "instructions" in self.tasks and self.instructions is None:
+            raise ValueError("task 'instructions' needs build.instructions.path (a JSONL file)")
+        return self
 
 
 class LabelConfig(_Section):
@@ -431,6 +531,9 @@ def load_config(path: Path) -> RunConfig:
     config.ingest.input = resolve_path(config.ingest.input, base)
     if config.build.tickets is not None:
         config.build.tickets.path = resolve_path(config.build.tickets.path, base)
+    for data in (config.build.instructions, config.build.general):
+        if data is not None:
+            data.path = resolve_path(data.path, base)
     config.eval.extra_sets = [resolve_path(value, base) or value for value in config.eval.extra_sets]
     config.eval.metrics = [_resolve_metric_file(value, base) for value in config.eval.metrics]
     return config

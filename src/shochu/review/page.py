@@ -30,14 +30,14 @@ PAGE_TEMPLATE = """<!DOCTYPE html>
   #gate.pass { color: var(--accept); } #gate.fail { color: var(--reject); }
   #status { color: var(--muted); min-height: 1.5em; }
   #status.error { color: var(--reject); font-weight: 600; }
-  main { display: grid; grid-template-columns: minmax(0, 1fr) 330px; gap: 20px; padding: 20px;
+  main { display: grid; grid-template-columns: minmax(0, 1fr) 410px; gap: 20px; padding: 20px;
          max-width: 1500px; margin: auto; }
   @media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
   aside { position: sticky; top: 70px; align-self: start; background: #fff; border: 1px solid var(--line);
-          border-radius: 8px; padding: 12px; }
+          border-radius: 8px; padding: 12px; overflow-x: auto; }
   aside h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
-  th, td { text-align: right; padding: 3px 6px; border-bottom: 1px solid #eaecf0; }
+  th, td { text-align: right; padding: 3px 5px; border-bottom: 1px solid #eaecf0; white-space: nowrap; }
   th:first-child, td:first-child { text-align: left; }
   tr.below td { color: var(--reject); font-weight: 600; }
   .keys { color: var(--muted); font-size: 13px; margin-top: 12px; }
@@ -52,7 +52,7 @@ PAGE_TEMPLATE = """<!DOCTYPE html>
   .badge { font-weight: 700; font-size: 13px; }
   .badge.accept { color: var(--accept); } .badge.reject { color: var(--reject); } .badge.edit { color: var(--edit); }
   h3 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); margin: 12px 0 4px; }
-  .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
+  .text { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; font-family: inherit; }
   .source { max-height: 16em; overflow: auto; background: #f9fafb; border: 1px solid #eaecf0;
             border-radius: 6px; padding: 8px 10px; font-size: 14px; }
   .response { background: #f4f8ff; border-radius: 6px; padding: 8px 10px; }

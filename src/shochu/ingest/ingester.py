@@ -20,7 +20,8 @@ from shochu.ingest.archive import ArchiveBudget, read_members
 from shochu.ingest.chunking import Chunk, chunk_text
 from shochu.ingest.files import Problem, document_id, relative_source
 from shochu.ingest.normalize import detect_language
-from shochu.ingest.readers import READERS_BY_FORMAT, Extraction, InputFile, Reader, ReadError, reader_for
+from shochu.ingest.readers import (READERS_BY_FORMAT, Extraction, InputFile, Reader, ReadError, ReadOptions,
+                                   reader_for)
 from shochu.ingest.readers import unsupported_message
 from shochu.ingest.sniff import BINARY_FORMATS, IMAGE_FORMATS, sniff_format
 from shochu.ingest.writer import StageWriter
@@ -88,6 +89,7 @@ class FileIngester:
         self.tally = tally
         self.max_file_bytes = int(config.max_file_mb * _MIB)
         self.max_archive_bytes = int(config.max_archive_mb * _MIB)
+        self.options = ReadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
         self.seen_texts: dict[str, dict[str, str]] = {}  # text SHA-256 -> first document's id and source
 
     def ingest_path(self, path: Path) -> None:
@@ -215,7 +217,7 @@ class FileIngester:
     def _extract(self, file: InputFile, reader: Reader) -> None:
         started = time.perf_counter()
         try:
-            extraction = reader.extract(file)
+            extraction = reader.extract(file, self.options)
             chunks = chunk_text(extraction.text, extraction.markdown, self.config.chunk_chars,
                                 self.config.min_chunk_chars)
         except Exception as error:  # noqa: BLE001 - a broken file becomes an errors.jsonl record
@@ -223,6 +225,8 @@ class FileIngester:
             return
         finally:
             self.tally.read_seconds[reader.format] += time.perf_counter() - started
+        for warning in extraction.warnings:
+            self.record_problem(Problem(file.source, warning["error"], warning["message"]), severity="warning")
         self._record_document(file, reader.format, extraction, chunks)
 
     def _record_document(self, file: InputFile, format_name: str, extraction: Extraction,

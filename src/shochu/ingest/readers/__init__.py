@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from shochu.ingest.readers.base import Extraction, InputFile, Reader, ReadError
+from shochu.ingest.readers.base import Extraction, InputFile, Reader, ReadError, ReadOptions
 from shochu.ingest.readers.delimited import DelimitedReader
 from shochu.ingest.readers.excel import ExcelReader
 from shochu.ingest.readers.html import HtmlReader
+from shochu.ingest.readers.image import ImageReader
 from shochu.ingest.readers.mail import MailReader
 from shochu.ingest.readers.pdf import PdfReader
 from shochu.ingest.readers.powerpoint import PowerPointReader
@@ -17,7 +18,7 @@ from shochu.ingest.readers.word import WordReader
 READERS: dict[str, Reader] = {
     suffix: reader
     for reader in (PdfReader(), WordReader(), ExcelReader(), PowerPointReader(), HtmlReader(),
-                   MarkdownReader(), TextReader(), MailReader(), DelimitedReader())
+                   MarkdownReader(), TextReader(), MailReader(), DelimitedReader(), ImageReader())
     for suffix in reader.suffixes
 }
 READERS_BY_FORMAT: dict[str, Reader] = {reader.format: reader for reader in READERS.values()}
@@ -47,4 +48,4 @@ def unsupported_message(path: Path | str) -> str:
 
 
 __all__ = ["READERS", "READERS_BY_FORMAT", "SUPPORTED_SUFFIXES", "Extraction", "InputFile", "ReadError",
-           "Reader", "reader_for", "unsupported_message"]
+           "ReadOptions", "Reader", "reader_for", "unsupported_message"]

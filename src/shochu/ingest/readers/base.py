@@ -62,12 +62,26 @@ class InputFile:
         return io.BytesIO(self.data)
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """Settings that change how readers read: OCR of images and scanned PDF pages."""
+
+    ocr: bool = True
+    ocr_languages: str = "eng+jpn+tha"
+
+
 @dataclass
 class Extraction:
-    """Normalised text of one file, with what the reader learned about it."""
+    """Normalised text of one file, with what the reader learned about it.
+
+    ``warnings`` lists problems that did not stop the file from being read, such
+    as a scanned page left out because OCR is unavailable, each as a dict with
+    an ``error`` code and a ``message``.
+    """
 
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     # True when the text marks headings with "#" and tables with "|", so that the
     # chunker may split on them. Plain text and PDF text are not Markdown: a line
     # starting with "#" there is often a shell prompt or comment.
@@ -81,17 +95,22 @@ class Reader:
     suffixes: ClassVar[tuple[str, ...]]
     markdown: ClassVar[bool] = False
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
-        """Return the raw text of ``file`` and its metadata."""
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
+        """Return the raw text of ``file`` and its metadata.
+
+        Problems that do not stop the read go in the metadata under "warnings";
+        ``extract`` moves them to ``Extraction.warnings``.
+        """
         raise NotImplementedError
 
-    def extract(self, file: InputFile | Path) -> Extraction:
+    def extract(self, file: InputFile | Path, options: ReadOptions | None = None) -> Extraction:
         """Read ``file`` and normalise its text; raise ``NoTextError`` when none remains."""
         if isinstance(file, Path):
             file = InputFile.from_path(file)
-        raw_text, metadata = self.read(file)
+        raw_text, metadata = self.read(file, options or ReadOptions())
+        warnings = metadata.pop("warnings", [])
         text = normalize_text(raw_text)
         if not text:
             raise NoTextError(f"no text found in this {self.format} file; check that it is not "
                               f"empty or made of images only, then re-run")
-        return Extraction(text=text, metadata=metadata, markdown=self.markdown)
+        return Extraction(text=text, metadata=metadata, markdown=self.markdown, warnings=warnings)

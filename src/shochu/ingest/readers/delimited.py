@@ -11,7 +11,7 @@ import io
 import re
 from typing import Any
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.encoding import decode_text
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -22,7 +22,7 @@ class DelimitedReader(Reader):
     format = "csv"
     suffixes = (".csv", ".tsv")
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         text, encoding = decode_text(file.data)
         parsed = csv.reader(io.StringIO(text), delimiter=_delimiter(text, file.suffix))
         rows = [row for row in parsed if any(row)]

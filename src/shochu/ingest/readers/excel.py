@@ -7,7 +7,7 @@ from typing import Any
 
 import openpyxl
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
 
 
@@ -16,7 +16,7 @@ class ExcelReader(Reader):
     suffixes = (".xlsx", ".xlsm")
     markdown = True
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         # openpyxl warns about workbook features it ignores (data validation,
         # conditional formatting); they do not affect the cell values read here.
         with warnings.catch_warnings():

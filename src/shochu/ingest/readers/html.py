@@ -6,7 +6,7 @@ from typing import Any
 
 import trafilatura
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.html_structure import collapse, structural_markdown
 
 # Quoted earlier messages in HTML e-mail bodies.
@@ -21,7 +21,7 @@ class HtmlReader(Reader):
     suffixes = (".html", ".htm", ".xhtml")
     markdown = True
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         text, metadata = html_to_markdown(file.data)
         return text, metadata
 

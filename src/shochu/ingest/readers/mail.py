@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from shochu.ingest.readers.base import InputFile, NoTextError, Reader, ReadError
+from shochu.ingest.readers.base import InputFile, NoTextError, ReadError, ReadOptions, Reader
 from shochu.ingest.readers.encoding import check_replacement_characters
 from shochu.ingest.readers.html import html_to_markdown
 
@@ -33,7 +33,7 @@ class MailReader(Reader):
     format = "eml"
     suffixes = (".eml",)
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         message = BytesParser(policy=policy.default).parsebytes(file.data)
         metadata = _header_metadata(message)
         # The parser accepts any bytes, so a file without the basic headers is not an e-mail.

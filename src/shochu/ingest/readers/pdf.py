@@ -1,14 +1,29 @@
-"""PDF files, read with pdfium: text per page without running headers and footers."""
+"""PDF files, read with pdfium: text per page without running headers and footers.
+
+Whether a page needs OCR is decided per page from that page's own text layer:
+a page with fewer than ``MIN_PAGE_CHARS`` characters that contains an image is
+rendered and read by Tesseract. When OCR is unavailable such pages are listed
+in a warning, or the file fails when no page has text.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from shochu.ingest.readers.base import EncryptedError, InputFile, NoTextError, Reader, ReadError
+from shochu.ingest.readers import ocr
+from shochu.ingest.readers.base import (EncryptedError, InputFile, NoTextError, OcrUnavailableError,
+                                        ReadError, ReadOptions, Reader)
 from shochu.ingest.readers.running import drop_running_lines, running_lines
+
+# A page whose text layer has fewer non-space characters than this, and which
+# contains an image, is treated as scanned.
+MIN_PAGE_CHARS = 20
+# Largest rendered page, in pixels, so that a poster-sized page stays within memory.
+_MAX_RENDER_PIXELS = 40_000_000
 
 # Characters that end a sentence, and closing quotes or brackets that may follow them.
 _SENTENCE_FINAL = ".!?。！？．"
@@ -19,10 +34,11 @@ class PdfReader(Reader):
     format = "pdf"
     suffixes = (".pdf",)
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         document = _open(file.data)
         try:
-            pages, failed = _page_lines(document)
+            pages, failed, scanned = _page_lines(document)
+            ocr_pages, unread, ocr_problem = _ocr_scanned(document, scanned, pages, options)
             title = _title(document)
         finally:
             document.close()
@@ -34,16 +50,58 @@ class PdfReader(Reader):
         pages = [drop_running_lines(lines, running) for lines in pages]
         empty = [number for number, lines in enumerate(pages, start=1) if not lines]
         if len(empty) == len(pages):
-            raise NoTextError(f"no extractable text on any of its {len(pages)} page(s), so it is "
-                              f"probably scanned; OCR is not supported yet: convert it to a text "
-                              f"PDF (for example with OCRmyPDF) and re-run")
+            if ocr_problem is not None:
+                raise OcrUnavailableError(f"no text layer on page(s) {_numbers(unread)}, which "
+                                          f"{ocr_problem}") from None
+            raise NoTextError(f"no text on any of its {len(pages)} page(s), and no scanned image that "
+                              f"OCR found text in; check that the file is not blank, then re-run")
 
         metadata: dict[str, Any] = {"pages": len(pages), "pages_without_text": empty}
+        if ocr_pages:
+            metadata["pages_ocr"] = ocr_pages
         if failed:
             metadata["pages_failed"] = failed
         if title:
             metadata["title"] = title
+        if unread:
+            metadata["warnings"] = [{"error": "ocr_unavailable",
+                                     "message": f"page(s) {_numbers(unread)} have no text layer and were "
+                                                f"left out: the page {ocr_problem}"}]
         return join_pages(["\n".join(lines) for lines in pages]), metadata
+
+
+def _ocr_scanned(document: pdfium.PdfDocument, scanned: list[int], pages: list[list[str]],
+                 options: ReadOptions) -> tuple[list[int], list[int], str | None]:
+    """Replace the lines of scanned pages with their OCR text, in place.
+
+    Returns the numbers of the pages read by OCR, those left unread, and why
+    OCR was unavailable (None when it was available).
+    """
+    try:
+        ocr.check_available(options)
+    except OcrUnavailableError as error:
+        return [], scanned, str(error)
+    for number in scanned:
+        text = ocr.recognize(_render(document, number - 1), options)
+        pages[number - 1] = [line for line in text.splitlines() if line.strip()]
+    return scanned, [], None
+
+
+def _render(document: pdfium.PdfDocument, index: int) -> Any:
+    """Render one page in greyscale at ``ocr.RENDER_DPI``, scaled down for very large pages."""
+    page = document[index]
+    try:
+        width, height = page.get_size()  # in points, 72 per inch
+        scale = ocr.RENDER_DPI / 72
+        scale = min(scale, math.sqrt(_MAX_RENDER_PIXELS / max(1.0, width * height)))
+        bitmap = page.render(scale=scale, grayscale=True)
+        return bitmap.to_pil()
+    finally:
+        page.close()
+
+
+def _numbers(pages: list[int]) -> str:
+    return ", ".join(map(str, pages))
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -74,10 +132,11 @@ def _title(document: pdfium.PdfDocument) -> str | None:
     return str(title).strip()
 
 
-def _page_lines(document: pdfium.PdfDocument) -> tuple[list[list[str]], list[int]]:
-    """Return each page's non-blank lines, and the numbers of pages whose extraction failed."""
+def _page_lines(document: pdfium.PdfDocument) -> tuple[list[list[str]], list[int], list[int]]:
+    """Return each page's non-blank lines, the pages whose extraction failed, and the scanned pages."""
     pages: list[list[str]] = []
     failed: list[int] = []
+    scanned: list[int] = []
     for index in range(len(document)):
         try:
             text = page_text(document, index)
@@ -85,7 +144,17 @@ def _page_lines(document: pdfium.PdfDocument) -> tuple[list[list[str]], list[int
             text = ""
             failed.append(index + 1)
         pages.append([line for line in text.splitlines() if line.strip()])
-    return pages, failed
+        if len("".join(text.split())) < MIN_PAGE_CHARS and _has_image(document, index):
+            scanned.append(index + 1)
+    return pages, failed, scanned
+
+
+def _has_image(document: pdfium.PdfDocument, index: int) -> bool:
+    page = document[index]
+    try:
+        return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]))
+    finally:
+        page.close()
 
 
 def page_text(document: pdfium.PdfDocument, index: int) -> str:

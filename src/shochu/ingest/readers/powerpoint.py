@@ -10,7 +10,7 @@ from typing import Any
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
 from shochu.ingest.readers.running import drop_running_lines, running_lines
 
@@ -25,7 +25,7 @@ class PowerPointReader(Reader):
     suffixes = (".pptx",)
     markdown = True
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         presentation = pptx.Presentation(file.stream())
         slides = [_read_slide(number, slide) for number, slide in enumerate(presentation.slides, start=1)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.encoding import decode_text
 
 _FIRST_HEADING = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
@@ -15,7 +15,7 @@ class TextReader(Reader):
     format = "text"
     suffixes = (".txt", ".text")
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         text, encoding = decode_text(file.data)
         return text, {"encoding": encoding}
 
@@ -25,7 +25,7 @@ class MarkdownReader(Reader):
     suffixes = (".md", ".markdown")
     markdown = True
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         text, encoding = decode_text(file.data)
         metadata: dict[str, Any] = {"encoding": encoding}
         heading = _FIRST_HEADING.search(text)

@@ -9,7 +9,7 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from shochu.ingest.readers.base import InputFile, Reader
+from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
 
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
@@ -26,7 +26,7 @@ class WordReader(Reader):
     suffixes = (".docx",)
     markdown = True
 
-    def read(self, file: InputFile) -> tuple[str, dict[str, Any]]:
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
         document = docx.Document(file.stream())
 
         # The body is walked in document order, so tables stay between the

@@ -1,23 +1,41 @@
 """Train stage: distil the student from stored teacher soft labels.
 
-The loop: AdamW with linear warm-up and cosine decay; validation every
-``eval_every`` optimizer steps; early stopping after ``patience`` validations
-without improvement; the best checkpoint by validation loss is kept in
-``train/best``. The latest state (weights, optimizer moments, data position
-and RNG state) is saved in ``train/last`` at every validation, as safetensors
-and JSON, so a killed run resumes from it.
+The loop: AdamW with linear warm-up and cosine decay (a ``LambdaLR`` schedule),
+gradient accumulation, gradient clipping and optional bfloat16 autocast of the
+student's forward pass. Full fine-tuning by default; with ``train.lora`` only a
+PEFT LoRA adapter trains, and saved checkpoints hold the merged weights.
+
+Every ``eval_every`` optimizer steps the loop validates and ranks the
+checkpoint by ``train.metric`` in the direction ``train.metric_mode`` states:
+the best is kept in ``train/best``, the next ``keep_best - 1`` in
+``train/checkpoints/step-N``, and training stops early after ``patience``
+validations without a new best. ``train/last`` then receives what an exact
+resume needs: the trainable weights, optimizer moments, schedule, every
+process's RNG state and the data position (examples consumed from the seeded
+stream of shuffled epochs).
+
+Every ``log_every`` steps one line with the KD, CE and total losses, tokens/s
+and peak memory goes to ``metrics.jsonl`` and the console.
+
+Several processes (``accelerate launch``, see ``shochu.distill.distributed``)
+run data-parallel: each micro-batch of ``batch_size`` examples per process is
+one slice of a global micro-batch of ``batch_size * processes`` examples, the
+loss is normalised by the supervised tokens of the whole global step, and only
+the main process writes files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import random
+import resource
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +44,21 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from safetensors.torch import load_file, save_file
 
 from shochu.config import RunConfig, TrainConfig
+from shochu.distill import distributed
+from shochu.distill.checkpoints import BEST_DIR, BestCheckpoints, apply_moves, step_folder
 from shochu.distill.data import Batch, EncodedExample, collate, encode_records
 from shochu.distill.labels import SoftLabels, tokenizer_fingerprint
-from shochu.distill.losses import LossOutput, LossSettings, TopKLabels, distillation_loss
+from shochu.distill.losses import LossSettings, TopKLabels, distillation_loss
+from shochu.distill.lora import add_adapter, is_adapter_model, merged_copy
+from shochu.generation import resolve_dtype
 from shochu.models import load_model, load_tokenizer, prepare_models
 from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json
 
 logger = logging.getLogger(__name__)
 
 NAME = "train"
+# Validation record key of each train.metric name.
+METRIC_KEYS = {"val_loss": "loss", "val_kd_loss": "kd_loss", "val_ce_loss": "ce_loss"}
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
@@ -47,14 +71,17 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
 
 @dataclass
 class TrainState:
-    """Loop state that a resumed run needs besides weights and optimizer moments."""
+    """Loop state that a resumed run needs besides weights, optimizer moments and RNG."""
 
     step: int = 0
+    # Examples consumed from the global stream of shuffled epochs, over all processes.
+    examples_seen: int = 0
     best_step: int = 0
-    best_val_loss: float = math.inf
+    best_metric: float | None = None
     validations_without_improvement: int = 0
     stopped_early: bool = False
-    history: list[dict[str, Any]] = field(default_factory=list)
+    # (step, metric) of the kept checkpoints, best first.
+    kept: list[list[float]] = field(default_factory=list)
 
 
 def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = None) -> dict[str, Any]:
@@ -66,12 +93,15 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
     started = time.time()
     build_dir = workspace.require("build", NAME)
     label_dir = workspace.require("label", NAME)
-    _, student_dir = prepare_models(config.teacher.path, config.student.path, config.student.layers,
-                                    workspace.models_dir, config.teacher.licence)
+    with distributed.main_first():
+        _, student_dir = prepare_models(config.teacher.path, config.student.path, config.student.layers,
+                                        workspace.models_dir, config.teacher.licence)
     folder = workspace.stage_dir(NAME)
-    if workspace.is_complete(NAME):
-        folder = workspace.reset(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    if distributed.is_main():
+        if workspace.is_complete(NAME):
+            folder = workspace.reset(NAME)
+        folder.mkdir(parents=True, exist_ok=True)
+    distributed.barrier()
 
     trainer = Trainer(config, student_dir, build_dir, label_dir, folder,
                       run_fingerprint=fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)}))
@@ -80,11 +110,45 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
         return {}
 
     state = trainer.state
-    best_val_loss = state.best_val_loss if math.isfinite(state.best_val_loss) else None
-    counts = {"steps_run": state.step, "best_step": state.best_step, "best_val_loss": best_val_loss,
+    counts = {"steps_run": state.step, "best_step": state.best_step, "metric": config.train.metric,
+              "best_metric": state.best_metric,
+              # The report shows this figure; it exists only when validation loss ranks checkpoints.
+              "best_val_loss": state.best_metric if config.train.metric == "val_loss" else None,
+              "kept_checkpoints": [int(step) for step, _ in state.kept],
               "stopped_early": state.stopped_early, "train_examples": len(trainer.train_examples),
-              "validation_examples": len(trainer.validation_examples), "dropped": trainer.dropped}
-    return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started)
+              "validation_examples": len(trainer.validation_examples), "dropped": trainer.dropped,
+              "processes": distributed.world_size(), "trainable_parameters": trainer.trainable_parameters}
+    if distributed.is_main():
+        workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started)
+    distributed.barrier()
+    return workspace.manifest(NAME)
+
+
+class StudentLoss(torch.nn.Module):
+    """The student's forward pass and the distillation loss as one module.
+
+    DDP synchronises gradients only for work done inside the wrapped module's
+    ``forward``, and the loss projects hidden states with the output weight
+    itself, so both belong here.
+    """
+
+    def __init__(self, model: torch.nn.Module, loss_settings: LossSettings, autocast_dtype: torch.dtype) -> None:
+        super().__init__()
+        self.model = model
+        self.loss_settings = loss_settings
+        self.autocast_dtype = autocast_dtype
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, targets: torch.Tensor,
+                target_mask: torch.Tensor, logprobs: torch.Tensor, ids: torch.Tensor, rest: torch.Tensor,
+                num_supervised: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        with _autocast(input_ids.device, self.autocast_dtype):
+            hidden = self.model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
+        output = distillation_loss(hidden, TopKLabels(logprobs, ids, rest), self.loss_settings,
+                                   weight=self.model.get_output_embeddings().weight, labels=targets,
+                                   mask=target_mask, num_supervised=num_supervised)
+        ce_sum = output.ce_sum if output.ce_sum is not None else torch.zeros_like(output.kd_sum)
+        return output.loss, output.kd_sum, ce_sum
 
 
 class Trainer:
@@ -95,6 +159,9 @@ class Trainer:
         # Identifies the settings and inputs; a saved state from other ones is not resumed.
         self.run_fingerprint = run_fingerprint
         self.metrics_path = folder / "metrics.jsonl"
+        self.accelerator = distributed.accelerator()
+        self.device = self.accelerator.device
+        self.autocast_dtype = _autocast_dtype(self.args.dtype, self.device)
         torch.manual_seed(self.args.seed)
 
         self.tokenizer = load_tokenizer(student_dir, padding_side="right")
@@ -102,6 +169,9 @@ class Trainer:
         self.validation_labels = SoftLabels(label_dir, "validation")
         self._check_tokenizer(student_dir)
         self.temperature = self.train_labels.temperature
+        if self.args.metric == "val_ce_loss" and self.args.kd_ratio == 1.0:
+            raise ValueError("train.metric is val_ce_loss, but train.kd_ratio=1 gives CE no weight and it is "
+                             "not computed; choose val_loss or val_kd_loss, or lower kd_ratio")
         self.loss_settings = LossSettings(
             kd_ratio=self.args.kd_ratio, temperature=self.temperature, divergence=self.args.divergence,
             jsd_beta=self.args.jsd_beta, skew_alpha=self.args.skew_alpha,
@@ -115,15 +185,26 @@ class Trainer:
         if not self.train_examples:
             raise ValueError("no training examples have soft labels; re-run `shochu label`")
 
-        self.model = load_model(student_dir)
-        self.model.train()
-        if getattr(self.model.get_output_embeddings(), "bias", None) is not None:
+        model = load_model(student_dir)
+        if getattr(model.get_output_embeddings(), "bias", None) is not None:
             raise ValueError(f"the student in {student_dir} has an output projection with a bias, "
                              f"which the chunked loss does not support")
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.args.learning_rate,
-                                           weight_decay=self.args.weight_decay)
+        if self.args.lora is not None:
+            model = add_adapter(model, self.args.lora)
+        model.train()
+        self.model = model
+        self.trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+        self.trainable_parameters = sum(parameter.numel() for parameter in self.trainable)
+        optimizer = torch.optim.AdamW(self.trainable, lr=self.args.learning_rate, weight_decay=self.args.weight_decay)
+        # Not passed to accelerator.prepare, which would step it once per process.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+        self.student = StudentLoss(model, self.loss_settings, self.autocast_dtype)
+        self.wrapped, self.optimizer = self.accelerator.prepare(self.student, optimizer)
+
         self.state = TrainState()
+        self.ranking = BestCheckpoints(self.args.keep_best, self.args.metric_mode)
         self._epoch_orders: dict[int, list[int]] = {}
+        self._interval: dict[str, float] = {}
 
     # --- setup --------------------------------------------------------------
 
@@ -155,29 +236,32 @@ class Trainer:
         columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TextColumn("{task.completed}/{task.total} steps"), TextColumn("{task.fields[info]}"),
                    TimeRemainingColumn())
-        with Progress(*columns) as progress:
+        with Progress(*columns, disable=not distributed.is_main()) as progress:
             task = progress.add_task("distilling", total=self.args.max_steps, completed=self.state.step, info="")
             while self.state.step < self.args.max_steps and not self.state.stopped_early:
 
-                # Forward and backward over grad_accum micro-batches.
-                micro_batches = [self._micro_batch(self.state.step * self.args.grad_accum + i)
-                                 for i in range(self.args.grad_accum)]
-                record = self._optimizer_step(micro_batches)
+                # Forward and backward over grad_accum micro-batches, then one optimizer step.
+                record = self._optimizer_step()
                 self.state.step += 1
                 steps_this_call += 1
-                self._log(record)
+                self._add_to_interval(record)
                 progress.update(task, completed=self.state.step,
-                                info=f"loss {record['loss']:.3f} | {record['ms_per_step']:.0f} ms/step")
+                                info=f"loss {record['loss']:.3f} | {record['seconds'] * 1000:.0f} ms/step")
 
-                # Validate, keep the best checkpoint, save state for resume.
+                # Log the interval's terms, throughput and memory.
+                if self.state.step % self.args.log_every == 0 or self.state.step == self.args.max_steps:
+                    self._log_interval()
+
+                # Validate, rank the checkpoint, save state for resume.
                 if self.state.step % self.args.eval_every == 0 or self.state.step == self.args.max_steps:
                     self._validate_and_checkpoint()
 
                 if stop_after_steps is not None and steps_this_call >= stop_after_steps:
                     return False
 
-        if not (self.folder / "best").exists():
-            self._validate_and_checkpoint()
+        if not (self.folder / BEST_DIR).exists() and distributed.is_main():
+            self._write_checkpoint(self.folder / BEST_DIR, None)
+        distributed.barrier()
         return True
 
     def _order(self, epoch: int) -> list[int]:
@@ -185,160 +269,269 @@ class Trainer:
         random.Random(f"{self.args.seed}:{epoch}").shuffle(order)
         return order
 
-    def _micro_batch(self, index: int) -> Batch:
-        """Return micro-batch ``index`` of an endless stream of shuffled epochs.
+    def _stream(self, position: int) -> EncodedExample:
+        """Example at ``position`` of an endless stream of shuffled epochs, a function of the seed only."""
+        epoch, offset = divmod(position, len(self.train_examples))
+        if epoch not in self._epoch_orders:
+            self._epoch_orders = {epoch: self._order(epoch)}
+        return self.train_examples[self._epoch_orders[epoch][offset]]
 
-        The order depends only on the seed and the index, so a resumed run
-        continues with exactly the batches the interrupted one would have seen.
-        """
-        count = len(self.train_examples)
-        chosen = []
-        for position in range(index * self.args.batch_size, (index + 1) * self.args.batch_size):
-            epoch, offset = divmod(position, count)
-            if epoch not in self._epoch_orders:
-                self._epoch_orders = {epoch: self._order(epoch)}
-            chosen.append(self.train_examples[self._epoch_orders[epoch][offset]])
+    def _micro_batch(self, first: int) -> Batch:
+        """This process's slice of the global micro-batch that starts at stream position ``first``."""
+        start = first + distributed.rank() * self.args.batch_size
+        chosen = [self._stream(position) for position in range(start, start + self.args.batch_size)]
         return collate(chosen, self.tokenizer.pad_token_id)
 
-    def _optimizer_step(self, micro_batches: list[Batch]) -> dict[str, Any]:
+    def _optimizer_step(self) -> dict[str, Any]:
         step_started = time.perf_counter()
-        learning_rate = self._learning_rate(self.state.step)
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate
+        processes = distributed.world_size()
+        global_batch = self.args.batch_size * processes
+        micro_batches = [self._micro_batch(self.state.examples_seen + index * global_batch)
+                         for index in range(self.args.grad_accum)]
 
-        # Normalise by the supervised tokens of the whole accumulated step, not per micro-batch.
-        total_tokens = sum(int(batch.target_mask.sum()) for batch in micro_batches)
+        # Normalise by the supervised tokens of the whole step (all micro-batches, all processes).
+        local_tokens = sum(int(batch.target_mask.sum()) for batch in micro_batches)
+        (total_tokens,) = distributed.reduce_sum([local_tokens])
         kd_sum = ce_sum = 0.0
-        for batch in micro_batches:
-            output = self._loss_terms(batch, self.train_labels, num_supervised=total_tokens)
-            output.loss.backward()
-            kd_sum += float(output.kd_sum)
-            ce_sum += float(output.ce_sum) if output.ce_sum is not None else 0.0
+        for index, batch in enumerate(micro_batches):
+            last = index == len(micro_batches) - 1
+            sync = contextlib.nullcontext() if last else self.accelerator.no_sync(self.wrapped)
+            with sync:
+                loss, kd, ce = self.wrapped(**self._loss_inputs(batch, self.train_labels),
+                                            num_supervised=int(total_tokens))
+                # DDP averages gradients over processes; scaling by their number turns that into the sum.
+                self.accelerator.backward(loss * processes)
+            kd_sum += float(kd)
+            ce_sum += float(ce)
 
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.args.max_grad_norm)
+        grad_norm = self.accelerator.clip_grad_norm_(self.trainable, self.args.max_grad_norm)
+        learning_rate = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
+        self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        self.state.examples_seen += self.args.grad_accum * global_batch
 
-        tokens = max(total_tokens, 1)
-        kd, ce = kd_sum / tokens, ce_sum / tokens
-        return {"split": "train", "step": self.state.step + 1, "loss": self._combine(kd, ce), "kd_loss": kd,
-                "ce_loss": ce, "lr": learning_rate, "grad_norm": float(grad_norm), "tokens": total_tokens,
-                "ms_per_step": (time.perf_counter() - step_started) * 1000}
+        input_tokens = sum(int(batch.attention_mask.sum()) for batch in micro_batches)
+        kd_sum, ce_sum, input_tokens = distributed.reduce_sum([kd_sum, ce_sum, input_tokens])
+        tokens = max(int(total_tokens), 1)
+        return {"loss": self._combine(kd_sum / tokens, ce_sum / tokens), "kd_sum": kd_sum, "ce_sum": ce_sum,
+                "tokens": int(total_tokens), "input_tokens": int(input_tokens), "lr": learning_rate,
+                "grad_norm": float(grad_norm), "seconds": time.perf_counter() - step_started}
+
+    def _loss_inputs(self, batch: Batch, labels: SoftLabels) -> dict[str, torch.Tensor]:
+        soft = [labels.get(example_id) for example_id in batch.example_ids]
+        tensors = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "targets": batch.targets,
+                   "target_mask": batch.target_mask, "logprobs": torch.cat([s[0] for s in soft]),
+                   "ids": torch.cat([s[1] for s in soft]), "rest": torch.cat([s[2] for s in soft])}
+        return {name: tensor.to(self.device) for name, tensor in tensors.items()}
 
     def _combine(self, kd: float, ce: float) -> float:
         # CE is not computed when kd_ratio is 1, and then has no weight.
         return self.args.kd_ratio * self.temperature**2 * kd + (1 - self.args.kd_ratio) * ce
 
-    def _loss_terms(self, batch: Batch, labels: SoftLabels, num_supervised: int | None = None) -> LossOutput:
-        decoder = self.model.get_decoder()
-        hidden = decoder(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
-        soft = [labels.get(example_id) for example_id in batch.example_ids]
-        teacher = TopKLabels(torch.cat([s[0] for s in soft]), torch.cat([s[1] for s in soft]),
-                             torch.cat([s[2] for s in soft]))
-        return distillation_loss(hidden, teacher, self.loss_settings,
-                                 weight=self.model.get_output_embeddings().weight, labels=batch.targets,
-                                 mask=batch.target_mask, num_supervised=num_supervised)
-
-    def _learning_rate(self, step: int) -> float:
+    def _lr_factor(self, step: int) -> float:
         """Linear warm-up to the peak, then cosine decay to a tenth of it at max_steps."""
-        peak = self.args.learning_rate
         if step < self.args.warmup_steps:
-            return peak * (step + 1) / self.args.warmup_steps
+            return (step + 1) / self.args.warmup_steps
         progress = (step - self.args.warmup_steps) / max(1, self.args.max_steps - self.args.warmup_steps)
-        return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    # --- logging --------------------------------------------------------------
+
+    def _add_to_interval(self, record: dict[str, Any]) -> None:
+        interval = self._interval
+        for key in ("kd_sum", "ce_sum", "tokens", "input_tokens", "seconds"):
+            interval[key] = interval.get(key, 0.0) + record[key]
+        interval["steps"] = interval.get("steps", 0) + 1
+        interval["lr"], interval["grad_norm"] = record["lr"], record["grad_norm"]
+
+    def _log_interval(self) -> None:
+        interval, self._interval = self._interval, {}
+        tokens = max(interval["tokens"], 1)
+        kd, ce = interval["kd_sum"] / tokens, interval["ce_sum"] / tokens
+        record = {"split": "train", "step": self.state.step, "steps": int(interval["steps"]),
+                  "loss": self._combine(kd, ce), "kd_loss": kd, "ce_loss": ce, "lr": interval["lr"],
+                  "grad_norm": interval["grad_norm"], "tokens": int(interval["tokens"]),
+                  "tokens_per_s": interval["input_tokens"] / interval["seconds"],
+                  "supervised_tokens_per_s": interval["tokens"] / interval["seconds"],
+                  "ms_per_step": interval["seconds"] * 1000 / interval["steps"], **self._memory()}
+        self._write_metrics(record)
+        if distributed.is_main():
+            logger.info("step %d | loss %.4f | kd %.4f | ce %.4f | %.0f tokens/s | peak RSS %.0f MiB",
+                        record["step"], record["loss"], kd, ce, record["tokens_per_s"], record["peak_rss_mib"])
+
+    def _memory(self) -> dict[str, float]:
+        """Peak resident memory of the largest process and, on a GPU, peak allocated GPU memory."""
+        # ru_maxrss is in KiB on Linux.
+        memory = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+        if self.device.type == "cuda":
+            memory.append(torch.cuda.max_memory_allocated(self.device) / 2**20)
+        peaks = torch.stack(distributed.gather_tensor(torch.tensor(memory, dtype=torch.float64))).amax(0).tolist()
+        result = {"peak_rss_mib": round(peaks[0], 1)}
+        if len(peaks) > 1:
+            result["cuda_peak_mib"] = round(peaks[1], 1)
+        return result
+
+    def _write_metrics(self, record: dict[str, Any]) -> None:
+        if not distributed.is_main():
+            return
+        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
 
     # --- validation and checkpoints ------------------------------------------
 
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
+        """Validation losses over every validation example; processes split the batches."""
         self.model.eval()
         kd_sum = ce_sum = 0.0
         tokens = 0
-        for first in range(0, len(self.validation_examples), self.args.batch_size):
+        starts = range(0, len(self.validation_examples), self.args.batch_size)
+        for first in starts[distributed.rank() :: distributed.world_size()]:
             batch = collate(self.validation_examples[first : first + self.args.batch_size],
                             self.tokenizer.pad_token_id)
-            output = self._loss_terms(batch, self.validation_labels)
-            kd_sum += float(output.kd_sum)
-            ce_sum += float(output.ce_sum) if output.ce_sum is not None else 0.0
-            tokens += output.tokens
+            _, kd, ce = self.student(**self._loss_inputs(batch, self.validation_labels))
+            kd_sum += float(kd)
+            ce_sum += float(ce)
+            tokens += int(batch.target_mask.sum())
         self.model.train()
+        kd_sum, ce_sum, tokens = distributed.reduce_sum([kd_sum, ce_sum, tokens])
         kd, ce = kd_sum / max(tokens, 1), ce_sum / max(tokens, 1)
         return {"split": "validation", "step": self.state.step, "loss": self._combine(kd, ce),
-                "kd_loss": kd, "ce_loss": ce, "tokens": tokens}
+                "kd_loss": kd, "ce_loss": ce, "tokens": int(tokens)}
 
     def _validate_and_checkpoint(self) -> None:
         if not self.validation_examples:
             # NOTE: without a validation split the last step counts as the best.
-            record = {"split": "validation", "step": self.state.step, "loss": None}
-            improved = True
-        else:
-            record = self.validate()
-            improved = record["loss"] < self.state.best_val_loss
-        record["best"] = improved
-        self._log(record)
-
-        if improved:
+            record: dict[str, Any] = {"split": "validation", "step": self.state.step, "loss": None, "best": True}
             self.state.best_step = self.state.step
-            self.state.best_val_loss = record["loss"] if self.validation_examples else math.inf
+            self._write_metrics(record)
+            if distributed.is_main():
+                self._write_checkpoint(self.folder / BEST_DIR, None)
+            self._save_resume_state()
+            return
+
+        record = self.validate()
+        value = record[METRIC_KEYS[self.args.metric]]
+        decision = self.ranking.consider(self.state.step, value)
+        record["best"] = decision.best
+        self._write_metrics(record)
+        if distributed.is_main():
+            logger.info("step %d | val loss %.4f | kd %.4f | ce %.4f%s", record["step"], record["loss"],
+                        record["kd_loss"], record["ce_loss"], " | best" if decision.best else "")
+
+        if decision.best:
+            self.state.best_step, self.state.best_metric = self.state.step, value
             self.state.validations_without_improvement = 0
-            self._save_model(self.folder / "best")
         else:
             self.state.validations_without_improvement += 1
             if self.state.validations_without_improvement >= self.args.patience:
                 self.state.stopped_early = True
-                logger.info("early stop at step %d: no improvement in %d validations",
-                            self.state.step, self.args.patience)
+                if distributed.is_main():
+                    logger.info("early stop at step %d: no better %s in %d validations",
+                                self.state.step, self.args.metric, self.args.patience)
+        self.state.kept = [[step, kept] for step, kept in self.ranking.entries]
+
+        if decision.keep and distributed.is_main():
+            destination = self.folder / BEST_DIR if decision.best else step_folder(self.folder, self.state.step)
+            self._write_checkpoint(destination, value, before_swap=lambda: apply_moves(self.folder, decision))
         self._save_resume_state()
 
-    def _save_model(self, destination: Path) -> None:
+    def _write_checkpoint(self, destination: Path, value: float | None, before_swap=None) -> None:
+        """Save loadable weights (merged for LoRA), the tokenizer and the metric; swap the folder in whole."""
         temporary = destination.with_name(destination.name + ".partial")
         if temporary.exists():
             shutil.rmtree(temporary)
-        self.model.save_pretrained(temporary, safe_serialization=True)
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        model = merged_copy(self.model) if is_adapter_model(self.model) else self.model
+        model.save_pretrained(temporary, safe_serialization=True)
         self.tokenizer.save_pretrained(temporary)
-        val_loss = self.state.best_val_loss if math.isfinite(self.state.best_val_loss) else None
-        write_json(temporary / "trainer_state.json", {"step": self.state.step, "val_loss": val_loss})
+        write_json(temporary / "trainer_state.json", {"step": self.state.step, "metric": self.args.metric,
+                                                      "metric_mode": self.args.metric_mode, "value": value})
+        if before_swap is not None:
+            before_swap()
         _replace_folder(temporary, destination)
 
     def _save_resume_state(self) -> None:
-        temporary = self.folder / "last.partial"
-        if temporary.exists():
-            shutil.rmtree(temporary)
-        temporary.mkdir()
-        self.model.save_pretrained(temporary, safe_serialization=True)
-        save_file(_optimizer_tensors(self.optimizer), str(temporary / "optimizer.safetensors"))
-        save_file({"cpu_rng": torch.get_rng_state()}, str(temporary / "rng.safetensors"))
-        state = dict(self.state.__dict__)
-        state.pop("history")
-        write_json(temporary / "trainer_state.json", state)
-        write_json(temporary / "run.json", {"fingerprint": self.run_fingerprint})
-        _replace_folder(temporary, self.folder / "last")
+        # Every process's RNG state; gathering is collective, so all processes take part.
+        cpu_states = distributed.gather_tensor(torch.get_rng_state())
+        cuda_states = (distributed.gather_tensor(torch.cuda.get_rng_state(self.device))
+                       if self.device.type == "cuda" else [])
+        if distributed.is_main():
+            temporary = self.folder / "last.partial"
+            if temporary.exists():
+                shutil.rmtree(temporary)
+            temporary.mkdir()
+            weights = {name: parameter.detach().cpu().contiguous()
+                       for name, parameter in self.model.named_parameters() if parameter.requires_grad}
+            save_file(weights, str(temporary / "trainable.safetensors"))
+            save_file(_optimizer_tensors(self.optimizer), str(temporary / "optimizer.safetensors"))
+            rng = {f"cpu.{rank}": state for rank, state in enumerate(cpu_states)}
+            rng.update({f"cuda.{rank}": state for rank, state in enumerate(cuda_states)})
+            save_file(rng, str(temporary / "rng.safetensors"))
+            epoch, index_in_epoch = divmod(self.state.examples_seen, len(self.train_examples))
+            write_json(temporary / "trainer_state.json", {
+                **asdict(self.state), "scheduler": {"last_epoch": self.scheduler.last_epoch},
+                "data": {"epoch": epoch, "index_in_epoch": index_in_epoch,
+                         "order": fingerprint_json(self._order(epoch)), "processes": distributed.world_size()}})
+            write_json(temporary / "run.json", {"fingerprint": self.run_fingerprint})
+            _replace_folder(temporary, self.folder / "last")
+        distributed.barrier()
 
     def _resume(self) -> None:
         last = self.folder / "last"
-        if not last.exists() and (self.folder / "last.old").exists():
-            # Killed while swapping folders: the previous complete state is still there.
-            os.replace(self.folder / "last.old", last)
-        if (last / "trainer_state.json").exists() and not self._same_run(last):
-            logger.warning("%s was saved with other settings or inputs; training starts from step 0", last)
-            shutil.rmtree(last)
-        if not (last / "trainer_state.json").exists():
-            if self.metrics_path.exists():
+        if distributed.is_main():
+            if not last.exists() and (self.folder / "last.old").exists():
+                # Killed while swapping folders: the previous complete state is still there.
+                os.replace(self.folder / "last.old", last)
+            if (last / "trainer_state.json").exists() and not self._same_run(last):
+                logger.warning("%s was saved with other settings or inputs; training starts from step 0", last)
+                shutil.rmtree(last)
+            if not (last / "trainer_state.json").exists() and self.metrics_path.exists():
                 self.metrics_path.unlink()
+        distributed.barrier()
+        if not (last / "trainer_state.json").exists():
             return
 
         saved = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))
-        self.state = TrainState(**saved)
-        weights = load_file(str(last / "model.safetensors"))
-        missing, unexpected = self.model.load_state_dict(weights, strict=False)
-        missing = [key for key in missing if key != "lm_head.weight"]
-        if missing or unexpected:
-            raise RuntimeError(f"{last} does not match the student: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        self.state = TrainState(**{key: saved[key] for key in TrainState.__dataclass_fields__})
+        self.ranking = BestCheckpoints(self.args.keep_best, self.args.metric_mode,
+                                       [(int(step), value) for step, value in self.state.kept])
+        self._load_trainable(load_file(str(last / "trainable.safetensors")), last)
         _load_optimizer_tensors(self.optimizer, load_file(str(last / "optimizer.safetensors")))
-        torch.set_rng_state(load_file(str(last / "rng.safetensors"))["cpu_rng"])
-        self._truncate_metrics(self.state.step)
-        logger.info("resumed training at step %d (best step %d)", self.state.step, self.state.best_step)
+        self.scheduler.last_epoch = saved["scheduler"]["last_epoch"]
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs, strict=True):
+            group["lr"] = base * self._lr_factor(self.scheduler.last_epoch)
+        self._restore_rng(load_file(str(last / "rng.safetensors")), saved["data"]["processes"])
+
+        epoch = saved["data"]["epoch"]
+        if fingerprint_json(self._order(epoch)) != saved["data"]["order"]:
+            raise RuntimeError(f"{last}: the shuffled order of epoch {epoch} differs from the saved one; "
+                               f"delete {self.folder} to train from the start")
+        if distributed.is_main():
+            self._truncate_metrics(self.state.step)
+            logger.info("resumed training at step %d (best step %d)", self.state.step, self.state.best_step)
+
+    def _load_trainable(self, weights: dict[str, torch.Tensor], last: Path) -> None:
+        parameters = {name: parameter for name, parameter in self.model.named_parameters() if parameter.requires_grad}
+        if set(weights) != set(parameters):
+            missing = sorted(set(parameters) - set(weights))[:3]
+            unexpected = sorted(set(weights) - set(parameters))[:3]
+            raise RuntimeError(f"{last} does not match the student: missing {missing}, unexpected {unexpected}")
+        with torch.no_grad():
+            for name, parameter in parameters.items():
+                parameter.copy_(weights[name])
+
+    def _restore_rng(self, states: dict[str, torch.Tensor], processes: int) -> None:
+        rank = distributed.rank()
+        if processes != distributed.world_size():
+            logger.warning("resuming with %d processes after %d: RNG streams are reseeded, so dropout "
+                           "noise differs from an uninterrupted run", distributed.world_size(), processes)
+            torch.manual_seed(self.args.seed + 1000 * self.state.step + rank)
+            return
+        torch.set_rng_state(states[f"cpu.{rank}"])
+        if self.device.type == "cuda" and f"cuda.{rank}" in states:
+            torch.cuda.set_rng_state(states[f"cuda.{rank}"], self.device)
 
     def _same_run(self, last: Path) -> bool:
         saved = last / "run.json"
@@ -360,13 +553,19 @@ class Trainer:
                 kept.append(line)
         self.metrics_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
-    def _log(self, record: dict[str, Any]) -> None:
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-        if record["split"] == "validation" and record["loss"] is not None:
-            logger.info("step %d | val loss %.4f | kd %.4f | ce %.4f%s", record["step"], record["loss"],
-                        record.get("kd_loss", float("nan")), record.get("ce_loss", float("nan")),
-                        " | best" if record.get("best") else "")
+
+def _autocast_dtype(setting: str, device: torch.device) -> torch.dtype:
+    # NOTE: "auto" keeps float32 on a CPU even where bfloat16 instructions exist: CPU
+    # training is for small runs and tests, whose numbers bfloat16 would change.
+    if setting == "auto" and device.type != "cuda":
+        return torch.float32
+    return resolve_dtype(setting, device)
+
+
+def _autocast(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
 
 
 def _replace_folder(source: Path, destination: Path) -> None:
@@ -387,7 +586,7 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tens
     for index, state in optimizer.state_dict()["state"].items():
         for name, value in state.items():
             tensor = value if torch.is_tensor(value) else torch.tensor(value)
-            tensors[f"{index}.{name}"] = tensor.contiguous()
+            tensors[f"{index}.{name}"] = tensor.detach().cpu().contiguous()
     return tensors
 
 

@@ -1,4 +1,4 @@
-"""Actions of `shochu review`: draw or load the sample, then serve the page, export, import or report status."""
+"""Actions of `shochu review`: draw or load the sample, then serve, export, import or report status."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def export(config: RunConfig, path: Path, resample: bool, console: Console) -> N
     decisions = read_decisions(review_dir(workspace.root) / DECISIONS_FILE)
     for written in export_sample(sample, decisions, path):
         console.print(f"wrote {written}")
-    console.print(f"{len(sample)} sampled examples, {sum(card['id'] in decisions for card in sample)} with a decision")
+    decided = sum(card["id"] in decisions for card in sample)
+    console.print(f"{len(sample)} sampled examples, {decided} with a decision")
 
 
 def import_file(config: RunConfig, path: Path, console: Console) -> GateResult:
@@ -43,7 +44,8 @@ def import_file(config: RunConfig, path: Path, console: Console) -> GateResult:
     return status(config, console)
 
 
-def serve(config: RunConfig, host: str | None, port: int | None, resample: bool, console: Console) -> GateResult:
+def serve(config: RunConfig, host: str | None, port: int | None, resample: bool,
+          console: Console) -> GateResult:
     """Serve the review page until Ctrl+C, then print the summary."""
     workspace = Workspace(Path(config.workspace))
     sample = ensure_sample(workspace, config.review, config.seed, resample)

@@ -129,7 +129,8 @@ def read_decisions(path: Path) -> dict[str, dict[str, Any]]:
         except json.JSONDecodeError as error:
             if line_number == len(lines):
                 break
-            raise ValueError(f"{path}:{line_number}: invalid JSON ({error.msg}); remove or fix that line") from error
+            raise ValueError(f"{path}:{line_number}: invalid JSON ({error.msg}); "
+                             f"remove or fix that line") from error
         if not isinstance(record, dict) or not isinstance(record.get("id"), str) \
                 or record.get("decision") not in DECISIONS:
             raise ValueError(f"{path}:{line_number}: expected an object with 'id' and 'decision' "

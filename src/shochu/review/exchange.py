@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from shochu.review.decisions import validate_decision
+from shochu.review.sample import Card
 from shochu.workspace import atomic_path, write_json, write_text
 
 COLUMNS = ("id", "stratum", "task", "language", "split", "doc_id", "source_ids", "source", "instruction",
@@ -49,7 +50,7 @@ def export_path_format(path: Path) -> str:
     return formats[suffix]
 
 
-def export_rows(sample: list[dict[str, Any]], decisions: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def export_rows(sample: list[Card], decisions: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Return one flat row per sampled example, with the latest decision filled in where there is one."""
     rows = []
     for card in sample:
@@ -63,7 +64,7 @@ def export_rows(sample: list[dict[str, Any]], decisions: Mapping[str, dict[str, 
     return rows
 
 
-def export_sample(sample: list[dict[str, Any]], decisions: Mapping[str, dict[str, Any]], path: Path) -> list[Path]:
+def export_sample(sample: list[Card], decisions: Mapping[str, dict[str, Any]], path: Path) -> list[Path]:
     """Write the sample to ``path`` in the format its suffix names; return the files written."""
     path = Path(path)
     kind = export_path_format(path)
@@ -82,7 +83,8 @@ def export_sample(sample: list[dict[str, Any]], decisions: Mapping[str, dict[str
     tasks = []
     for row in rows:
         # Label Studio gives every task an "id" of its own, so the example id goes in "shochu_id".
-        data = {name: "" if value is None else value for name, value in row.items() if name not in _DECISION_COLUMNS}
+        data = {name: "" if value is None else value
+                for name, value in row.items() if name not in _DECISION_COLUMNS}
         data["shochu_id"] = data.pop("id")
         tasks.append({"data": data})
     config_path = path.with_name(path.stem + ".label_config.xml")
@@ -103,7 +105,7 @@ def _unescape_formula(text: str) -> str:
 # --- import ---------------------------------------------------------------
 
 
-def import_decisions(path: Path, sample: list[dict[str, Any]], decided_at: str | None = None) -> list[dict[str, Any]]:
+def import_decisions(path: Path, sample: list[Card], decided_at: str | None = None) -> list[dict[str, Any]]:
     """Read decisions from an exported file; return the records to append.
 
     Raises ``ReviewFileError`` listing every problem (file, line or task, field)
@@ -127,7 +129,8 @@ def import_decisions(path: Path, sample: list[dict[str, Any]], decided_at: str |
             continue
         example_id = row.get("id")
         if isinstance(example_id, str) and example_id in seen:
-            problems.append(f"{path}:{where}: id: {example_id!r} already has a decision at {seen[example_id]}")
+            problems.append(f"{path}:{where}: id: {example_id!r} already has a decision at "
+                            f"{seen[example_id]}")
             continue
         seen[str(example_id)] = where
 
@@ -142,8 +145,11 @@ def import_decisions(path: Path, sample: list[dict[str, Any]], decided_at: str |
         incoming = {"id": example_id, "decision": str(row["decision"]).strip().lower(),
                     "reason": row.get("reason") or "", "response": row.get("edited_response")}
         record, found = validate_decision(incoming, cards, decided_at)
-        problems += [f"{path}:{where}: {problem.replace('response:', 'edited_response:', 1)}"
-                     if problem.startswith("response:") else f"{path}:{where}: {problem}" for problem in found]
+        for problem in found:
+            # The file's column for an edited response is edited_response; its response is the original.
+            if problem.startswith("response:"):
+                problem = "edited_response:" + problem[len("response:"):]
+            problems.append(f"{path}:{where}: {problem}")
         if record is not None:
             records.append(record)
 
@@ -200,7 +206,8 @@ def _label_studio_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | str]]
             yield where, "data: missing; expected a Label Studio task with a data object"
             continue
         row: dict[str, Any] = {"id": data.get("shochu_id"), "response": data.get("response")}
-        annotations = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        annotations = [annotation for annotation in task.get("annotations") or []
+                       if isinstance(annotation, dict) and not annotation.get("was_cancelled")]
         if annotations:
             # The most recent annotation of a task is the reviewer's final word.
             for result in annotations[-1].get("result") or []:

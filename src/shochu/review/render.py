@@ -15,8 +15,8 @@ def print_summary(result: GateResult, console: Console) -> None:
     for name, counts in [*result.strata.items(), ("all", result.overall)]:
         rate = "-" if counts.acceptance is None else f"{counts.acceptance:.0%}"
         below = counts.acceptance is not None and counts.acceptance < result.min_acceptance
-        table.add_row(name, str(counts.sampled), str(counts.decided), str(counts.accepted), str(counts.edited),
-                      str(counts.rejected), f"[red]{rate}[/]" if below else rate)
+        numbers = (counts.sampled, counts.decided, counts.accepted, counts.edited, counts.rejected)
+        table.add_row(name, *map(str, numbers), f"[red]{rate}[/]" if below else rate)
     console.print(table)
 
     verdict = "[green]passes[/]" if result.passed else "[bold red]fails[/]"

@@ -34,6 +34,9 @@ SAMPLE_FILE = "sample.jsonl"
 SAMPLE_INFO_FILE = "sample.json"
 BUILD_SPLITS = ("train", "validation", "test")
 
+# A card: one example as the review page shows it (see make_card).
+Card = dict[str, Any]
+
 # Example fields that may name the source records of an example, in the order they are tried.
 _SOURCE_ID_FIELDS = ("chunk_ids", "chunk_id", "source_chunk_ids", "source_chunk_id", "ticket_id")
 
@@ -53,13 +56,16 @@ class Sources:
     @classmethod
     def load(cls, protect_dir: Path) -> Sources:
         sources = cls()
-        if (protect_dir / "chunks.jsonl").exists():
-            sources.chunks = {record["chunk_id"]: record for record in read_jsonl(protect_dir / "chunks.jsonl")}
-        if (protect_dir / "tickets.jsonl").exists():
-            sources.tickets = {str(record["id"]): record for record in read_jsonl(protect_dir / "tickets.jsonl")}
-        if (protect_dir / "documents.jsonl").exists():
+        chunks = protect_dir / "chunks.jsonl"
+        tickets = protect_dir / "tickets.jsonl"
+        documents = protect_dir / "documents.jsonl"
+        if chunks.exists():
+            sources.chunks = {record["chunk_id"]: record for record in read_jsonl(chunks)}
+        if tickets.exists():
+            sources.tickets = {str(record["id"]): record for record in read_jsonl(tickets)}
+        if documents.exists():
             sources.languages = {record["doc_id"]: record["language"]
-                                 for record in read_jsonl(protect_dir / "documents.jsonl") if record.get("language")}
+                                 for record in read_jsonl(documents) if record.get("language")}
         return sources
 
     def find(self, example: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -108,7 +114,8 @@ def load_cards(workspace: Workspace) -> list[dict[str, Any]]:
             unsourced += card["source"] is None
             cards.append(card)
     if unsourced:
-        logger.warning("review: %d of %d examples have no source text in %s", unsourced, len(cards), protect_dir)
+        logger.warning("review: %d of %d examples have no source text in %s", unsourced, len(cards),
+                       protect_dir)
     return sorted(cards, key=lambda card: card["id"])
 
 
@@ -146,7 +153,7 @@ def make_card(example: dict[str, Any], split: str, sources: Sources) -> dict[str
 # --- sampling -------------------------------------------------------------
 
 
-def draw_sample(cards: list[dict[str, Any]], size: int, min_per_stratum: int, seed: int) -> list[dict[str, Any]]:
+def draw_sample(cards: list[Card], size: int, min_per_stratum: int, seed: int) -> list[Card]:
     """Draw a stratified sample; the same cards and seed give the same sample in the same order."""
     rng = random.Random(f"review:{seed}")
     strata: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -170,7 +177,8 @@ def allocate(stratum_sizes: dict[str, int], total: int, minimum: int) -> dict[st
     quotas = {name: min(count, minimum) for name, count in stratum_sizes.items()}
     remaining = total - sum(quotas.values())
     while remaining > 0:
-        room = {name: stratum_sizes[name] - quotas[name] for name in quotas if stratum_sizes[name] > quotas[name]}
+        room = {name: stratum_sizes[name] - quotas[name]
+                for name in quotas if stratum_sizes[name] > quotas[name]}
         if not room:
             break
 
@@ -196,7 +204,7 @@ def allocate(stratum_sizes: dict[str, int], total: int, minimum: int) -> dict[st
     return quotas
 
 
-def spread_over_documents(cards: list[dict[str, Any]], count: int, rng: random.Random) -> list[dict[str, Any]]:
+def spread_over_documents(cards: list[Card], count: int, rng: random.Random) -> list[Card]:
     """Pick ``count`` cards, one per source document in turn, so that no document dominates."""
     by_document: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for card in cards:
@@ -239,7 +247,8 @@ def ensure_sample(workspace: Workspace, review: ReviewConfig, run_seed: int,
 
     cards = load_cards(workspace)
     if not cards:
-        raise ValueError(f"{workspace.root / 'build'} contains no examples to review; run `shochu build` first")
+        raise ValueError(f"{workspace.root / 'build'} contains no examples to review; "
+                         f"run `shochu build` first")
     seed = sample_seed(review, run_seed)
     sample = draw_sample(cards, review.sample_size, review.min_per_stratum, seed)
     folder = review_dir(workspace.root)
@@ -259,7 +268,7 @@ def ensure_sample(workspace: Workspace, review: ReviewConfig, run_seed: int,
     return sample
 
 
-def _warn_if_stale(workspace: Workspace, review: ReviewConfig, run_seed: int, sample: list[dict[str, Any]]) -> None:
+def _warn_if_stale(workspace: Workspace, review: ReviewConfig, run_seed: int, sample: list[Card]) -> None:
     info_path = review_dir(workspace.root) / SAMPLE_INFO_FILE
     if not info_path.exists():
         return

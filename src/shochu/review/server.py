@@ -67,10 +67,11 @@ class ReviewServer:
         self._thread: threading.Thread | None = None
 
         server_class = _IPv6Server if ":" in self.host else _Server
+        requested_port = review.port if port is None else port
         try:
-            self.httpd = server_class((self.host, review.port if port is None else port), _handler_for(self))
+            self.httpd = server_class((self.host, requested_port), _handler_for(self))
         except OSError as error:
-            raise OSError(f"cannot listen on {self.host}:{review.port if port is None else port} ({error.strerror}); "
+            raise OSError(f"cannot listen on {self.host}:{requested_port} ({error.strerror}); "
                           f"pass another --port, or --port 0 for any free port") from error
         self.port = self.httpd.server_address[1]
         names = {*(f"{name}:{self.port}" for name in ("127.0.0.1", "localhost", "[::1]")),
@@ -202,7 +203,8 @@ class _ReviewHandler(BaseHTTPRequestHandler):
             return
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            self._send_json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "send the decision as application/json"})
+            self._send_json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                            {"error": "send the decision as application/json"})
             return
         data = self._read_json()
         if data is None:
@@ -262,7 +264,8 @@ class _ReviewHandler(BaseHTTPRequestHandler):
         nonce = secrets.token_urlsafe(16)
         body = render_page(self.review.token, nonce).encode("utf-8")
         policy = (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                  "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+                  "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+                  "frame-ancestors 'none'")
         self._send(HTTPStatus.OK, body, "text/html; charset=utf-8", {"Content-Security-Policy": policy})
 
     def _send_json(self, status: HTTPStatus, value: Any) -> None:

@@ -60,7 +60,9 @@ UPSTREAM_COUNTS = {
 
 
 def make_config(root: Path) -> RunConfig:
-    return RunConfig(workspace=str(root), eval=EvalConfig(max_new_tokens=6, batch_size=2),
+    # A short latency probe and 200 resamples keep the eval tests fast; both still run for real.
+    return RunConfig(workspace=str(root), eval=EvalConfig(max_new_tokens=6, batch_size=2, latency_prompts=2,
+                                                          latency_new_tokens=4, bootstrap_resamples=200),
                      label=LabelConfig(max_seq_len=256))
 
 

@@ -1,4 +1,4 @@
-"""Scores for the eval stage: classification accuracy, ROUGE-L and token-level KL.
+"""Scores for the eval stage: classification, ROUGE-L, exact match, extraction fields and KL.
 
 The functions here take plain strings or logits and hold no model, so they can
 be tested without one.
@@ -6,10 +6,14 @@ be tested without one.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 from rouge_score import rouge_scorer
 
@@ -140,3 +144,125 @@ def kl_divergence(teacher_logits: torch.Tensor, model_logits: torch.Tensor) -> t
     teacher_log_probs = torch.log_softmax(teacher_logits[..., :vocab].float(), dim=-1)
     model_log_probs = torch.log_softmax(model_logits[..., :vocab].float(), dim=-1)
     return (teacher_log_probs.exp() * (teacher_log_probs - model_log_probs)).sum(dim=-1)
+
+
+def normalise_text(text: str) -> str:
+    """Normalise an answer for exact match: NFKC, lower case, single spaces, no edge punctuation."""
+    collapsed = " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    start, end = 0, len(collapsed)
+    while start < end and _is_edge_character(collapsed[start]):
+        start += 1
+    while end > start and _is_edge_character(collapsed[end - 1]):
+        end -= 1
+    return collapsed[start:end]
+
+
+def exact_match(reference: str, prediction: str) -> bool:
+    return normalise_text(reference) == normalise_text(prediction)
+
+
+OTHER_LABEL = "(other)"
+
+
+def confusion_matrix(labels: Sequence[str], predicted: Sequence[str],
+                     classes: Sequence[str]) -> list[list[int]]:
+    """Count examples per (true class, predicted class); rows follow ``classes``, columns add ``(other)``.
+
+    A prediction that is none of ``classes`` is counted in the last column, ``(other)``.
+    """
+    position = {name: index for index, name in enumerate(classes)}
+    counts = [[0] * (len(classes) + 1) for _ in classes]
+    for label, prediction in zip(labels, predicted, strict=True):
+        counts[position[label]][position.get(prediction, len(classes))] += 1
+    return counts
+
+
+def macro_f1(labels: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray) -> float | None:
+    """Return the F1 averaged over the classes present in ``labels`` (class ids, non-negative integers).
+
+    A class that is only predicted, never true, is left out of the average, so
+    answers outside the label set lower recall but add no zero-F1 class.
+    """
+    labels, predicted = np.asarray(labels, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    if labels.size == 0:
+        return None
+    size = int(max(labels.max(), predicted.max())) + 1
+    true_counts = np.bincount(labels, minlength=size)
+    predicted_counts = np.bincount(predicted, minlength=size)
+    true_positives = np.bincount(labels[labels == predicted], minlength=size)
+    present = true_counts > 0
+    f1 = 2 * true_positives[present] / (true_counts[present] + predicted_counts[present])
+    return float(f1.mean())
+
+
+_FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
+
+
+def parse_json_object(text: str) -> dict[str, Any] | None:
+    """Return the JSON object in a model answer, or None when there is none.
+
+    The whole answer is tried first (a Markdown code fence around it is
+    allowed), then the span from the first ``{`` to the last ``}``.
+    """
+    stripped = _FENCE.sub("", text.strip())
+    candidates = [stripped]
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if 0 <= start < end:
+        candidates.append(stripped[start:end + 1])
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def field_pairs(record: dict[str, Any], prefix: str = "") -> set[tuple[str, str]]:
+    """Flatten a JSON object to (dotted field, normalised value) pairs; a list gives one pair per item."""
+    pairs: set[tuple[str, str]] = set()
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            pairs |= field_pairs(value, f"{name}.")
+        elif isinstance(value, list):
+            pairs |= {(name, _field_value(item)) for item in value}
+        else:
+            pairs.add((name, _field_value(value)))
+    return pairs
+
+
+def _field_value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return normalise_text(str(value))
+
+
+@dataclass(frozen=True)
+class FieldCounts:
+    """Field-level counts of one extraction answer against its reference."""
+
+    matched: int
+    predicted: int
+    expected: int
+    valid_json: bool
+
+
+def extraction_counts(reference: str, prediction: str) -> FieldCounts:
+    """Compare the fields of a predicted JSON object with the reference object's.
+
+    A field counts as matched when the same dotted field has the same normalised
+    value on both sides. An answer that is not a JSON object predicts no field.
+    """
+    expected_object = parse_json_object(reference)
+    if expected_object is None:
+        raise ValueError("the reference of an extract example is not a JSON object")
+    expected = field_pairs(expected_object)
+    predicted_object = parse_json_object(prediction)
+    predicted = field_pairs(predicted_object) if predicted_object is not None else set()
+    return FieldCounts(len(expected & predicted), len(predicted), len(expected), predicted_object is not None)

@@ -1,10 +1,13 @@
 """Eval stage: the teacher, the initial student and the distilled student, side by side on the test split.
 
-For every model and task the stage generates greedy answers and scores them:
-classify answers by accuracy against the true label, every other task by
-ROUGE-L F1 against the teacher's reference response plus the teacher-forced
-token-level KL to the teacher. It writes ``eval/results.json`` and
-``eval/predictions.jsonl``.
+For every model the stage generates greedy answers to each task's test examples
+and to the user's extra evaluation sets (``eval.extra_sets``), scores them with
+the metrics of the task's kind (``task_metrics``) and the user's metrics
+(``eval.metrics``), and compares the model with the teacher token by token on
+the reference responses. ``results.py`` turns the scores into values with
+bootstrap confidence intervals and a capacity-gap table. Each model's peak
+memory, time to first token and decode speed are measured on this machine. The
+stage writes ``eval/results.json`` and ``eval/predictions.jsonl``.
 
 Answers are generated with the build stage's repetition penalty, the setting
 under which the teacher wrote the references, so the teacher's own ROUGE-L is
@@ -16,9 +19,9 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +31,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from shochu.config import RunConfig
 from shochu.distill.data import EncodedExample, encode_records
-from shochu.evaluate.metrics import classify_metrics, mean_rouge_l
-from shochu.evaluate.teacher_forcing import teacher_forced_kl
+from shochu.evaluate.bootstrap import Statistic
+from shochu.evaluate.extra_sets import load_extra_sets
+from shochu.evaluate.latency import PeakMemory, measure_latency
+from shochu.evaluate.results import build_results
+from shochu.evaluate.task_metrics import TOKEN_KINDS, TaskScores, score_task, token_fidelity
+from shochu.evaluate.teacher_forcing import token_statistics
+from shochu.evaluate.user_metrics import UserMetric, load_metrics, metric_statistics
 from shochu.generation import generate, resolve_dtype
 from shochu.models import load_model, load_tokenizer, parameter_count
 from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
@@ -38,20 +46,33 @@ logger = logging.getLogger(__name__)
 
 NAME = "eval"
 MODEL_NAMES = ("teacher", "student_init", "student")
-CLASSIFY = "classify"
 RESULTS_FILE = "results.json"
 PREDICTIONS_FILE = "predictions.jsonl"
+TEST_SOURCE = "build/test.jsonl"
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
     # The KL pass encodes examples as the label stage did, so it uses label.max_seq_len.
-    return {**config.section("eval"), "max_seq_len": config.label.max_seq_len,
+    return {**config.section("eval"), "max_seq_len": config.label.max_seq_len, "seed": config.seed,
             "repetition_penalty": config.build.repetition_penalty, "inference_dtype": config.inference_dtype}
+
+
+def _user_files(config: RunConfig) -> list[Path]:
+    """Return the extra sets and the metric files named in the config, which the stage's results depend on."""
+    files = [Path(value) for value in config.eval.extra_sets]
+    for entry in config.eval.metrics:
+        module = entry.rpartition(":")[0]
+        if module.endswith(".py"):
+            files.append(Path(module))
+    return files
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
     # train's fingerprint covers label's, which covers the teacher and the initial student.
-    return {stage: workspace.output_fingerprint(stage) for stage in ("build", "train")}
+    found = {stage: workspace.output_fingerprint(stage) for stage in ("build", "train")}
+    for path in _user_files(config):
+        found[str(path)] = fingerprint_file(path) if path.is_file() else "missing"
+    return found
 
 
 @dataclass
@@ -66,13 +87,36 @@ class LoadedModel:
 
 
 @dataclass
+class EvalTasks:
+    """Test records per task, each task's kind (qa, summary, classify, extract) and the file it came from."""
+
+    records: dict[str, list[dict[str, Any]]]
+    kinds: dict[str, str]
+    sources: dict[str, str]
+
+
+@dataclass
 class ModelOutcome:
-    """One model's answers and scores per task, and its generation totals."""
+    """One model's answers and scores per task, its generation totals, latency and peak memory."""
 
     predictions: dict[str, list[str]] = field(default_factory=dict)
-    metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    scores: dict[str, TaskScores] = field(default_factory=dict)
     generated_tokens: int = 0
     generation_seconds: float = 0.0
+    latency: dict[str, Any] | None = None
+    peak_memory: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReferenceEncoding:
+    """A task's reference responses encoded for the teacher-forced pass.
+
+    ``positions[i]`` is the index in ``examples`` of the task's record ``i``, or
+    None when that record does not fit in ``max_seq_len``.
+    """
+
+    examples: list[EncodedExample]
+    positions: list[int | None]
 
 
 def model_folders(workspace: Workspace) -> dict[str, Path]:
@@ -86,11 +130,24 @@ def model_folders(workspace: Workspace) -> dict[str, Path]:
 def select_examples(records: list[dict[str, Any]],
                     max_examples: int | None) -> dict[str, list[dict[str, Any]]]:
     """Group test records by task, each sorted by id and cut to the first ``max_examples``."""
-    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_task: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        by_task[record["task"]].append(record)
+        by_task.setdefault(record["task"], []).append(record)
     return {task: sorted(group, key=lambda r: r["id"])[:max_examples]
             for task, group in sorted(by_task.items())}
+
+
+def collect_tasks(test_records: list[dict[str, Any]], config: RunConfig) -> EvalTasks:
+    """Group the test split by task and add the extra evaluation sets, each cut to ``eval.max_examples``."""
+    records = select_examples(test_records, config.eval.max_examples)
+    kinds = {task: task for task in records}
+    sources = dict.fromkeys(records, TEST_SOURCE)
+    extra, extra_sources = load_extra_sets(config.eval.extra_sets, set(records))
+    for task, task_records in extra.items():
+        records[task] = task_records[:config.eval.max_examples]
+        kinds[task] = task_records[0]["kind"]
+    sources.update(extra_sources)
+    return EvalTasks(records, kinds, sources)
 
 
 def _device() -> torch.device:
@@ -115,17 +172,58 @@ def _free_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def _encode_for_kl(teacher: LoadedModel, tasks: dict[str, list[dict[str, Any]]],
-                   max_seq_len: int) -> dict[str, list[EncodedExample]]:
-    """Encode each generated task's reference responses with the teacher's tokenizer."""
+def _latency_conversations(tasks: EvalTasks, count: int) -> list[list[dict[str, str]]]:
+    """Return the first ``count`` prompts, taking one task after the other so that short and long prompts mix."""
+    interleaved = [record for group in zip_longest(*tasks.records.values()) for record in group
+                   if record is not None]
+    return [record["messages"] for record in interleaved[:count]]
+
+
+def _generate_answers(loaded: LoadedModel, tasks: EvalTasks, config: RunConfig) -> ModelOutcome:
+    """Generate greedy answers to every task, then time single prompts for latency."""
+    outcome = ModelOutcome()
+    dtype = resolve_dtype(config.inference_dtype, loaded.model.device)
+    for task, records in tasks.records.items():
+        # The seconds include tokenising and decoding each batch.
+        generations, seconds = generate(loaded.model, loaded.tokenizer, [r["messages"] for r in records],
+                                        config.eval.max_new_tokens, config.eval.batch_size,
+                                        repetition_penalty=config.build.repetition_penalty,
+                                        description=f"{loaded.name} answers {task}", dtype=dtype)
+        generated_tokens = sum(generation.new_tokens for generation in generations)
+        outcome.predictions[task] = [generation.text for generation in generations]
+        outcome.generated_tokens += generated_tokens
+        outcome.generation_seconds += seconds
+        logger.info("model %s task %s: %d examples, %d generated tokens in %.1f s", loaded.name, task,
+                    len(records), generated_tokens, seconds)
+
+    conversations = _latency_conversations(tasks, config.eval.latency_prompts)
+    outcome.latency = measure_latency(loaded.model, loaded.tokenizer, conversations,
+                                      config.eval.latency_new_tokens, dtype)
+    return outcome
+
+
+def _load_and_generate(load: Callable[[], LoadedModel], tasks: EvalTasks,
+                       config: RunConfig) -> tuple[LoadedModel, ModelOutcome]:
+    """Load a model and answer every task, measuring the peak memory of both steps together."""
+    with PeakMemory(_device()) as memory:
+        loaded = load()
+        outcome = _generate_answers(loaded, tasks, config)
+    outcome.peak_memory = memory.result
+    return loaded, outcome
+
+
+def _encode_references(teacher: LoadedModel, tasks: EvalTasks, max_seq_len: int) -> dict[str, ReferenceEncoding]:
+    """Encode the reference responses of every token-scored task with the teacher's tokenizer."""
     encoded = {}
-    for task, records in tasks.items():
-        if task == CLASSIFY:
+    for task, records in tasks.records.items():
+        if tasks.kinds[task] not in TOKEN_KINDS:
             continue
-        encoded[task], dropped = encode_records(teacher.tokenizer, records, max_seq_len)
+        examples, dropped = encode_records(teacher.tokenizer, records, max_seq_len)
         if dropped:
-            logger.warning("task %s: %d of %d examples exceed max_seq_len=%d and get no KL score",
+            logger.warning("task %s: %d of %d examples exceed max_seq_len=%d and get no token-level scores",
                            task, len(dropped), len(records), max_seq_len)
+        index = {example.example_id: position for position, example in enumerate(examples)}
+        encoded[task] = ReferenceEncoding(examples, [index.get(record["id"]) for record in records])
     return encoded
 
 
@@ -133,84 +231,69 @@ def _same_vocabulary(model: LoadedModel, teacher: LoadedModel) -> bool:
     return model.tokenizer.get_vocab() == teacher.tokenizer.get_vocab()
 
 
-def _task_kl(loaded: LoadedModel, teacher: LoadedModel, task: str, examples: list[EncodedExample],
-             batch_size: int) -> float | None:
-    """Return the model's mean token KL to the teacher on ``examples``, or None when it cannot be computed.
-
-    The teacher itself gets 0 without a forward pass.
-    """
-    if loaded is teacher:
-        return 0.0
-    if not examples:
-        return None
+def _token_scores(loaded: LoadedModel, teacher: LoadedModel, task: str, encoding: ReferenceEncoding,
+                  batch_size: int) -> dict[str, Statistic]:
+    """Return the model's token-level fidelity to the teacher on one task, or nothing when it cannot be computed."""
     if not _same_vocabulary(loaded, teacher):
-        logger.warning("model %s: its tokenizer differs from the teacher's, so it gets no kl_to_teacher",
+        logger.warning("model %s: its tokenizer differs from the teacher's, so it gets no token-level scores",
                        loaded.name)
-        return None
+        return {}
     with Progress(transient=True) as progress:
-        bar = progress.add_task(f"KL of {loaded.name} on {task}", total=len(examples))
-        total = teacher_forced_kl(teacher.model, loaded.model, examples, teacher.tokenizer.pad_token_id,
-                                  batch_size, on_batch=lambda count: progress.advance(bar, count))
-    return total.mean
+        bar = progress.add_task(f"{loaded.name} against the teacher on {task}", total=len(encoding.examples))
+        statistics = token_statistics(teacher.model, loaded.model, encoding.examples,
+                                      teacher.tokenizer.pad_token_id, batch_size,
+                                      on_batch=lambda count: progress.advance(bar, count))
+    return token_fidelity(statistics, encoding.positions)
 
 
-def _score_task(task: str, records: list[dict[str, Any]], predictions: list[str]) -> dict[str, float | None]:
-    if task == CLASSIFY:
-        return classify_metrics([r["response"] for r in records], predictions,
-                                [r.get("choices") for r in records])
-    return {"rouge_l": mean_rouge_l([r["response"] for r in records], predictions)}
-
-
-def _evaluate_model(loaded: LoadedModel, teacher: LoadedModel, tasks: dict[str, list[dict[str, Any]]],
-                    kl_examples: dict[str, list[EncodedExample]], config: RunConfig) -> ModelOutcome:
-    """Generate and score every task for one model."""
-    outcome = ModelOutcome()
-    for task, records in tasks.items():
-
-        # Greedy answers. The seconds include tokenising and decoding each batch.
-        generations, seconds = generate(loaded.model, loaded.tokenizer, [r["messages"] for r in records],
-                                        config.eval.max_new_tokens, config.eval.batch_size,
-                                        repetition_penalty=config.build.repetition_penalty,
-                                        description=f"{loaded.name} answers {task}",
-                                        dtype=resolve_dtype(config.inference_dtype, loaded.model.device))
-        predictions = [generation.text for generation in generations]
-        generated_tokens = sum(generation.new_tokens for generation in generations)
-        outcome.predictions[task] = predictions
-        outcome.generated_tokens += generated_tokens
-        outcome.generation_seconds += seconds
-
-        # Scores against the references, then KL to the teacher on generated tasks.
-        outcome.metrics[task] = _score_task(task, records, predictions)
-        if task != CLASSIFY:
-            outcome.metrics[task]["kl_to_teacher"] = _task_kl(loaded, teacher, task, kl_examples[task],
-                                                              config.eval.batch_size)
-        logger.info("model %s task %s: %d examples, %d generated tokens in %.1f s", loaded.name, task,
-                    len(records), generated_tokens, seconds)
-    return outcome
+def _score_model(loaded: LoadedModel, teacher: LoadedModel, outcome: ModelOutcome, tasks: EvalTasks,
+                 encoded: dict[str, ReferenceEncoding], teacher_predictions: dict[str, list[str]],
+                 config: RunConfig, user_metrics: list[UserMetric]) -> None:
+    """Score every task of one model: kind metrics, token-level fidelity and the user's metrics."""
+    for task, records in tasks.records.items():
+        kind = tasks.kinds[task]
+        predictions = outcome.predictions[task]
+        scores = score_task(kind, records, predictions, teacher_predictions.get(task))
+        if task in encoded:
+            scores.statistics.update(_token_scores(loaded, teacher, task, encoded[task], config.eval.batch_size))
+        references = [record["response"] for record in records]
+        for metric in user_metrics:
+            for name, statistic in metric_statistics(metric, task, predictions, references).items():
+                if name in scores.statistics:
+                    raise ValueError(f"eval.metrics entry {metric.entry!r} returns {name!r}, which is a "
+                                     f"built-in metric of task {task!r}; rename the function or the key")
+                scores.statistics[name] = statistic
+        outcome.scores[task] = scores
 
 
 @dataclass
 class Evaluation:
-    """Facts (size, load time, throughput) and outcomes per model, and KL example counts per task."""
+    """Facts (size, load time, throughput, latency, memory) and outcomes per model, and encoded counts per task."""
 
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     outcomes: dict[str, ModelOutcome] = field(default_factory=dict)
     kl_examples: dict[str, int] = field(default_factory=dict)
 
 
-def evaluate_models(folders: dict[str, Path], tasks: dict[str, list[dict[str, Any]]],
-                    config: RunConfig) -> Evaluation:
+def evaluate_models(folders: dict[str, Path], tasks: EvalTasks, config: RunConfig,
+                    user_metrics: list[UserMetric] | None = None) -> Evaluation:
     """Run every model on every task.
 
-    The teacher stays loaded throughout because the KL needs it. Each student
-    is loaded in turn and freed before the next.
+    The teacher stays loaded throughout because the token-level comparison
+    needs it. Each student is loaded in turn and freed before the next. Peak
+    memory covers loading and answering, not the comparison, where the
+    teacher runs beside the student.
     """
-    teacher = _load("teacher", folders["teacher"])
-    kl_examples = _encode_for_kl(teacher, tasks, config.label.max_seq_len)
-    evaluation = Evaluation(kl_examples={task: len(examples) for task, examples in kl_examples.items()})
+    teacher, teacher_outcome = _load_and_generate(lambda: _load("teacher", folders["teacher"]), tasks, config)
+    encoded = _encode_references(teacher, tasks, config.label.max_seq_len)
+    evaluation = Evaluation(kl_examples={task: len(encoding.examples) for task, encoding in encoded.items()})
     for name in MODEL_NAMES:
-        loaded = teacher if name == "teacher" else _load(name, folders[name])
-        outcome = _evaluate_model(loaded, teacher, tasks, kl_examples, config)
+        if name == "teacher":
+            loaded, outcome = teacher, teacher_outcome
+        else:
+            loaded, outcome = _load_and_generate(lambda name=name: _load(name, folders[name]), tasks, config)
+        _score_model(loaded, teacher, outcome, tasks, encoded, teacher_outcome.predictions, config,
+                     user_metrics or [])
         evaluation.outcomes[name] = outcome
         evaluation.facts[name] = _model_facts(loaded, outcome)
         if loaded is not teacher:
@@ -226,44 +309,15 @@ def _model_facts(loaded: LoadedModel, outcome: ModelOutcome) -> dict[str, Any]:
         "load_seconds": round(loaded.load_seconds, 3),
         "generated_tokens": outcome.generated_tokens,
         "generation_seconds": round(seconds, 3),
+        # Batched answers end to end: prompt processing, decoding and tokenising together.
         "tokens_per_second": round(outcome.generated_tokens / seconds, 2) if seconds > 0 else None,
+        "latency": outcome.latency,
+        "peak_memory": outcome.peak_memory,
     }
 
 
-def _mean(values: list[float | None]) -> float | None:
-    present = [value for value in values if value is not None]
-    return sum(present) / len(present) if present else None
-
-
-def summarise(outcomes: dict[str, ModelOutcome]) -> dict[str, dict[str, float | None]]:
-    """Return per model the mean KL and ROUGE-L over generated tasks and the classify accuracy."""
-    summary = {}
-    for name, outcome in outcomes.items():
-        generated = [metrics for task, metrics in outcome.metrics.items() if task != CLASSIFY]
-        summary[name] = {
-            "kl_to_teacher": _mean([metrics["kl_to_teacher"] for metrics in generated]),
-            "rouge_l": _mean([metrics["rouge_l"] for metrics in generated]),
-            "accuracy": outcome.metrics.get(CLASSIFY, {}).get("accuracy"),
-            "first_mention_accuracy": outcome.metrics.get(CLASSIFY, {}).get("first_mention_accuracy"),
-        }
-    return summary
-
-
-def build_results(evaluation: Evaluation, tasks: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Return the content of ``results.json``: models, per-task metrics and the summary."""
-    task_results = {}
-    for task, records in tasks.items():
-        entry: dict[str, Any] = {"examples": len(records)}
-        if task in evaluation.kl_examples:
-            entry["kl_examples"] = evaluation.kl_examples[task]
-        entry["metrics"] = {name: outcome.metrics[task] for name, outcome in evaluation.outcomes.items()}
-        task_results[task] = entry
-    return {"models": evaluation.facts, "tasks": task_results, "summary": summarise(evaluation.outcomes)}
-
-
-def prediction_records(outcomes: dict[str, ModelOutcome],
-                       tasks: dict[str, list[dict[str, Any]]]) -> Iterator[dict[str, str]]:
-    for task, records in tasks.items():
+def prediction_records(outcomes: dict[str, ModelOutcome], tasks: EvalTasks) -> Iterator[dict[str, str]]:
+    for task, records in tasks.records.items():
         for name, outcome in outcomes.items():
             for record, prediction in zip(records, outcome.predictions[task], strict=True):
                 yield {"id": record["id"], "task": task, "model": name, "prediction": prediction}
@@ -289,22 +343,23 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     started = time.time()
     folders = model_folders(workspace)
     build_dir = _check_inputs(workspace, folders)
-    tasks = select_examples(read_jsonl(build_dir / "test.jsonl"), config.eval.max_examples)
-    if not tasks:
+    user_metrics = load_metrics(config.eval.metrics)
+    tasks = collect_tasks(read_jsonl(build_dir / "test.jsonl"), config)
+    if not tasks.records:
         raise ValueError(f"{build_dir / 'test.jsonl'} has no examples; "
                          f"raise build.split.test and re-run `shochu build`")
     output = workspace.reset(NAME)
 
-    evaluation = evaluate_models(folders, tasks, config)
+    evaluation = evaluate_models(folders, tasks, config, user_metrics)
     for name, folder in folders.items():
         relative = folder.relative_to(workspace.root).as_posix()
         evaluation.facts[name] = {"path": relative, **evaluation.facts[name]}
-    results = build_results(evaluation, tasks)
+    results = build_results(evaluation, tasks, config)
 
     write_jsonl(output / PREDICTIONS_FILE, prediction_records(evaluation.outcomes, tasks))
     write_json(output / RESULTS_FILE, results)
     counts = {
-        "examples": {task: len(records) for task, records in tasks.items()},
+        "examples": {task: len(records) for task, records in tasks.records.items()},
         "kl_to_teacher": {name: values["kl_to_teacher"] for name, values in results["summary"].items()},
     }
     produced = {name: fingerprint_file(output / name) for name in (RESULTS_FILE, PREDICTIONS_FILE)}

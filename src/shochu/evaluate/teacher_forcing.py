@@ -1,6 +1,10 @@
-"""Teacher-forced KL of a model to the teacher on reference responses.
+"""Teacher-forced comparison of a model with the teacher on reference responses.
 
-Both models read the same right-padded batches from ``distill.data.collate``.
+Per example and over the supervised response tokens, ``token_statistics`` sums
+the KL to the teacher, the tokens where both models rank the same token first,
+the model's negative log-likelihood of the reference token (for perplexity),
+and keeps each token's gap between the probabilities the two models give the
+reference token. Both models read the same right-padded batches from ``distill.data.collate``.
 Right padding is safe here because nothing is generated. Each position
 attends only to earlier tokens, and only the supervised positions
 (``target_mask``) are scored, following the logits-position convention of
@@ -11,8 +15,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from transformers import PreTrainedModel
 
@@ -56,7 +61,19 @@ def _supervised_logits(model: PreTrainedModel, input_ids: torch.Tensor, attentio
     return model(**inputs).logits[mask]
 
 
-@torch.inference_mode()
+@dataclass
+class TokenStatistics:
+    """Sums over each example's supervised response tokens, one entry per example in input order."""
+
+    tokens: list[int] = field(default_factory=list)
+    kl_sums: list[float] = field(default_factory=list)
+    top1_matches: list[int] = field(default_factory=list)
+    # The model's negative log-likelihood of the reference tokens, in nats.
+    nll_sums: list[float] = field(default_factory=list)
+    # Per token: |p_teacher(reference token) - p_model(reference token)|.
+    probability_gaps: list[np.ndarray] = field(default_factory=list)
+
+
 def teacher_forced_kl(teacher: PreTrainedModel, model: PreTrainedModel, examples: Sequence[EncodedExample],
                       pad_token_id: int, batch_size: int,
                       on_batch: Callable[[int], None] | None = None) -> KLTotal:
@@ -65,16 +82,53 @@ def teacher_forced_kl(teacher: PreTrainedModel, model: PreTrainedModel, examples
     ``examples`` were encoded with the teacher's tokenizer, which the model
     must share. The result's ``mean`` is the token-level mean over all examples.
     """
-    total = KLTotal()
+    statistics = token_statistics(teacher, model, examples, pad_token_id, batch_size, on_batch)
+    return KLTotal(kl_sum=sum(statistics.kl_sums), tokens=sum(statistics.tokens))
+
+
+@torch.inference_mode()
+def token_statistics(teacher: PreTrainedModel, model: PreTrainedModel, examples: Sequence[EncodedExample],
+                     pad_token_id: int, batch_size: int,
+                     on_batch: Callable[[int], None] | None = None) -> TokenStatistics:
+    """Compare ``model`` with ``teacher`` token by token on the reference responses of ``examples``.
+
+    When ``model`` is the teacher, one forward pass serves both sides.
+    """
+    statistics = TokenStatistics()
     for start in range(0, len(examples), batch_size):
         batch = collate(list(examples[start:start + batch_size]), pad_token_id)
 
         teacher_logits = _supervised_logits(teacher, batch.input_ids, batch.attention_mask, batch.target_mask)
-        model_logits = _supervised_logits(model, batch.input_ids, batch.attention_mask, batch.target_mask)
-        per_token = kl_divergence(teacher_logits, model_logits.to(teacher_logits.device))
-
-        total.kl_sum += per_token.sum().item()
-        total.tokens += per_token.numel()
+        if model is teacher:
+            model_logits = teacher_logits
+        else:
+            model_logits = _supervised_logits(model, batch.input_ids, batch.attention_mask,
+                                              batch.target_mask).to(teacher_logits.device)
+        targets = batch.targets[batch.target_mask].to(teacher_logits.device)
+        _add_batch(statistics, teacher_logits, model_logits, targets, batch.target_mask.sum(dim=1).tolist())
         if on_batch is not None:
             on_batch(len(batch.example_ids))
-    return total
+    return statistics
+
+
+def _add_batch(statistics: TokenStatistics, teacher_logits: torch.Tensor, model_logits: torch.Tensor,
+               targets: torch.Tensor, counts: list[int]) -> None:
+    """Score one batch's tokens, shape ``(tokens, vocab)``, and split the sums by example."""
+    vocab = min(teacher_logits.shape[-1], model_logits.shape[-1])
+    teacher_log_probs = torch.log_softmax(teacher_logits[..., :vocab].float(), dim=-1)
+    model_log_probs = torch.log_softmax(model_logits[..., :vocab].float(), dim=-1)
+
+    kl = kl_divergence(teacher_logits, model_logits)
+    top1 = teacher_log_probs.argmax(dim=-1) == model_log_probs.argmax(dim=-1)
+    model_target = model_log_probs.gather(-1, targets[:, None]).squeeze(-1)
+    teacher_target = teacher_log_probs.gather(-1, targets[:, None]).squeeze(-1)
+    gaps = (teacher_target.exp() - model_target.exp()).abs()
+
+    for kl_part, top1_part, nll_part, gap_part in zip(kl.split(counts), top1.split(counts),
+                                                      (-model_target).split(counts), gaps.split(counts),
+                                                      strict=True):
+        statistics.tokens.append(kl_part.numel())
+        statistics.kl_sums.append(kl_part.sum().item())
+        statistics.top1_matches.append(int(top1_part.sum().item()))
+        statistics.nll_sums.append(nll_part.sum().item())
+        statistics.probability_gaps.append(gap_part.cpu().numpy().astype(np.float32))

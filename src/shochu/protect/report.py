@@ -1,10 +1,15 @@
-"""The privacy report: entity counts per type, per source and per document, never values."""
+"""The privacy report: entity counts, operators, labels, left-out documents and risks; never values."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from shochu.protect.labels import LABELS
+
+if TYPE_CHECKING:
+    from shochu.protect.policy import CorpusScan
 
 
 @dataclass
@@ -16,6 +21,10 @@ class PrivacyReport:
     totals: Counter[str] = field(default_factory=Counter)
     documents: dict[str, Counter[str]] = field(default_factory=dict)
     sources: dict[str, Counter[str]] = field(default_factory=dict)
+    operators: dict[str, dict[str, int]] = field(default_factory=dict)
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    reidentification: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, source: str, doc_id: str, counts: dict[str, int], withheld: bool) -> None:
         """Record one masked record (a chunk or a ticket) of ``source``."""
@@ -26,7 +35,21 @@ class PrivacyReport:
         tally["with_entities"] += int(any(counts.values()))
         tally["withheld"] += int(withheld)
 
+    def add_policy(self, scan: CorpusScan, operators: dict[str, dict[str, int]]) -> None:
+        """Record operator counts, labels per document, left-out documents and re-identification flags."""
+        self.operators = operators
+        self.labels = {doc_id: {"label": labelled.label, "policy": labelled.policy,
+                                "rules": list(labelled.rules)}
+                       for doc_id, labelled in sorted(scan.labels.items())}
+        self.excluded = scan.excluded_documents()
+        self.reidentification = {}
+        for doc_id, risk in sorted(scan.risks.items()):
+            labelled = scan.labels.get(doc_id)
+            self.reidentification[doc_id] = {"source": labelled.source if labelled else None,
+                                             "excluded": scan.excluded(doc_id), **risk.to_dict()}
+
     def to_dict(self) -> dict[str, Any]:
+        label_counts = Counter(entry["label"] for entry in self.labels.values())
         return {
             "entity_types": self.entity_types,
             "score_threshold": self.score_threshold,
@@ -34,4 +57,11 @@ class PrivacyReport:
             "sources": {name: dict(tally) for name, tally in sorted(self.sources.items())},
             "documents": {doc_id: dict(sorted(counts.items()))
                           for doc_id, counts in sorted(self.documents.items())},
+            "operators": self.operators,
+            "labels": {"counts": {label: label_counts[label] for label in LABELS}, "documents": self.labels},
+            "excluded": {"count": len(self.excluded), "documents": self.excluded},
+            "reidentification": {"flagged_documents": len(self.reidentification),
+                                 "flagged_records": sum(entry["flagged_records"]
+                                                        for entry in self.reidentification.values()),
+                                 "documents": self.reidentification},
         }

@@ -10,12 +10,17 @@ CSV when ``build.tickets`` is set) and writes into ``protect/``:
   ingest wrote ``documents.jsonl``;
 - ``tickets.jsonl``: one record per usable CSV row: ``id``, ``doc_id``
   (``ticket-<id>``), masked ``text``, ``label``, ``entities``;
-- ``privacy_report.json``: counts per type, per source and per document;
+- ``privacy_report.json``: counts per type, per source and per document,
+  operators used, confidentiality labels, left-out documents and
+  re-identification flags (see ``report.py``);
+- ``mapping.enc``: with ``protect.reversible_mapping``, the encrypted mapping
+  from replacements back to original values (see ``vault.py``);
 - ``manifest.json``, last.
 
-Masking takes two passes: the first collects names that strong cues find
-anywhere in the corpus (see ``known_names.py``), the second masks every
-mention of them along with everything else.
+Masking takes three passes: the first collects names that strong cues find
+anywhere in the corpus (see ``known_names.py``), the second detects every
+entity once and labels each document (see ``policy.py``), the third writes
+the documents that are kept, each entity replaced by its operator.
 
 Logs carry ids, counts and entity types only, never text or detected values.
 """
@@ -23,20 +28,26 @@ Logs carry ids, counts and entity types only, never text or detected values.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import track
 
 from shochu.config import RunConfig, TicketsConfig
+from shochu.protect.analyzer import SUPPORTED_ENTITIES
 from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
+from shochu.protect.operators import KEYED_OPERATORS, PSEUDONYM_KEY_VARIABLE, Operators, key_id
 from shochu.protect.placeholders import PlaceholderNumbering
+from shochu.protect.policy import Protector, scan_corpus
 from shochu.protect.report import PrivacyReport
 from shochu.protect.tickets import Ticket, read_tickets, tickets_path
+from shochu.protect.vault import MAPPING_FILE, MappingVault, mapping_key
 from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
 
 NAME = "protect"
@@ -45,9 +56,17 @@ logger = logging.getLogger(__name__)
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    """Return the settings that decide this stage's output: ``protect`` plus ``build.tickets``."""
+    """Return the settings that decide this stage's output: ``protect``, ``build.tickets`` and the key in use.
+
+    The pseudonym key enters as a fingerprint (``key_id``), so that a new key
+    makes the stage run again; the key itself is never written.
+    """
     tickets = config.build.tickets
-    return {**config.section(NAME), "tickets": tickets.model_dump(mode="json") if tickets else None}
+    section = {**config.section(NAME), "tickets": tickets.model_dump(mode="json") if tickets else None}
+    if any(operator in KEYED_OPERATORS for operator in config.protect.operators.values()):
+        key = os.environ.get(PSEUDONYM_KEY_VARIABLE, "")
+        section["pseudonym_key_id"] = key_id(key.encode("utf-8")) if key else None
+    return section
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
@@ -78,70 +97,102 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         known_names = collect_known_names(_texts(chunks, tickets or []),
                                           (document.get("metadata") or {} for document in documents or []))
     masker = Masker(config.protect, known_names)
+    operators = Operators.from_config(config.protect, SUPPORTED_ENTITIES)
+    vault_key = mapping_key() if config.protect.reversible_mapping else None
+
+    # Second pass: detect once, label documents, decide which are left out.
+    tickets_source = Path(config.build.tickets.path).name if config.build.tickets else None
+    scan = scan_corpus(masker, operators, config.protect, chunks, documents, tickets or [], tickets_source)
+    vault = MappingVault() if vault_key is not None else None
+    protector = Protector(masker, operators, scan, vault)
 
     output = workspace.reset(NAME)
     report = PrivacyReport(entity_types=list(masker.entities), score_threshold=masker.score_threshold)
-    written = {"chunks.jsonl": write_jsonl(output / "chunks.jsonl", _masked_chunks(masker, chunks, report))}
+    written = {"chunks.jsonl": write_jsonl(output / "chunks.jsonl",
+                                           _masked_chunks(protector, chunks, report))}
     if documents is not None:
         written["documents.jsonl"] = write_jsonl(output / "documents.jsonl",
-                                                 _masked_documents(masker, documents, report))
+                                                 _masked_documents(protector, documents, report))
     if tickets is not None:
         written["tickets.jsonl"] = write_jsonl(output / "tickets.jsonl",
-                                               _masked_tickets(masker, tickets, report))
+                                               _masked_tickets(protector, tickets, report))
+    report.add_policy(scan, protector.operators_used())
     write_json(output / "privacy_report.json", report.to_dict())
+    if vault is not None and vault_key is not None:
+        vault.write(output / MAPPING_FILE, vault_key)
 
-    counts = {**_counts(report, written, skipped, config.build.tickets), "known_names": len(known_names)}
+    counts = {**_counts(report, written, skipped, config.build.tickets), "known_names": len(known_names),
+              **_policy_counts(report)}
     _log_summary(counts)
     outputs = {name: fingerprint_file(output / name) for name in (*written, "privacy_report.json")}
     return workspace.finish(NAME, settings(config), stage_inputs, counts, started, outputs)
 
 
-def _masked_chunks(masker: Masker, chunks: list[dict[str, Any]],
+def _masked_chunks(protector: Protector, chunks: list[dict[str, Any]],
                    report: PrivacyReport) -> Iterator[dict[str, Any]]:
-    for chunk in _progress(chunks, "Masking chunks"):
+    for index, chunk in enumerate(_progress(chunks, "Masking chunks")):
+        doc_id = chunk["doc_id"]
+        if protector.scan.excluded(doc_id):
+            continue
+
         # Heading and text share placeholder numbers: [PERSON_1] is one person in both.
         numbering = PlaceholderNumbering()
-        heading = masker.mask(chunk["heading"], numbering) if chunk.get("heading") else None
-        text = masker.mask(chunk.get("text") or "", numbering)
+        record_id = str(chunk.get("chunk_id", index))
+        heading = (protector.protect(chunk["heading"], doc_id, record_id, numbering,
+                                     ("chunk", index, "heading"))
+                   if chunk.get("heading") else None)
+        text = protector.protect(chunk.get("text") or "", doc_id, record_id, numbering,
+                                 ("chunk", index, "text"))
         counts = Counter(text.counts) + Counter(heading.counts if heading else {})
         withheld = _withheld(chunk.get("chunk_id"), "chunk", text, heading)
-        report.add("chunks", chunk["doc_id"], dict(counts), withheld)
+        report.add("chunks", doc_id, dict(counts), withheld)
         yield {**chunk, "heading": heading.text if heading else chunk.get("heading"), "text": text.text,
-               "entities": dict(sorted(counts.items()))}
+               "entities": dict(sorted(counts.items())),
+               "confidentiality": protector.scan.labels[doc_id].label}
 
 
-def _masked_documents(masker: Masker, documents: list[dict[str, Any]],
+def _masked_documents(protector: Protector, documents: list[dict[str, Any]],
                       report: PrivacyReport) -> Iterator[dict[str, Any]]:
     for document in _progress(documents, "Masking document metadata"):
+        doc_id = document["doc_id"]
+        if protector.scan.excluded(doc_id):
+            continue
+
         # All fields of one document share placeholder numbers.
         numbering = PlaceholderNumbering()
         results: list[MaskResult] = []
-        metadata = {key: _masked_value(masker, value, numbering, results)
+        metadata = {key: _masked_value(protector, doc_id, value, numbering, results)
                     for key, value in (document.get("metadata") or {}).items()}
         counts = sum((Counter(result.counts) for result in results), Counter())
-        withheld = _withheld(document["doc_id"], "metadata of document", *results)
-        report.add("documents", document["doc_id"], dict(counts), withheld)
-        yield {**document, "metadata": metadata}
+        withheld = _withheld(doc_id, "metadata of document", *results)
+        report.add("documents", doc_id, dict(counts), withheld)
+        label = protector.scan.labels[doc_id].label if doc_id in protector.scan.labels else None
+        yield {**document, "metadata": metadata, "confidentiality": label}
 
 
-def _masked_value(masker: Masker, value: Any, numbering: PlaceholderNumbering,
+def _masked_value(protector: Protector, doc_id: str, value: Any, numbering: PlaceholderNumbering,
                   results: list[MaskResult]) -> Any:
     """Mask a string, or each string in a list, and append each mask result to ``results``."""
     if isinstance(value, list):
-        return [_masked_value(masker, item, numbering, results) for item in value]
+        return [_masked_value(protector, doc_id, item, numbering, results) for item in value]
     if not isinstance(value, str):
         return value
-    results.append(masker.mask(value, numbering))
+    results.append(protector.protect(value, doc_id, doc_id, numbering))
     return results[-1].text
 
 
-def _masked_tickets(masker: Masker, tickets: list[Ticket], report: PrivacyReport) -> Iterator[dict[str, Any]]:
-    for ticket in _progress(tickets, "Masking tickets"):
-        result = masker.mask(ticket.text)
+def _masked_tickets(protector: Protector, tickets: list[Ticket],
+                    report: PrivacyReport) -> Iterator[dict[str, Any]]:
+    for index, ticket in enumerate(_progress(tickets, "Masking tickets")):
         doc_id = f"ticket-{ticket.id}"
+        if protector.scan.excluded(doc_id):
+            continue
+        result = protector.protect(ticket.text, doc_id, doc_id, PlaceholderNumbering(),
+                                   ("ticket", index, "text"))
         report.add("tickets", doc_id, result.counts, _withheld(ticket.id, "ticket", result))
         yield {"id": ticket.id, "doc_id": doc_id, "text": result.text, "label": ticket.label,
-               "entities": dict(sorted(result.counts.items()))}
+               "entities": dict(sorted(result.counts.items())),
+               "confidentiality": protector.scan.labels[doc_id].label}
 
 
 def _texts(chunks: list[dict[str, Any]], tickets: list[Ticket]) -> Iterator[str]:
@@ -179,11 +230,24 @@ def _counts(report: PrivacyReport, written: dict[str, int], skipped: Counter[str
     return counts
 
 
+def _policy_counts(report: PrivacyReport) -> dict[str, Any]:
+    summary = report.to_dict()
+    return {
+        "labels": summary["labels"]["counts"],
+        "excluded_documents": summary["excluded"]["count"],
+        "operators": summary["operators"],
+        "reidentification_flagged_documents": summary["reidentification"]["flagged_documents"],
+    }
+
+
 def _log_summary(counts: dict[str, Any]) -> None:
     logger.info("masked %d chunks (%d with entities) and %s tickets; entities per type: %s", counts["chunks"],
                 counts["chunks_with_entities"], counts.get("tickets", "no"), counts["entities"])
     if counts.get("skipped_tickets"):
         logger.info("skipped ticket rows per reason: %s", counts["skipped_tickets"])
+    logger.info("documents per confidentiality label: %s; %d left out (listed in privacy_report.json); "
+                "%d with records that combine quasi-identifiers", counts["labels"],
+                counts["excluded_documents"], counts["reidentification_flagged_documents"])
     if counts["withheld_texts"]:
         logger.warning("%d texts withheld as [REDACTED] because a recognizer failed on them",
                        counts["withheld_texts"])

@@ -78,6 +78,7 @@ def validate_decision(data: Any, cards: Mapping[str, dict[str, Any]],
     if problems:
         return None, problems
     record = {"id": example_id, "decision": decision, "reason": reason}
+    # NOTE: an edited response is stored as the reviewer typed it; nothing here scans it for personal data.
     if decision == "edit":
         record["response"] = response.replace("\r\n", "\n").strip()
     record["stratum"] = card["stratum"]

@@ -99,6 +99,7 @@ def _escape_formula(value: Any) -> str:
 
 
 def _unescape_formula(text: str) -> str:
+    # NOTE: a cell whose own text starts with an apostrophe before = + - @ loses that apostrophe.
     return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_STARTS) else text
 
 

@@ -1,0 +1,102 @@
+"""Confidentiality labels from folder, marking, keyword and density rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from shochu.config import ConfidentialityConfig
+from shochu.protect.labels import DocumentFacts, Labeller, markings_of
+
+
+def _facts(source: str = "notes/a.txt", markings: tuple[str, ...] = (), text: str = "Meeting notes.",
+           chars: int = 1000, entities: int = 0) -> DocumentFacts:
+    return DocumentFacts("doc", source, markings, (text,), chars, entities)
+
+
+@pytest.fixture
+def labeller() -> Labeller:
+    return Labeller(ConfidentialityConfig(folders={"hr/**": "confidential", "*.eml": "internal",
+                                                   "public/*": "public", "legal/board/**": "secret"}))
+
+
+def test_default_label(labeller: Labeller) -> None:
+    labelled = labeller.label(_facts())
+    assert (labelled.label, labelled.policy, labelled.rules) == ("public", "train", ("default",))
+
+
+@pytest.mark.parametrize("source, label", [
+    ("hr/2024/payroll.xlsx", "confidential"),
+    ("hr/a.docx", "confidential"),
+    ("mail/2024/x.eml", "internal"),
+    ("public/brochure.pdf", "public"),
+    ("public/old/brochure.pdf", "public"),
+    ("legal/board/minutes.docx", "secret"),
+    ("finance/hr/a.docx", "public"),
+])
+def test_folder_rules(labeller: Labeller, source: str, label: str) -> None:
+    assert labeller.label(_facts(source=source)).label == label
+
+
+def test_folder_rule_named(labeller: Labeller) -> None:
+    assert labeller.label(_facts(source="hr/a.docx")).rules == ("folder hr/**",)
+
+
+@pytest.mark.parametrize("marking, label", [
+    ("社外秘", "confidential"),
+    ("極秘", "secret"),
+    ("Confidential", "confidential"),
+    ("Highly Confidential \\ All Employees", "secret"),
+    ("General", "internal"),
+    ("ลับ", "confidential"),
+    ("ลับที่สุด", "secret"),
+    ("Public", "public"),
+])
+def test_marking_rules(labeller: Labeller, marking: str, label: str) -> None:
+    assert labeller.label(_facts(markings=(marking,))).label == label
+
+
+@pytest.mark.parametrize("text, label", [
+    ("この資料は極秘です。", "secret"),
+    ("【社外秘】販売計画", "confidential"),
+    ("เอกสารนี้เป็นความลับที่สุด", "secret"),
+    ("STRICTLY CONFIDENTIAL - board pack", "secret"),
+    ("Internal use only", "internal"),
+    ("ＣＯＮＦＩＤＥＮＴＩＡＬ", "confidential"),
+    ("The nonconfidential appendix.", "public"),
+    ("เขาเก็บความลับไว้", "public"),
+])
+def test_keyword_rules(labeller: Labeller, text: str, label: str) -> None:
+    assert labeller.label(_facts(text=text)).label == label
+
+
+@pytest.mark.parametrize("entities, label", [(1, "public"), (2, "internal"), (9, "internal"), (10, "confidential")])
+def test_density_rule(labeller: Labeller, entities: int, label: str) -> None:
+    assert labeller.label(_facts(entities=entities)).label == label
+
+
+def test_highest_label_wins(labeller: Labeller) -> None:
+    labelled = labeller.label(_facts(source="hr/a.docx", markings=("極秘",), text="社外秘", entities=20))
+    assert (labelled.label, labelled.policy, labelled.rules) == ("secret", "exclude", ("marking 極秘",))
+
+
+def test_policy_configurable() -> None:
+    labeller = Labeller(ConfidentialityConfig(
+        default="internal", policy={"public": "train", "internal": "train", "confidential": "exclude",
+                                    "secret": "exclude"}))
+    assert labeller.label(_facts()).policy == "train"
+    assert labeller.label(_facts(text="社外秘")).policy == "exclude"
+
+
+def test_incomplete_policy_rejected() -> None:
+    with pytest.raises(ValueError, match="no entry for label"):
+        ConfidentialityConfig(policy={"public": "train"})
+
+
+@pytest.mark.parametrize("document, markings", [
+    ({"doc_id": "a", "sensitivity": "社外秘"}, ("社外秘",)),
+    ({"doc_id": "a", "metadata": {"sensitivity": ["Confidential", "ลับ"]}}, ("Confidential", "ลับ")),
+    ({"doc_id": "a", "metadata": {"sensitivity": {"label": "General", "source": "msip"}}}, ("General",)),
+    ({"doc_id": "a", "metadata": {"title": "x"}}, ()),
+])
+def test_markings_read_from_ingest_record(document: dict, markings: tuple[str, ...]) -> None:
+    assert markings_of(document) == markings

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages Shochu uses outside Python: Tesseract with the
 # Japanese and Thai models for OCR, Chromium and its WebDriver for the tests
-# that open the HTML pages, and a Japanese font for rendering test PDFs.
+# that open the HTML pages, and Japanese and Thai fonts for rendering test
+# documents and the pages.
 #
 # As root it runs apt-get; otherwise it prints the command to run and exits
 # non-zero, so that `make` stops before tests that would fail without them.
 set -euo pipefail
 
-PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-tha chromium chromium-driver fonts-ipafont-gothic)
+PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-tha chromium chromium-driver fonts-ipafont-gothic fonts-thai-tlwg)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

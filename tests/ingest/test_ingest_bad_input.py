@@ -344,3 +344,13 @@ def test_damaged_archive_reported(tmp_path: Path) -> None:
     result = run_stage(folder, tmp_path / "ws")
     assert errors_by_source(result["errors"])["cut.zip"]["error"] == "ReadError"
     assert len(result["documents"]) == 1
+
+
+def test_shift_jis_file_name_decoded(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    name = "顧客台帳.md".encode("cp932")
+    with open(os.path.join(os.fsencode(folder), name), "wb") as handle:
+        handle.write(GUIDE.encode())
+    result = run_stage(folder, tmp_path / "ws")
+    assert [document["source"] for document in result["documents"]] == ["顧客台帳.md"]

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from shochu.ingest.readers.base import EncodingError
+from shochu.ingest.readers.encoding import decode_text
+
+# Lone surrogates U+DC80 to U+DCFF: how Python keeps file name bytes that are not UTF-8.
+_SURROGATE_ESCAPES = re.compile("[\udc80-\udcff]")
 # Bytes hashed at a time when fingerprinting a file.
 _HASH_BLOCK = 1 << 20
 
@@ -98,8 +104,20 @@ def _special_file_problem(path: Path, root: Path) -> Problem | None:
 
 
 def relative_source(path: Path, root: Path) -> str:
-    """Return the ``source`` of a file in the stage outputs: its POSIX path relative to ``root``."""
-    return path.relative_to(root).as_posix()
+    """Return the ``source`` of a file in the stage outputs: its POSIX path relative to ``root``.
+
+    A name that is not valid UTF-8 (a Shift_JIS name copied from a Windows share)
+    reaches Python with surrogate escapes, which cannot be written as UTF-8; its
+    bytes are decoded as text files are, or shown as escapes when that fails.
+    """
+    source = path.relative_to(root).as_posix()
+    if source.isascii() or not _SURROGATE_ESCAPES.search(source):
+        return source
+    raw = os.fsencode(source)
+    try:
+        return decode_text(raw)[0]
+    except EncodingError:
+        return raw.decode("utf-8", "backslashreplace")
 
 
 def document_id(source: str) -> str:

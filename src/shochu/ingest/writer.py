@@ -42,4 +42,10 @@ class StageWriter:
         return self._stack.__exit__(*exc_info)
 
     def write(self, kind: str, record: dict[str, Any]) -> None:
-        self._handles[kind].write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        try:
+            self._handles[kind].write(line)
+        except UnicodeEncodeError:
+            # A lone surrogate left by a library cannot be encoded as UTF-8; JSON
+            # escapes keep it, and the line stays valid.
+            self._handles[kind].write(json.dumps(record, ensure_ascii=True, default=str) + "\n")

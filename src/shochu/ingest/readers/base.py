@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from shochu.ingest.normalize import normalize_text
+from shochu.ingest.readers.sensitivity import edge_lines, markings_in
 
 
 class ReadError(Exception):
@@ -99,7 +100,11 @@ class Reader:
         """Return the raw text of ``file`` and its metadata.
 
         Problems that do not stop the read go in the metadata under "warnings";
-        ``extract`` moves them to ``Extraction.warnings``.
+        ``extract`` moves them to ``Extraction.warnings``. Lines that may carry a
+        sensitivity marking and are not in the text (page headers and footers)
+        go under "marking_lines"; ``extract`` searches them and the first and
+        last lines of the text, and records what it finds as
+        "sensitivity_markings".
         """
         raise NotImplementedError
 
@@ -109,6 +114,14 @@ class Reader:
             file = InputFile.from_path(file)
         raw_text, metadata = self.read(file, options or ReadOptions())
         warnings = metadata.pop("warnings", [])
+
+        # Page headers and footers come from the reader, taken before it removed
+        # running lines; the text's own first and last lines are searched too.
+        marking_lines = [*metadata.pop("marking_lines", []), *edge_lines(raw_text.splitlines())]
+        markings = markings_in(marking_lines)
+        if markings:
+            metadata["sensitivity_markings"] = markings
+
         text = normalize_text(raw_text)
         if not text:
             raise NoTextError(f"no text found in this {self.format} file; check that it is not "

@@ -9,6 +9,7 @@ import openpyxl
 
 from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
+from shochu.ingest.readers.sensitivity import office_labels
 
 
 class ExcelReader(Reader):
@@ -32,6 +33,9 @@ class ExcelReader(Reader):
             workbook.close()
 
         metadata: dict[str, Any] = {"sheets": names}
+        labels = office_labels(file.data)
+        if labels:
+            metadata["sensitivity_labels"] = labels
         if title:
             metadata["title"] = title
         return "\n\n".join(sections), metadata

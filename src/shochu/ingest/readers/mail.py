@@ -9,8 +9,8 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from shochu.ingest.readers.base import InputFile, NoTextError, ReadError, ReadOptions, Reader
-from shochu.ingest.readers.encoding import check_replacement_characters
+from shochu.ingest.readers.base import EncodingError, InputFile, NoTextError, ReadError, ReadOptions, Reader
+from shochu.ingest.readers.encoding import check_replacement_characters, decode_text
 from shochu.ingest.readers.html import html_to_markdown
 
 _HEADERS = ("From", "To", "Cc", "Subject", "Date", "Message-ID")
@@ -25,6 +25,8 @@ _ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*(Original Message|元のメッセ�
 _RULE_LINE = re.compile(r"^\s*([-=_*~―─━＝＿－])\1{7,}\s*$")
 # A framed signature is looked for among this many last non-blank lines.
 _MAX_SIGNATURE_LINES = 10
+# Lone surrogates U+DC80 to U+DCFF: how the parser keeps undecodable header bytes.
+_SURROGATE_ESCAPES = re.compile("[\udc80-\udcff]")
 # Whitespace left by header folding; a full-width space inside a name is kept.
 _FOLDING_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
@@ -49,6 +51,7 @@ class MailReader(Reader):
         check_replacement_characters(content)
         if body.get_content_type() == "text/html":
             content, _ = html_to_markdown(content, drop_quotes=True)
+        metadata["marking_lines"] = [metadata["subject"]] if "subject" in metadata else []
         return strip_reply(content), metadata
 
 
@@ -61,7 +64,8 @@ def _header_metadata(message: EmailMessage) -> dict[str, Any]:
             metadata[name.lower().replace("-", "_")] = _decoded_header(raw_value, message.get(name))
     if "subject" in metadata:
         metadata["title"] = metadata["subject"]
-    attachments = [part.get_filename() for part in message.iter_attachments() if part.get_filename()]
+    attachments = [_raw_bytes_decoded(part.get_filename()) for part in message.iter_attachments()
+                   if part.get_filename()]
     if attachments:
         metadata["attachments"] = attachments
     return metadata
@@ -79,7 +83,22 @@ def _decoded_header(raw_value: str, parsed: Any) -> str:
         value = str(make_header(decode_header(raw_value)))
     except (LookupError, UnicodeError, ValueError):
         value = str(parsed)
-    return _FOLDING_WHITESPACE.sub(" ", value).strip()
+    return _FOLDING_WHITESPACE.sub(" ", _raw_bytes_decoded(value)).strip()
+
+
+def _raw_bytes_decoded(value: str) -> str:
+    """Decode 8-bit bytes that the parser kept as surrogate escapes (raw UTF-8 or Shift_JIS headers).
+
+    Such escapes cannot be written as UTF-8, so left in place they would fail the
+    stage's output writer.
+    """
+    if not _SURROGATE_ESCAPES.search(value):
+        return value
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return decode_text(raw)[0]
+    except EncodingError:
+        return raw.decode("utf-8", "replace")
 
 
 def strip_reply(text: str) -> str:

@@ -13,6 +13,7 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
 from shochu.ingest.readers.running import drop_running_lines, running_lines
+from shochu.ingest.readers.sensitivity import edge_lines, office_labels
 
 # Paragraph ends, line breaks (python-pptx returns <a:br/> as a vertical tab) and spaces around them.
 _LINE_BREAKS = re.compile(r"[ \t]*[\n\v][ \t]*")
@@ -37,6 +38,11 @@ class PowerPointReader(Reader):
         metadata: dict[str, Any] = {"slides": len(sections)}
         if presentation.core_properties.title:
             metadata["title"] = presentation.core_properties.title
+        metadata["marking_lines"] = [line for slide in slides
+                                     for line in [*slide.furniture, *edge_lines(slide.body)]]
+        labels = office_labels(file.data)
+        if labels:
+            metadata["sensitivity_labels"] = labels
         return "\n\n".join(sections), metadata
 
 
@@ -45,6 +51,7 @@ class _Slide:
     heading: str
     body: list[str]  # lines of the text frames and tables, top to bottom
     notes: str
+    furniture: list[str]  # text of the footer, date and slide number placeholders
 
     def markdown(self, running: set[str]) -> str:
         """Render the heading, the body without running lines, then the speaker notes."""
@@ -65,10 +72,12 @@ def _read_slide(number: int, slide: Any) -> _Slide:
     heading = f"## Slide {number}: {title}" if title else f"## Slide {number}"
 
     body: list[str] = []
+    furniture: list[str] = []
     for shape in _reading_order(slide.shapes):
         if title_shape is not None and shape.shape_id == title_shape.shape_id:
             continue
         if shape.is_placeholder and shape.placeholder_format.type in _FURNITURE_PLACEHOLDERS:
+            furniture.extend(_shape_text(shape).split("\n"))
             continue
         text = _shape_text(shape)
         if not text:
@@ -76,7 +85,7 @@ def _read_slide(number: int, slide: Any) -> _Slide:
         if body:
             body.append("")  # a blank line keeps each text frame or table its own paragraph
         body.extend(text.split("\n"))
-    return _Slide(heading, body, _notes_text(slide))
+    return _Slide(heading, body, _notes_text(slide), furniture)
 
 
 def _reading_order(shapes: Iterable[Any]) -> Iterator[Any]:

@@ -11,6 +11,7 @@ from docx.text.paragraph import Paragraph
 
 from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
+from shochu.ingest.readers.sensitivity import office_labels
 
 _HEADING_STYLE = re.compile(r"^Heading (\d)$")
 
@@ -45,7 +46,12 @@ class WordReader(Reader):
             parts.append(text)
             previous_was_item = is_item
 
-        return "".join(parts), _metadata(document)
+        metadata = _metadata(document)
+        metadata["marking_lines"] = _header_footer_lines(document)
+        labels = office_labels(file.data)
+        if labels:
+            metadata["sensitivity_labels"] = labels
+        return "".join(parts), metadata
 
 
 def _paragraph_markdown(paragraph: Paragraph) -> tuple[str, bool]:
@@ -102,6 +108,20 @@ def _table_rows(table: Table) -> list[list[str]]:
         cells.extend([""] * row.grid_cols_after)
         rows.append(cells)
     return rows
+
+
+def _header_footer_lines(document: Any) -> list[str]:
+    """Return the text lines of every section's page headers and footers, tables included."""
+    lines: list[str] = []
+    for section in document.sections:
+        for part in (section.header, section.footer, section.first_page_header, section.first_page_footer,
+                     section.even_page_header, section.even_page_footer):
+            if part.is_linked_to_previous:
+                continue
+            lines.extend(paragraph.text for paragraph in part.paragraphs)
+            for table in part.tables:
+                lines.extend(cell.text for row in table.rows for cell in row.cells)
+    return [line for line in lines if line.strip()]
 
 
 def _metadata(document: Any) -> dict[str, Any]:

@@ -30,6 +30,13 @@ STAGE_MODULES: dict[str, str] = {
 
 CONFIG_NAME = "config.json"
 
+# Stages that consume the built dataset only after it passed the review gate (see shochu.review.gate).
+GATED_STAGES = ("label",)
+
+
+class ReviewGateError(ValueError):
+    """The reviewed sample of the built dataset is below the configured acceptance."""
+
 
 def stage_module(name: str) -> ModuleType:
     module = importlib.import_module(STAGE_MODULES[name])
@@ -57,8 +64,26 @@ def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = 
     if not force and workspace.is_fresh(name, settings, inputs):
         logger.info("stage %s is up to date; skipped", name)
         return workspace.manifest(name), False
+    if name in GATED_STAGES:
+        enforce_review_gate(config, workspace, name)
     logger.info("stage %s: starting", name)
     return module.run(config, workspace), True
+
+
+def enforce_review_gate(config: RunConfig, workspace: Workspace, stage: str) -> None:
+    """Stop before the teacher labels a dataset that the human spot-check did not accept."""
+    from shochu.review.gate import check_gate
+
+    result = check_gate(workspace.root, config.review)
+    if result.passed:
+        if result.overall.decided:
+            logger.info("review gate passed: %d of %d reviewed examples accepted", result.overall.accepted,
+                        result.overall.decided)
+        return
+    raise ReviewGateError(f"the review gate stops the {stage} stage:\n"
+                          + "\n".join(f"- {reason}" for reason in result.reasons)
+                          + "\nFix the build settings and re-run `shochu build`, review again with "
+                            "`shochu review`, or lower review.min_acceptance.")
 
 
 def run_all(config: RunConfig, force: set[str] | None = None, until: str | None = None) -> dict[str, Any]:

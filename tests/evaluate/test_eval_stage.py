@@ -277,3 +277,15 @@ def test_inputs_cover_user_files(finished) -> None:
     workspace, config, _ = finished
     found = stage.inputs(config, workspace)
     assert set(found) == {"build", "train", config.eval.extra_sets[0], config.eval.metrics[0].rpartition(":")[0]}
+
+
+def test_report_renders_real_results(finished) -> None:
+    from shochu.evaluate import report
+
+    workspace, config, _ = finished
+    report.run(config, workspace)
+    html = (workspace.stage_dir("report") / "report.html").read_text(encoding="utf-8")
+    assert '<table id="eval-gap">' in html
+    assert "<td>faq/extract</td>" in html
+    assert "Confusion matrices: classify" in html
+    assert html.count("data:image/png;base64,") == 3

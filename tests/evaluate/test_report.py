@@ -18,22 +18,45 @@ PLANTED_OUTPUT = "<b onmouseover=alert(1)>bold</b>"
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
+MODEL_PATHS = [("teacher", "models/teacher"), ("student_init", "models/student-init"), ("student", "train/best")]
 EVAL_RESULTS = {
-    "models": {name: {"path": path, "parameters": 1000, "tokens_per_second": 50.0, "load_seconds": 0.1}
-               for name, path in [("teacher", "models/teacher"), ("student_init", "models/student-init"),
-                                  ("student", "train/best")]},
+    "models": {name: {"path": path, "parameters": 1000, "tokens_per_second": 50.0, "load_seconds": 0.1,
+                      "latency": {"prompts": 2, "new_tokens_per_prompt": 32, "mean_prompt_tokens": 20.0,
+                                  "time_to_first_token_ms_median": 12.5 * (index + 1),
+                                  "time_to_first_token_ms_max": 30.0, "decode_tokens_per_second": 80.0 + index,
+                                  "dtype": "float32"},
+                      "peak_memory": {"bytes": (index + 1) * 300 * 2**20, "device": "cpu",
+                                      "method": "peak RSS (VmHWM, reset before loading) minus RSS before loading"}}
+               for index, (name, path) in enumerate(MODEL_PATHS)},
     "tasks": {
-        "qa": {"examples": 3, "kl_examples": 3, "metrics": {
+        "qa": {"kind": "qa", "source": "build/test.jsonl", "examples": 3, "kl_examples": 3, "metrics": {
             "teacher": {"rouge_l": 0.6, "kl_to_teacher": 0.0},
             "student_init": {"rouge_l": 0.1, "kl_to_teacher": 0.9},
-            "student": {"rouge_l": 0.4, "kl_to_teacher": 0.3}}},
-        "classify": {"examples": 2, "metrics": {
-            name: {"accuracy": 0.5, "valid_choice_share": 1.0}
-            for name in ("teacher", "student_init", "student")}},
+            "student": {"rouge_l": 0.4, "kl_to_teacher": 0.3}},
+            "intervals": {
+            "teacher": {"rouge_l": [0.5, 0.7], "kl_to_teacher": [0.0, 0.0]},
+            "student_init": {"rouge_l": [0.0, 0.2], "kl_to_teacher": [0.8, 1.0]},
+            "student": {"rouge_l": [0.3, 0.5], "kl_to_teacher": None}}},
+        "classify": {"kind": "classify", "source": "build/test.jsonl", "examples": 2, "metrics": {
+            name: {"accuracy": 0.5, "macro_f1": 0.25 + 0.25 * (name == "teacher"), "valid_choice_share": 1.0}
+            for name in ("teacher", "student_init", "student")},
+            "intervals": {name: {"accuracy": [0.0, 1.0], "macro_f1": [0.0, 1.0], "valid_choice_share": [1.0, 1.0]}
+                          for name in ("teacher", "student_init", "student")},
+            "confusion": {name: {"classes": ["billing", "network"], "columns": ["billing", "network", "(other)"],
+                                 "counts": [[1, 0, 0], [0, 0, 1]]}
+                          for name in ("teacher", "student_init", "student")}},
     },
-    "summary": {"teacher": {"kl_to_teacher": 0.0, "rouge_l": 0.6, "accuracy": 0.5},
-                "student_init": {"kl_to_teacher": 0.9, "rouge_l": 0.1, "accuracy": 0.5},
-                "student": {"kl_to_teacher": 0.3, "rouge_l": 0.4, "accuracy": 0.5}},
+    "summary": {"teacher": {"kl_to_teacher": 0.0, "rouge_l": 0.6, "accuracy": 0.5, "macro_f1": 0.5},
+                "student_init": {"kl_to_teacher": 0.9, "rouge_l": 0.1, "accuracy": 0.5, "macro_f1": 0.25},
+                "student": {"kl_to_teacher": 0.3, "rouge_l": 0.4, "accuracy": 0.5, "macro_f1": 0.25}},
+    "capacity_gap": [
+        {"task": "classify", "kind": "classify", "metric": "macro_f1", "teacher": 0.5, "student": 0.25,
+         "gap": 0.25, "interval": [0.0, 0.5], "gap_closed": 0.0},
+        {"task": "qa", "kind": "qa", "metric": "rouge_l", "teacher": 0.6, "student": 0.4, "gap": 0.2,
+         "interval": [0.1, 0.3], "gap_closed": 0.6},
+    ],
+    "bootstrap": {"resamples": 1000, "confidence": 0.95, "seed": 0,
+                  "method": "percentile bootstrap over test examples"},
 }
 
 
@@ -63,10 +86,10 @@ def test_report_files(reported) -> None:
     assert names == {"report.html", "report.json", "manifest.json"}
 
 
-def test_report_embeds_two_pngs(reported) -> None:
+def test_report_embeds_three_pngs(reported) -> None:
     _, _, html, _ = reported
     images = DATA_URI.findall(html)
-    assert len(images) == 2
+    assert len(images) == 3
     for image in images:
         assert base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -151,3 +174,49 @@ def test_report_without_eval(tmp_path: Path, tiny_model_dir: Path, tiny_student_
 def test_numeric_counts_flattens() -> None:
     counts = {"a": 1, "b": {"c": 2.5, "d": "text"}, "e": True}
     assert numeric_counts(counts) == {"a": 1, "b.c": 2.5}
+
+
+def _rows(html: str, table_id: str) -> list[list[str]]:
+    """Return the cell texts of each row of the table with ``table_id``."""
+    table = re.search(f'<table id="{table_id}">(.*?)</table>', html, re.DOTALL)
+    assert table is not None, f"no table {table_id}"
+    return [[re.sub(r"\s+", " ", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.DOTALL)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table.group(1), re.DOTALL)]
+
+
+def test_side_by_side_intervals(reported) -> None:
+    _, _, html, _ = reported
+    rows = {(row[0], row[3]): row[4:] for row in _rows(html, "eval-tasks")[1:]}
+    assert rows[("qa", "rouge_l")] == ["0.6000 [0.5000, 0.7000]", "0.1000 [0.0000, 0.2000]",
+                                       "0.4000 [0.3000, 0.5000]"]
+    assert rows[("qa", "kl_to_teacher")][2] == "0.3000"
+    assert rows[("classify", "macro_f1")][0] == "0.5000 [0.0000, 1.0000]"
+
+
+def test_capacity_gap_table(reported) -> None:
+    _, _, html, _ = reported
+    rows = _rows(html, "eval-gap")
+    assert rows[1] == ["classify", "macro_f1", "0.5000", "0.2500", "0.2500 [0.0000, 0.5000]", "0.0%"]
+    assert rows[2] == ["qa", "rouge_l", "0.6000", "0.4000", "0.2000 [0.1000, 0.3000]", "60.0%"]
+
+
+def test_models_table_latency_and_memory(reported) -> None:
+    _, _, html, _ = reported
+    rows = {row[0]: row[1:] for row in _rows(html, "eval-models")[1:]}
+    assert rows["teacher"] == ["1,000", "0.10", "50.0", "12.5", "80.0", "300.0 MiB"]
+    assert rows["student"] == ["1,000", "0.10", "50.0", "37.5", "82.0", "900.0 MiB"]
+    assert "Peak memory: peak RSS (VmHWM, reset before loading) minus RSS before loading." in html
+
+
+def test_summary_table_columns(reported) -> None:
+    _, _, html, _ = reported
+    header = _rows(html, "eval-summary")[0]
+    assert header == ["model", "kl_to_teacher", "rouge_l", "accuracy", "macro_f1"]
+
+
+def test_confusion_tables(reported) -> None:
+    _, _, html, _ = reported
+    assert "<h3>Confusion matrices: classify</h3>" in html
+    tables = re.findall(r'<table class="confusion">(.*?)</table>', html, re.DOTALL)
+    assert len(tables) == 3
+    assert "<th>(other)</th>" in tables[0]

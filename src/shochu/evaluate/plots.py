@@ -12,7 +12,9 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-SUMMARY_METRICS = ("rouge_l", "accuracy")
+from shochu.evaluate.task_metrics import PRIMARY_METRIC
+
+SUMMARY_METRICS = ("rouge_l", "accuracy", "macro_f1", "field_f1")
 
 
 def _height(value: float | None) -> float:
@@ -66,4 +68,37 @@ def eval_summary(summary: dict[str, dict[str, float | None]]) -> str:
 
     divergence.bar(models, [_height(summary[name].get("kl_to_teacher")) for name in models], color="tab:red")
     divergence.set_title("kl_to_teacher (nats/token), lower is better")
+    return _encode(figure)
+
+
+def task_bars(tasks: dict[str, dict[str, Any]], models: list[str]) -> str | None:
+    """Plot each task's primary metric per model, with the bootstrap interval as an error bar.
+
+    Returns None when no task has its primary metric.
+    """
+    rows = [(task, PRIMARY_METRIC[entry["kind"]], entry) for task, entry in tasks.items()
+            if entry.get("kind") in PRIMARY_METRIC]
+    rows = [(task, metric, entry) for task, metric, entry in rows
+            if any(entry["metrics"][name].get(metric) is not None for name in models)]
+    if not rows:
+        return None
+    figure = Figure(figsize=(max(6.0, 1.6 * len(rows) + 2), 3.8), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.8 / max(len(models), 1)
+    for offset, name in enumerate(models):
+        heights, low_errors, high_errors = [], [], []
+        for _, metric, entry in rows:
+            value = entry["metrics"][name].get(metric)
+            bounds = entry.get("intervals", {}).get(name, {}).get(metric)
+            heights.append(_height(value))
+            # Error bars extend from the value to each end of the interval; none without one.
+            low_errors.append(value - bounds[0] if bounds and value is not None else 0.0)
+            high_errors.append(bounds[1] - value if bounds and value is not None else 0.0)
+        positions = [index + offset * width for index in range(len(rows))]
+        axes.bar(positions, heights, width, yerr=[low_errors, high_errors], capsize=3, label=name)
+    axes.set_xticks([index + width * (len(models) - 1) / 2 for index in range(len(rows))],
+                    [f"{task}\n{metric}" for task, metric, _ in rows])
+    axes.set_ylim(0, 1.05)
+    axes.set_title("primary metric per task, higher is better")
+    axes.legend()
     return _encode(figure)

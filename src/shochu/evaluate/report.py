@@ -136,13 +136,14 @@ def collect(workspace: Workspace) -> dict[str, Any]:
 
 def figures(data: dict[str, Any]) -> dict[str, str | None]:
     """Return the base64 PNGs of the report, None where there is nothing to plot."""
-    images: dict[str, str | None] = {"training": None, "eval": None}
+    images: dict[str, str | None] = {"training": None, "eval": None, "tasks": None}
     training = data["training"]
     if training["train"] or training["validation"]:
         images["training"] = plots.training_curves(training["train"], training["validation"],
                                                    training["best_step"])
     if data["eval"]:
         images["eval"] = plots.eval_summary(data["eval"]["summary"])
+        images["tasks"] = plots.task_bars(data["eval"]["tasks"], list(data["eval"]["summary"]))
     return images
 
 

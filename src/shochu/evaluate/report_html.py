@@ -19,7 +19,7 @@ _TEMPLATE = """\
 <title>Shochu run report</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
-h1, h2 { font-weight: 600; }
+h1, h2, h3 { font-weight: 600; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.3rem 0.6rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
@@ -98,32 +98,82 @@ Licence table checked {{ check.licence_table_checked }}; commercial use: {{ "yes
 
 <h2>Evaluation</h2>
 {% if data.eval %}
+{% set bootstrap = data.eval.get("bootstrap") %}
 <img alt="evaluation summary" src="data:image/png;base64,{{ images.eval }}">
-<table>
-<tr><th>model</th><th>parameters</th><th>tokens/s</th><th>load s</th>
-<th>kl_to_teacher</th><th>rouge_l</th><th>accuracy</th></tr>
-{% for name, values in data.eval.summary.items() %}
+<h3>Models on this machine</h3>
+<table id="eval-models">
+<tr><th>model</th><th>parameters</th><th>load s</th><th>batched tokens/s</th><th>time to first token (ms, median)</th>
+<th>decode tokens/s</th><th>peak memory</th></tr>
+{% for name in models %}
 {% set facts = data.eval.models[name] %}
+{% set latency = facts.get("latency") or {} %}
+{% set memory = facts.get("peak_memory") or {} %}
 <tr><td>{{ name }}</td><td class="number">{{ facts.parameters | number }}</td>
-<td class="number">{{ facts.get("tokens_per_second") | number(1) }}</td>
 <td class="number">{{ facts.get("load_seconds") | number(2) }}</td>
-<td class="number">{{ values.kl_to_teacher | number }}</td>
-<td class="number">{{ values.rouge_l | number }}</td>
-<td class="number">{{ values.accuracy | number }}</td></tr>
+<td class="number">{{ facts.get("tokens_per_second") | number(1) }}</td>
+<td class="number">{{ latency.get("time_to_first_token_ms_median") | number(1) }}</td>
+<td class="number">{{ latency.get("decode_tokens_per_second") | number(1) }}</td>
+<td class="number">{{ memory.get("bytes") | size }}</td></tr>
 {% endfor %}
 </table>
-<table>
-<tr><th>task</th><th>examples</th><th>metric</th>{% for name in models %}<th>{{ name }}</th>{% endfor %}</tr>
+<p class="note">Batched tokens/s covers whole answers, prompt processing included. Time to first token and
+decode tokens/s come from prompts timed one at a time.
+{% for method in memory_methods %} Peak memory: {{ method }}.{% endfor %}</p>
+
+<h3>Summary</h3>
+<table id="eval-summary">
+<tr><th>model</th>{% for metric in summary_metrics %}<th>{{ metric }}</th>{% endfor %}</tr>
+{% for name, values in data.eval.summary.items() %}
+<tr><td>{{ name }}</td>
+{% for metric in summary_metrics %}<td class="number">{{ values.get(metric) | number }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+
+<h3>Side by side per task</h3>
+{% if images.tasks %}<img alt="primary metric per task" src="data:image/png;base64,{{ images.tasks }}">{% endif %}
+{% if bootstrap %}
+<p class="note">Each cell is the value on all test examples and its {{ (bootstrap.confidence * 100) | round | int }}%
+percentile-bootstrap interval over {{ bootstrap.resamples | number }} resamples of the examples (seed {{ bootstrap.seed }}).</p>
+{% endif %}
+<table id="eval-tasks">
+<tr><th>task</th><th>kind</th><th>examples</th><th>metric</th>{% for name in models %}<th>{{ name }}</th>{% endfor %}</tr>
 {% for task, entry in data.eval.tasks.items() %}
 {% for metric in entry.metric_names %}
-<tr><td>{{ task }}</td><td class="number">{{ entry.examples }}</td><td>{{ metric }}</td>
+<tr><td>{{ task }}</td><td>{{ entry.get("kind", task) }}</td><td class="number">{{ entry.examples }}</td><td>{{ metric }}</td>
 {% for name in models %}
-<td class="number">{{ entry.metrics[name].get(metric) | number }}</td>
+<td class="number">{{ entry.metrics[name].get(metric) | interval(entry.get("intervals", {}).get(name, {}).get(metric)) }}</td>
 {% endfor %}
 </tr>
 {% endfor %}
 {% endfor %}
 </table>
+
+{% if data.eval.get("capacity_gap") %}
+<h3>Capacity gap</h3>
+<p class="note">Teacher minus distilled student on each task's primary metric, largest gap first, with a paired
+bootstrap interval. "Gap closed" is the share of the initial student's shortfall that distillation recovered.</p>
+<table id="eval-gap">
+<tr><th>task</th><th>metric</th><th>teacher</th><th>student</th><th>gap</th><th>gap closed</th></tr>
+{% for row in data.eval.capacity_gap %}
+<tr><td>{{ row.task }}</td><td>{{ row.metric }}</td><td class="number">{{ row.teacher | number }}</td>
+<td class="number">{{ row.student | number }}</td><td class="number">{{ row.gap | interval(row.interval) }}</td>
+<td class="number">{{ row.gap_closed | percent }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+
+{% for task, entry in data.eval.tasks.items() if entry.get("confusion") %}
+<h3>Confusion matrices: {{ task }}</h3>
+<p class="note">Rows are the true labels, columns the normalised answers; "(other)" counts answers that are no label.</p>
+{% for name, matrix in entry.confusion.items() %}
+<table class="confusion">
+<tr><th>{{ name }}</th>{% for column in matrix.columns %}<th>{{ column }}</th>{% endfor %}</tr>
+{% for row in matrix.counts %}
+<tr><th>{{ matrix.classes[loop.index0] }}</th>{% for count in row %}<td class="number">{{ count }}</td>{% endfor %}</tr>
+{% endfor %}
+</table>
+{% endfor %}
+{% endfor %}
 {% else %}
 <p class="note">The eval stage has not run in this workspace.</p>
 {% endif %}
@@ -170,6 +220,9 @@ Licence table checked {{ check.licence_table_checked }}; commercial use: {{ "yes
 """
 
 
+SUMMARY_METRICS = ("kl_to_teacher", "rouge_l", "accuracy", "macro_f1", "first_mention_accuracy", "field_f1")
+
+
 def number(value: Any, digits: int = 4) -> str:
     """Format a metric with ``digits`` decimals, a count with thousands separators; ``n/a`` for None."""
     if value is None:
@@ -192,6 +245,13 @@ def size(value: int | float | None) -> str:
     return f"{value / (1 << 20):.1f} MiB"
 
 
+def interval(value: Any, bounds: list[float] | None, digits: int = 4) -> str:
+    """Format a metric as ``value [low, high]``, or the value alone without an interval."""
+    if bounds is None or value is None:
+        return number(value, digits)
+    return f"{number(value, digits)} [{number(bounds[0], digits)}, {number(bounds[1], digits)}]"
+
+
 def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -204,18 +264,28 @@ def _metric_names(entry: dict[str, Any]) -> list[str]:
 
 
 def render_report(data: dict[str, Any], images: dict[str, str | None], sample_models: list[str]) -> str:
-    """Render the report page from the report data and base64 PNG images keyed ``training`` and ``eval``."""
+    """Render the report page from the report data and base64 PNG images keyed ``training``, ``eval`` and ``tasks``."""
     environment = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True,
                               lstrip_blocks=True)
     environment.filters["number"] = number
     environment.filters["size"] = size
     environment.filters["percent"] = percent
+    environment.filters["interval"] = interval
     template = environment.from_string(_TEMPLATE)
     view = dict(data)
     models: list[str] = []
+    summary_metrics: list[str] = []
+    memory_methods: list[str] = []
     if data["eval"]:
         tasks = {task: {**entry, "metric_names": _metric_names(entry)}
                  for task, entry in data["eval"]["tasks"].items()}
         view["eval"] = {**data["eval"], "tasks": tasks}
         models = list(data["eval"]["summary"])
-    return template.render(data=view, images=images, models=models, sample_models=sample_models)
+        summary_metrics = [metric for metric in SUMMARY_METRICS
+                           if any(values.get(metric) is not None for values in data["eval"]["summary"].values())]
+        for facts in data["eval"]["models"].values():
+            method = (facts.get("peak_memory") or {}).get("method")
+            if method and method not in memory_methods:
+                memory_methods.append(method)
+    return template.render(data=view, images=images, models=models, sample_models=sample_models,
+                           summary_metrics=summary_metrics, memory_methods=memory_methods)

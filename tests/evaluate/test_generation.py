@@ -142,3 +142,13 @@ def test_kl_matches_manual_positions(teacher, student) -> None:
 
     total = teacher_forced_kl(model, student, examples, tokenizer.pad_token_id, batch_size=1)
     assert total.mean == pytest.approx(expected, rel=1e-5)
+
+
+def test_right_padded_tokenizer_generates_left(varied_teacher, tiny_model_dir: Path) -> None:
+    model, _ = varied_teacher
+    tokenizer = load_tokenizer(tiny_model_dir, padding_side="right")
+    batched, _ = generate(model, tokenizer, CONVERSATIONS, max_new_tokens=8, batch_size=4)
+    assert tokenizer.padding_side == "left"
+    single = [generate(model, tokenizer, [conversation], max_new_tokens=8, batch_size=1)[0][0]
+              for conversation in CONVERSATIONS]
+    assert batched == single

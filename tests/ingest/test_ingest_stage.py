@@ -85,6 +85,7 @@ def test_stage_chunk_records(ingested: dict[str, Any]) -> None:
     assert chunks == [{
         "chunk_id": f"{document['doc_id']}-0000", "doc_id": document["doc_id"], "source": "guide.md",
         "index": 0, "heading": "Guide", "text": "# Guide\n\nStart the machine with the green button.",
+        "language": "en", "cluster": f"{document['doc_id']}-0000",
     }]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from shochu.config import IngestConfig
 from shochu.ingest.archive import ArchiveBudget, read_members
 from shochu.ingest.chunking import Chunk, chunk_text
+from shochu.ingest.dedup import DuplicateClusters, key_digest, matching_key
 from shochu.ingest.files import Problem, document_id, relative_source
 from shochu.ingest.normalize import detect_language
 from shochu.ingest.readers import (READERS_BY_FORMAT, Extraction, InputFile, Reader, ReadError, ReadOptions,
@@ -90,7 +91,8 @@ class FileIngester:
         self.max_file_bytes = int(config.max_file_mb * _MIB)
         self.max_archive_bytes = int(config.max_archive_mb * _MIB)
         self.options = ReadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
-        self.seen_texts: dict[str, dict[str, str]] = {}  # text SHA-256 -> first document's id and source
+        self.seen_texts: dict[str, dict[str, str]] = {}  # matching-key digest -> first document's id and source
+        self.clusters = DuplicateClusters(config.near_duplicate_threshold)
 
     def ingest_path(self, path: Path) -> None:
         """Ingest one file of the input folder."""
@@ -233,9 +235,9 @@ class FileIngester:
                          chunks: list[Chunk]) -> None:
         doc_id = document_id(file.source)
 
-        # Exact duplicates: the first file in path order is kept.
-        text_sha256 = hashlib.sha256(extraction.text.encode("utf-8")).hexdigest()
-        original = self.seen_texts.get(text_sha256)
+        # Exact duplicates, compared by matching key: the first file in path order is kept.
+        text_digest = key_digest(matching_key(extraction.text))
+        original = self.seen_texts.get(text_digest)
         if original is not None:
             self.writer.write("duplicates", {"doc_id": doc_id, "source": file.source,
                                              "duplicate_of": original["doc_id"],
@@ -243,7 +245,7 @@ class FileIngester:
             self.tally.duplicates_dropped += 1
             logger.debug("ingest: %s dropped as a duplicate of %s", file.source, original["source"])
             return
-        self.seen_texts[text_sha256] = {"doc_id": doc_id, "source": file.source}
+        self.seen_texts[text_digest] = {"doc_id": doc_id, "source": file.source}
 
         language = detect_language(extraction.text)
         self.writer.write("documents", {
@@ -251,10 +253,15 @@ class FileIngester:
             "chars": len(extraction.text), "sha256": hashlib.sha256(file.data).hexdigest(),
             "metadata": extraction.metadata,
         })
+        # Near-duplicate chunks are kept; their shared cluster id lets the build
+        # stage keep a cluster on one side of the train/test split.
         for index, chunk in enumerate(chunks):
+            chunk_id = f"{doc_id}-{index:04d}"
+            chunk_language = detect_language(chunk.text)
             self.writer.write("chunks", {
-                "chunk_id": f"{doc_id}-{index:04d}", "doc_id": doc_id, "source": file.source,
-                "index": index, "heading": chunk.heading, "text": chunk.text,
+                "chunk_id": chunk_id, "doc_id": doc_id, "source": file.source, "index": index,
+                "heading": chunk.heading, "text": chunk.text, "language": chunk_language,
+                "cluster": self.clusters.assign(chunk_id, chunk.text, chunk_language),
             })
 
         self.tally.documents += 1

@@ -4,12 +4,15 @@ Outputs in the workspace's ``ingest/`` folder:
 
 - ``documents.jsonl``: one record per document read (id, source, format, language,
   size, file hash, metadata such as title or e-mail headers).
-- ``chunks.jsonl``: the documents' text split for the later stages.
+- ``chunks.jsonl``: the documents' text split for the later stages, with each
+  chunk's language and duplicate ``cluster`` id (the chunk id of the cluster's
+  first chunk; exact and near-duplicate chunks share one).
 - ``errors.jsonl``: one record per file, folder or archive member that could not be
   read (``severity`` "error"), or that was read despite a problem such as a name
   that lies about the content (``severity`` "warning"): ``source``, an ``error``
   reason code and a ``message`` that says what to do.
-- ``duplicates.jsonl``: documents dropped because an earlier one has the same text.
+- ``duplicates.jsonl``: documents dropped because an earlier one has the same text
+  after NFKC, case folding and white-space normalisation.
 - ``manifest.json``: written last, by ``Workspace.finish``.
 
 Metadata can contain personal data (names in e-mail headers, authors); it stays
@@ -73,7 +76,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         for path in progress:
             ingester.ingest_path(path)
 
-    counts = tally.counts()
+    counts = {**tally.counts(), **ingester.clusters.counts()}
     logger.info("ingest: %d documents, %d chunks, %d duplicates dropped",
                 counts["documents"], counts["chunks"], counts["duplicates_dropped"])
     _log_errors_summary(counts, folder / OUTPUT_FILES["errors"])

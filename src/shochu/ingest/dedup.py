@@ -1,0 +1,139 @@
+"""Exact and near-duplicate detection on matching keys, with cluster ids for the build stage.
+
+The matching key of a text is its NFKC form, case-folded, with every run of
+white space turned into one space; the stored text keeps its original form.
+Exact duplicates share the SHA-256 of their key. Near-duplicates are found by
+MinHash LSH (datasketch) on n-grams of the key: character 5-grams for Japanese,
+Thai and Lao, which do not separate words with spaces, and word 3-grams for
+other text.
+
+Clustering is greedy and streaming: a chunk joins the cluster of its most
+similar earlier chunk when their estimated Jaccard similarity reaches the
+threshold, and otherwise starts a cluster named after its own id. Records
+can therefore be written as chunks arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zlib
+
+import numpy as np
+from datasketch import LeanMinHash, MinHashLSH
+
+NUM_PERM = 128
+CHARACTER_NGRAM = 5
+WORD_NGRAM = 3
+_SPACELESS_LANGUAGES = {"ja", "th", "lo"}
+_WHITESPACE_RUNS = re.compile(r"\s+")
+
+# MinHash parameters in datasketch's "legacy" scheme: h(x) = ((a * x + b) mod p) & (2^32 - 1).
+_SEED = 1
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+# Multiplier of the polynomial hash that combines the codes of an n-gram.
+_NGRAM_BASE = np.uint64(1_000_003)
+
+
+def matching_key(text: str) -> str:
+    """Return the key under which two texts count as the same: NFKC, case-folded, spaces collapsed."""
+    key = unicodedata.normalize("NFKC", text).casefold()
+    return _WHITESPACE_RUNS.sub(" ", key).strip()
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def ngram_hashes(key: str, language: str) -> np.ndarray:
+    """Return the distinct 32-bit hashes of the key's n-grams: characters or words by ``language``."""
+    if language in _SPACELESS_LANGUAGES:
+        codes = np.frombuffer(key.replace(" ", "").encode("utf-32-le"), dtype=np.uint32)
+        n = CHARACTER_NGRAM
+    else:
+        codes = np.array([zlib.crc32(word.encode("utf-8")) for word in key.split(" ")], dtype=np.uint32)
+        n = WORD_NGRAM
+    return np.unique(_polynomial_ngrams(codes.astype(np.uint64), n))
+
+
+def _polynomial_ngrams(codes: np.ndarray, n: int) -> np.ndarray:
+    """Hash every run of ``n`` consecutive codes (the whole sequence when shorter), mod 2^32."""
+    n = max(1, min(n, len(codes)))
+    count = len(codes) - n + 1
+    hashes = np.zeros(max(count, 0), dtype=np.uint64)
+    for offset in range(n):
+        hashes = (hashes * _NGRAM_BASE + codes[offset:offset + count]) & _MAX_HASH
+    # A final multiply and shift spreads nearby values over the 32-bit range.
+    hashes = (hashes * np.uint64(0x9E3779B1)) & _MAX_HASH
+    return hashes ^ (hashes >> np.uint64(16))
+
+
+class _Permutations:
+    """The random affine maps of MinHash, drawn once as datasketch draws them for a seed."""
+
+    def __init__(self, num_perm: int, seed: int) -> None:
+        generator = np.random.RandomState(seed)
+        self.a = generator.randint(1, int(_MERSENNE_PRIME), size=num_perm, dtype=np.uint64)
+        self.b = generator.randint(0, int(_MERSENNE_PRIME), size=num_perm, dtype=np.uint64)
+
+    def signature(self, hashes: np.ndarray) -> np.ndarray:
+        """Return the MinHash signature (uint32, one value per permutation) of a set of hashes."""
+        if len(hashes) == 0:
+            return np.full(len(self.a), _MAX_HASH, dtype=np.uint32)
+        # uint64 products wrap modulo 2^64 before the modulo, as in datasketch's legacy scheme.
+        permuted = (hashes[:, None] * self.a + self.b) % _MERSENNE_PRIME & _MAX_HASH
+        return permuted.min(axis=0).astype(np.uint32)
+
+
+class NearDuplicateIndex:
+    """MinHash LSH index that assigns each added text to a near-duplicate cluster."""
+
+    def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
+        self.threshold = threshold
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.permutations = _Permutations(num_perm, _SEED)
+        self.signatures: dict[str, np.ndarray] = {}
+        self.clusters: dict[str, str] = {}
+
+    def assign(self, item_id: str, key: str, language: str) -> str:
+        """Add one text by its matching key; return its cluster id (its own id when it has no match)."""
+        signature = self.permutations.signature(ngram_hashes(key, language))
+        minhash = LeanMinHash(seed=_SEED, hashvalues=signature.astype(np.uint64), scheme="legacy")
+
+        best_id, best_similarity = None, self.threshold
+        for candidate in self.lsh.query(minhash):
+            similarity = float(np.mean(self.signatures[candidate] == signature))
+            if similarity >= best_similarity:
+                best_id, best_similarity = candidate, similarity
+
+        cluster = self.clusters[best_id] if best_id is not None else item_id
+        self.lsh.insert(item_id, minhash, check_duplication=False)
+        self.signatures[item_id] = signature
+        self.clusters[item_id] = cluster
+        return cluster
+
+
+class DuplicateClusters:
+    """Cluster ids for chunks: exact duplicates by key digest first, then near-duplicates by MinHash."""
+
+    def __init__(self, threshold: float) -> None:
+        self.near = NearDuplicateIndex(threshold)
+        self.exact: dict[str, str] = {}  # key digest -> cluster id
+        self.sizes: dict[str, int] = {}
+
+    def assign(self, item_id: str, text: str, language: str) -> str:
+        key = matching_key(text)
+        digest = key_digest(key)
+        cluster = self.exact.get(digest)
+        if cluster is None:
+            cluster = self.near.assign(item_id, key, language)
+            self.exact[digest] = cluster
+        self.sizes[cluster] = self.sizes.get(cluster, 0) + 1
+        return cluster
+
+    def counts(self) -> dict[str, int]:
+        """Return how many clusters have more than one member, and how many members those hold."""
+        shared = [size for size in self.sizes.values() if size > 1]
+        return {"duplicate_clusters": len(shared), "chunks_in_duplicate_clusters": sum(shared)}

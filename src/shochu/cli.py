@@ -273,14 +273,39 @@ def protect(
     config_file: ConfigOption = None,
     tickets: Annotated[Path | None, typer.Option(help="CSV of labelled support tickets to mask as well.")] = None,
     score_threshold: Annotated[float | None, typer.Option(help="Minimum detection score, 0 to 1. (default: 0.4)")] = None,
+    reveal: Annotated[str | None, typer.Option(
+        help="Print the original value behind this pseudonym, hash or placeholder from protect/mapping.enc "
+        "instead of running the stage; needs the key in SHOCHU_MAPPING_KEY.")] = None,
+    record: Annotated[str | None, typer.Option(
+        help="Chunk id, ticket-<id> or document id that --reveal searches; needed for a numbered "
+        "placeholder such as [PERSON_1], which is unique only within its record.")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Detect and mask personal data in the ingested chunks; write the privacy report."""
+    if reveal is not None:
+        _reveal(workspace, reveal, record)
+        return
     overrides: dict[str, dict[str, Any]] = {"protect": {"score_threshold": score_threshold}}
     if tickets is not None:
         overrides["build"] = {"tickets": {"path": resolve_path(str(tickets), Path.cwd())}}
     _run_one("protect", _guard(_config_for, workspace, config_file, overrides), force, verbose)
+
+
+def _reveal(workspace: Path, replacement: str, record: str | None) -> None:
+    """Print, as JSON lines on stdout, the mapping entries whose replacement is ``replacement``."""
+    from shochu.protect.vault import MAPPING_FILE, mapping_key, reveal
+
+    try:
+        entries = reveal(workspace / "protect" / MAPPING_FILE, replacement, mapping_key(), record)
+    except USER_ERRORS as error:
+        _fail(error)
+    if not entries:
+        where = f" in record {record}" if record else ""
+        _fail(ValueError(f"{replacement!r} is not in the mapping{where}; check the spelling, and pass --record "
+                         f"for a numbered placeholder"))
+    for entry in entries:
+        print(json.dumps(entry, ensure_ascii=False))
 
 
 @app.command()

@@ -236,3 +236,20 @@ def test_mapping_without_key_rejected(keyed: None, monkeypatch: pytest.MonkeyPat
     workspace = _workspace(tmp_path / "run")
     with pytest.raises(MappingKeyError, match="SHOCHU_MAPPING_KEY is not set"):
         stage.run(_config(workspace, reversible_mapping=True), workspace)
+
+
+def test_reveal_command(keyed: None, mapping_key: bytes, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shochu.cli import app
+
+    workspace, _ = _run(tmp_path / "run", reversible_mapping=True)
+    runner = CliRunner()
+    found = runner.invoke(app, ["protect", "--workspace", str(workspace.root), "--reveal", "[PERSON_1]",
+                                "--record", "payroll-0000"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout) == {"record": "payroll-0000", "entity_type": "PERSON",
+                                        "replacement": "[PERSON_1]", "value": "Hanako Yamada"}
+    missing = runner.invoke(app, ["protect", "--workspace", str(workspace.root), "--reveal", "[PERSON_9]"])
+    assert missing.exit_code == 2
+    assert "not in the mapping" in " ".join(missing.output.split())

@@ -42,8 +42,8 @@ def mapping_key(environ: Mapping[str, str] | None = None) -> bytes:
     """Return the Fernet key in ``SHOCHU_MAPPING_KEY``, or raise saying how to make one."""
     value = (os.environ if environ is None else environ).get(MAPPING_KEY_VARIABLE, "")
     if not value:
-        raise MappingKeyError(f"protect.reversible_mapping is true, but {MAPPING_KEY_VARIABLE} is not set; "
-                              f"{_GENERATE_HINT}")
+        raise MappingKeyError(f"{MAPPING_KEY_VARIABLE} is not set; it holds the key of the reversible mapping "
+                              f"(protect.reversible_mapping): {_GENERATE_HINT}")
     key = value.strip().encode("ascii", errors="replace")
     try:
         Fernet(key)

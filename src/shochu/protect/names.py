@@ -10,13 +10,18 @@ and 750 Thai names, so it raises confidence but never decides alone.
 from __future__ import annotations
 
 import importlib
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from shochu.protect import romanized_names as romanized
+
 # Faker locales whose person providers feed the gazetteer.
 LOCALES = ("en_US", "ja_JP", "th_TH")
+# Faker locales with romanised names: Thai, Chinese (mainland, Taiwan), Vietnamese.
+ROMANIZED_LOCALES = ("en_TH", "zh_CN", "zh_TW", "vi_VN")
 
 # Capitalised English words that Faker also lists as first or last names. A
 # gazetteer pair where both words are here ("Grant Price") is not a name.
@@ -57,6 +62,8 @@ Specialist Analyst Assistant Representative Inspector Auditor Intern Trainee Con
 Safety Quality Maintenance Production Warehouse Logistics Purchasing Procurement Accounting Treasury
 Compliance Research Development Manufacturing Field Calibration Laboratory Lab Executive Human Resources
 Information Technology Khun Express Visa Mastercard Card
+Business Hotel Inn Resort City Station Airport Tower Building Road Street Avenue River Temple Shrine Castle
+Plaza Mall Port Motor Motors Electric Industries Trading Logistics Holdings
 """.split())
 
 # Japanese words that end in the same characters as an honorific without
@@ -98,6 +105,8 @@ class Gazetteer:
     ja_last: tuple[str, ...]
     th_first: tuple[str, ...]
     th_last: tuple[str, ...]
+    # Romanised Japanese family names, for the "Tanaka Hiroshi" rule.
+    ja_latin_last: frozenset[str] = frozenset()
 
 
 def _provider(locale: str) -> type:
@@ -115,15 +124,38 @@ def _longest_first(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda name: (-len(name), name)))
 
 
+def _strip_diacritics(name: str) -> str:
+    """Return a Vietnamese name as it is usually written in English text: Nguyễn becomes Nguyen."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """Read first and last names from Faker's en_US, ja_JP and th_TH person providers."""
+    """Read first and last names from Faker's person providers and ``romanized_names.py``.
+
+    Faker's en_US, ja_JP and th_TH providers give names in their own scripts;
+    en_TH, zh_CN, zh_TW and vi_VN add romanised Thai, Chinese and Vietnamese names.
+    """
     english, japanese, thai = (_provider(locale) for locale in LOCALES)
-    latin_first = _names(english, "first_names") | _names(japanese, "first_romanized_names")
-    latin_last = _names(english, "last_names") | _names(japanese, "last_romanized_names")
+    thai_latin, chinese, taiwanese, vietnamese = (_provider(locale) for locale in ROMANIZED_LOCALES)
+    ja_latin_last = _names(japanese, "last_romanized_names") | set(romanized.JA_FAMILY)
+    latin_first = (_names(english, "first_names") | _names(japanese, "first_romanized_names")
+                   | _names(thai_latin, "first_names") | _names(chinese, "first_romanized_names")
+                   | {name.capitalize() for name in _names(taiwanese, "first_romanized_names")}
+                   | {_strip_diacritics(name)
+                      for name in _names(vietnamese, "first_names_male", "first_names_female")}
+                   | set(romanized.JA_GIVEN) | set(romanized.TH_GIVEN) | set(romanized.LO_GIVEN)
+                   | set(romanized.VI_GIVEN))
+    latin_last = (_names(english, "last_names") | ja_latin_last | _names(thai_latin, "last_names")
+                  | _names(chinese, "last_romanized_names")
+                  | {name.capitalize() for name in _names(taiwanese, "last_romanized_names")}
+                  | {_strip_diacritics(name) for name in _names(vietnamese, "last_names")}
+                  | set(romanized.TH_FAMILY) | set(romanized.LO_FAMILY) | set(romanized.VI_FAMILY))
     return Gazetteer(
         latin_first=frozenset(latin_first),
         latin_last=frozenset(latin_last),
+        ja_latin_last=frozenset(ja_latin_last),
         ja_first=_longest_first(_names(japanese, "first_names", "first_kana_names")),
         ja_last=_longest_first(_names(japanese, "last_names", "last_kana_names")),
         th_first=_longest_first(_names(thai, "first_names")),

@@ -64,6 +64,14 @@ from shochu.protect.names import (
     load_gazetteer,
 )
 from shochu.protect.recognizers import FailClosed
+from shochu.protect.romanized_names import (
+    PAIR_ONLY_GIVEN,
+    PLACE_NAMES,
+    VI_FAMILY,
+    VI_GIVEN,
+    VI_MIDDLE,
+    is_romaji_word,
+)
 
 PAIR_SCORE = 0.6
 REPEAT_SCORE = 0.6
@@ -72,6 +80,13 @@ PART_REPEAT_SCORE = 0.5
 SINGLE_NAME_SCORE = 0.3
 
 TABLE_CUE = Cue("table column of names", TABLE_LINE)
+
+PLACE_PATTERN = regex.compile(rf"{NOT_LATIN_BEFORE}(?:{PLACE_NAMES}){NOT_LATIN_AFTER}")
+
+# Nguyen Van An, Tran Thi Thu Trang: family name, one or two middle names, a given name of up to 7 letters.
+VI_NAME = regex.compile(
+    rf"{NOT_LATIN_BEFORE}(?P<family>{LATIN_WORD})(?:[ \t]+(?P<middle>{LATIN_WORD})){{1,2}}[ \t]+"
+    rf"(?P<given>\p{{Lu}}\p{{Ll}}{{1,6}}){NOT_LATIN_AFTER}")
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         """Return every name span found in ``text``, overlaps included."""
         found = [*self._cue_names(text), *self._table_names(text), *self._honorific_names(text),
                  *self._thai_titled_names(text), *self._gazetteer_names(text)]
-        found.extend(self._repeats(text, found))
+        places = [match.span() for match in PLACE_PATTERN.finditer(text)]
+        found = [item for item in found if not _inside_any(item, places)]
+        found.extend(item for item in self._repeats(text, found) if not _inside_any(item, places))
         return found
 
     def _result(self, item: Found) -> RecognizerResult:
@@ -264,6 +281,11 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             score = self._latin_pair_score(match.group("first"), match.group("last"))
             if score:
                 yield Found(match.start(), match.end(), score, "gazetteer pair")
+        for match in VI_NAME.finditer(text):
+            given = match.group("given")
+            if (match.group("family") in VI_FAMILY and all(word in VI_MIDDLE for word in match.captures("middle"))
+                    and (given in VI_GIVEN or given in self._names.latin_first)):
+                yield Found(match.start(), match.end(), PAIR_SCORE, "Vietnamese name")
         for pattern in (self._ja_pair, self._th_pair):
             for match in pattern.finditer(text):
                 yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
@@ -279,7 +301,12 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         if ((first in names.latin_first and last in names.latin_last)
                 or (first in names.latin_last and last in names.latin_first)):
             return PAIR_SCORE
-        if first in names.latin_first and first not in COMMON_WORDS and is_latin_name_word(last):
+        # Tanaka Hiroshi, Kenichi Hamasaki: a Japanese family name next to a romanised Japanese word.
+        if ((first in names.ja_latin_last and is_romaji_word(last))
+                or (last in names.ja_latin_last and is_romaji_word(first))):
+            return PAIR_SCORE
+        if (len(first) >= 3 and first in names.latin_first and first not in COMMON_WORDS
+                and first not in PAIR_ONLY_GIVEN and is_latin_name_word(last)):
             return LOOSE_PAIR_SCORE
         return 0.0
 
@@ -297,6 +324,10 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                     values[value] = max(score, values.get(value, 0.0))
         return [Found(start, end, score, "repeat of a name found")
                 for value, score in values.items() for start, end in find_name(text, value)]
+
+
+def _inside_any(item: Found, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= item.start and item.end <= end for start, end in spans)
 
 
 def _tables(text: str) -> Iterator[tuple[regex.Match, list[regex.Match]]]:

@@ -4,76 +4,24 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from pathlib import Path
 
 import pytest
-from evaluate_workspace import PLANTED_SCRIPT, TEST_RECORDS, make_config, make_workspace
+from evaluate_workspace import PLANTED_SCRIPT, make_config, make_workspace
+from report_data import EVAL_RESULTS, finish_eval
 
 from shochu.evaluate import report
 from shochu.evaluate.report import numeric_counts
-from shochu.workspace import read_json, write_json, write_jsonl
+from shochu.workspace import read_json
 
-PLANTED_OUTPUT = "<b onmouseover=alert(1)>bold</b>"
 DATA_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-
-MODEL_PATHS = [("teacher", "models/teacher"), ("student_init", "models/student-init"), ("student", "train/best")]
-EVAL_RESULTS = {
-    "models": {name: {"path": path, "parameters": 1000, "tokens_per_second": 50.0, "load_seconds": 0.1,
-                      "latency": {"prompts": 2, "new_tokens_per_prompt": 32, "mean_prompt_tokens": 20.0,
-                                  "time_to_first_token_ms_median": 12.5 * (index + 1),
-                                  "time_to_first_token_ms_max": 30.0, "decode_tokens_per_second": 80.0 + index,
-                                  "dtype": "float32"},
-                      "peak_memory": {"bytes": (index + 1) * 300 * 2**20, "device": "cpu",
-                                      "method": "peak RSS (VmHWM, reset before loading) minus RSS before loading"}}
-               for index, (name, path) in enumerate(MODEL_PATHS)},
-    "tasks": {
-        "qa": {"kind": "qa", "source": "build/test.jsonl", "examples": 3, "kl_examples": 3, "metrics": {
-            "teacher": {"rouge_l": 0.6, "kl_to_teacher": 0.0},
-            "student_init": {"rouge_l": 0.1, "kl_to_teacher": 0.9},
-            "student": {"rouge_l": 0.4, "kl_to_teacher": 0.3}},
-            "intervals": {
-            "teacher": {"rouge_l": [0.5, 0.7], "kl_to_teacher": [0.0, 0.0]},
-            "student_init": {"rouge_l": [0.0, 0.2], "kl_to_teacher": [0.8, 1.0]},
-            "student": {"rouge_l": [0.3, 0.5], "kl_to_teacher": None}}},
-        "classify": {"kind": "classify", "source": "build/test.jsonl", "examples": 2, "metrics": {
-            name: {"accuracy": 0.5, "macro_f1": 0.25 + 0.25 * (name == "teacher"), "valid_choice_share": 1.0}
-            for name in ("teacher", "student_init", "student")},
-            "intervals": {name: {"accuracy": [0.0, 1.0], "macro_f1": [0.0, 1.0], "valid_choice_share": [1.0, 1.0]}
-                          for name in ("teacher", "student_init", "student")},
-            "confusion": {name: {"classes": ["billing", "network"], "columns": ["billing", "network", "(other)"],
-                                 "counts": [[1, 0, 0], [0, 0, 1]]}
-                          for name in ("teacher", "student_init", "student")}},
-    },
-    "summary": {"teacher": {"kl_to_teacher": 0.0, "rouge_l": 0.6, "accuracy": 0.5, "macro_f1": 0.5},
-                "student_init": {"kl_to_teacher": 0.9, "rouge_l": 0.1, "accuracy": 0.5, "macro_f1": 0.25},
-                "student": {"kl_to_teacher": 0.3, "rouge_l": 0.4, "accuracy": 0.5, "macro_f1": 0.25}},
-    "capacity_gap": [
-        {"task": "classify", "kind": "classify", "metric": "macro_f1", "teacher": 0.5, "student": 0.25,
-         "gap": 0.25, "interval": [0.0, 0.5], "gap_closed": 0.0},
-        {"task": "qa", "kind": "qa", "metric": "rouge_l", "teacher": 0.6, "student": 0.4, "gap": 0.2,
-         "interval": [0.1, 0.3], "gap_closed": 0.6},
-    ],
-    "bootstrap": {"resamples": 1000, "confidence": 0.95, "seed": 0,
-                  "method": "percentile bootstrap over test examples"},
-}
-
-
-def _finish_eval(workspace) -> None:
-    predictions = [{"id": r["id"], "task": r["task"], "model": model,
-                    "prediction": PLANTED_OUTPUT if model == "teacher" else f"answer {r['id']}"}
-                   for r in TEST_RECORDS for model in ("teacher", "student_init", "student")]
-    write_jsonl(workspace.stage_dir("eval") / "predictions.jsonl", predictions)
-    write_json(workspace.stage_dir("eval") / "results.json", EVAL_RESULTS)
-    workspace.finish("eval", {"max_new_tokens": 6}, {}, {"examples": {"qa": 3}}, time.time())
-
 
 @pytest.fixture(scope="module")
 def reported(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tiny_student_dir: Path):
     root = tmp_path_factory.mktemp("report-workspace")
     workspace = make_workspace(root, tiny_model_dir, tiny_student_dir)
-    _finish_eval(workspace)
+    finish_eval(workspace)
     manifest = report.run(make_config(root), workspace)
     folder = workspace.stage_dir("report")
     html = (folder / "report.html").read_text(encoding="utf-8")

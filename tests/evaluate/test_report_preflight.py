@@ -7,71 +7,12 @@ from pathlib import Path
 
 import pytest
 from evaluate_workspace import make_config, make_workspace
+from report_data import CHECK_REPORT, GIB
 
 from shochu.config import RunConfig
 from shochu.evaluate import report
 from shochu.preflight import stage as check_stage
 from shochu.workspace import Workspace, read_json, write_json
-
-GIB = 1 << 30
-MIB = 1 << 20
-
-
-def _phase(name: str, size: int, verdict: str, **extra) -> dict:
-    return {"name": name, "description": f"{name} estimate", "bytes": size, "parts": {"weights": size},
-            "notes": [], "verdict": verdict, **extra}
-
-
-def _finding(licence_id: str, name: str, category: str, status: str, sources: list[str]) -> dict:
-    return {"id": licence_id, "name": name, "category": category, "status": status, "sources": sources,
-            "conditions": [], "rule": "a rule"}
-
-
-CHECK_REPORT = {
-    "passed": False,
-    "checked_at": "2026-12-01T10:00:00+0000",
-    "problems": ["memory: train needs about 20.0 GiB"],
-    "warnings": ["offline mode is off"],
-    "licences": {
-        "table_checked": "2026-11-30",
-        "commercial_use": True,
-        "models": [
-            {"role": "teacher", "location": "/models/teacher", "inherits": None, "findings": [
-                _finding("llama3.1", "Llama 3.1 Community License", "conditional", "accepted", ["LICENSE"]),
-                _finding("Apache-2.0", "Apache License 2.0", "permissive", "allowed", ["README.md front matter"]),
-            ]},
-            {"role": "student", "location": "/models/student", "inherits": None, "findings": [
-                _finding("CC-BY-NC-4.0", "Creative Commons Attribution Non Commercial 4.0", "non-commercial",
-                         "blocked", ["config.json"]),
-            ]},
-        ],
-        "accepted": [{"licence": "llama3.1", "name": "Llama 3.1 Community License", "model": "teacher",
-                      "conditions": []}],
-        "data_from_api": [],
-    },
-    "memory": {
-        "machine": {"ram_total": 16 * GIB, "ram_available": 12 * GIB, "cpus": 2, "disk_path": "/data",
-                    "disk_free": 100 * GIB, "cgroup_limit": None,
-                    "gpus": [{"name": "Test GPU", "total": 24 * GIB, "free": 20 * GIB}]},
-        "phases": [_phase("label", 3 * GIB, "fits"), _phase("train", 20 * GIB, "does not fit")],
-        "lora": _phase("train (LoRA)", 14 * GIB, "tight"),
-        "serving": [_phase("serve Q4_0", 300 * MIB, "fits", gpu_verdict="fits")],
-        "disk": {"parts": {"models/teacher (float32)": 2 * GIB}, "bytes": 5 * GIB, "free": 100 * GIB,
-                 "path": "/data", "examples": 1000, "soft_labels_per_1000_examples": 19020000,
-                 "verdict": "fits", "message": "disk: fine"},
-        "suggestions": {},
-    },
-    "cost": {
-        "inputs": {"currency": "USD", "amortisation_months": 36},
-        "result": {"currency": "USD", "api_per_month": 1350.0, "power_per_month": 153.3,
-                   "running_per_month": 153.3, "onprem_per_month": 986.6333, "api_per_million": 5.4,
-                   "onprem_per_million": 3.9465333, "monthly_saving": 1196.7, "break_even_months": 25.0689,
-                   "utilisation": 0.1902587},
-        "summary": "break-even after 25.1 months, within the 36-month amortisation period",
-    },
-    "offline": {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "huggingface_hub_offline": True},
-}
-
 
 def _rows(html: str, table_id: str) -> list[list[str]]:
     """Return the cell texts of each row of the table with ``table_id``."""

@@ -69,13 +69,14 @@ def test_keyword_rules(labeller: Labeller, text: str, label: str) -> None:
     assert labeller.label(_facts(text=text)).label == label
 
 
-@pytest.mark.parametrize("entities, label", [(1, "public"), (2, "internal"), (9, "internal"), (10, "confidential")])
+@pytest.mark.parametrize("entities, label", [(9, "public"), (10, "internal"), (24, "internal"),
+                                             (25, "confidential")])
 def test_density_rule(labeller: Labeller, entities: int, label: str) -> None:
     assert labeller.label(_facts(entities=entities)).label == label
 
 
 def test_highest_label_wins(labeller: Labeller) -> None:
-    labelled = labeller.label(_facts(source="hr/a.docx", markings=("極秘",), text="社外秘", entities=20))
+    labelled = labeller.label(_facts(source="hr/a.docx", markings=("極秘",), text="社外秘", entities=30))
     assert (labelled.label, labelled.policy, labelled.rules) == ("secret", "exclude", ("marking 極秘",))
 
 

@@ -29,9 +29,10 @@ WORD_NGRAM = 3
 _SPACELESS_LANGUAGES = {"ja", "th", "lo"}
 _WHITESPACE_RUNS = re.compile(r"\s+")
 
-# MinHash parameters in datasketch's "legacy" scheme: h(x) = ((a * x + b) mod p) & (2^32 - 1).
+# MinHash permutations are affine maps modulo 2^32, h(x) = (a * x + b) mod 2^32 with
+# odd a, applied to mixed 32-bit hashes, as in datasketch's "affine32" scheme.
+# uint32 arithmetic wraps by itself, so no modulo is computed.
 _SEED = 1
-_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
 # Multiplier of the polynomial hash that combines the codes of an n-gram.
 _NGRAM_BASE = np.uint64(1_000_003)
@@ -65,26 +66,32 @@ def _polynomial_ngrams(codes: np.ndarray, n: int) -> np.ndarray:
     hashes = np.zeros(max(count, 0), dtype=np.uint64)
     for offset in range(n):
         hashes = (hashes * _NGRAM_BASE + codes[offset:offset + count]) & _MAX_HASH
-    # A final multiply and shift spreads nearby values over the 32-bit range.
-    hashes = (hashes * np.uint64(0x9E3779B1)) & _MAX_HASH
-    return hashes ^ (hashes >> np.uint64(16))
+    return _fmix32(hashes.astype(np.uint32))
+
+
+def _fmix32(hashes: np.ndarray) -> np.ndarray:
+    """Apply MurmurHash3's 32-bit finaliser, so that nearby inputs spread over the whole range."""
+    hashes = hashes ^ (hashes >> np.uint32(16))
+    hashes = hashes * np.uint32(0x85EBCA6B)
+    hashes = hashes ^ (hashes >> np.uint32(13))
+    hashes = hashes * np.uint32(0xC2B2AE35)
+    return hashes ^ (hashes >> np.uint32(16))
 
 
 class _Permutations:
-    """The random affine maps of MinHash, drawn once as datasketch draws them for a seed."""
+    """The random affine maps of MinHash, drawn once from a fixed seed."""
 
     def __init__(self, num_perm: int, seed: int) -> None:
         generator = np.random.RandomState(seed)
-        self.a = generator.randint(1, int(_MERSENNE_PRIME), size=num_perm, dtype=np.uint64)
-        self.b = generator.randint(0, int(_MERSENNE_PRIME), size=num_perm, dtype=np.uint64)
+        self.a = generator.randint(0, 1 << 31, size=num_perm, dtype=np.uint64).astype(np.uint32) * 2 + 1
+        self.b = generator.randint(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32)
 
     def signature(self, hashes: np.ndarray) -> np.ndarray:
-        """Return the MinHash signature (uint32, one value per permutation) of a set of hashes."""
+        """Return the MinHash signature (uint32, one value per permutation) of a set of 32-bit hashes."""
         if len(hashes) == 0:
             return np.full(len(self.a), _MAX_HASH, dtype=np.uint32)
-        # uint64 products wrap modulo 2^64 before the modulo, as in datasketch's legacy scheme.
-        permuted = (hashes[:, None] * self.a + self.b) % _MERSENNE_PRIME & _MAX_HASH
-        return permuted.min(axis=0).astype(np.uint32)
+        permuted = hashes.astype(np.uint32)[:, None] * self.a + self.b
+        return permuted.min(axis=0)
 
 
 class NearDuplicateIndex:
@@ -100,7 +107,7 @@ class NearDuplicateIndex:
     def assign(self, item_id: str, key: str, language: str) -> str:
         """Add one text by its matching key; return its cluster id (its own id when it has no match)."""
         signature = self.permutations.signature(ngram_hashes(key, language))
-        minhash = LeanMinHash(seed=_SEED, hashvalues=signature.astype(np.uint64), scheme="legacy")
+        minhash = LeanMinHash(seed=_SEED, hashvalues=signature, scheme="affine32")
 
         best_id, best_similarity = None, self.threshold
         for candidate in self.lsh.query(minhash):

@@ -1,10 +1,10 @@
 """ZIP archives, read in memory member by member; nothing is ever extracted to disk.
 
 Each member becomes an ``InputFile`` whose source is the archive's source, a
-slash and the member's path. A member is not read, and a ``Problem`` is
-returned in its place, when its name points outside the archive (absolute,
-a drive letter or ".."), when it is password-protected or damaged, when it is
-larger than the per-file limit, or when the archive as a whole has already
+slash and the member's path. Some members are not read, and a ``Problem``
+takes their place: a name that points outside the archive (absolute, a drive
+letter or ".."), a password-protected or damaged member, a member larger than
+the per-file limit, and every member after the archive as a whole has
 expanded past its budget. The size limits are enforced on the bytes actually
 decompressed, not on the sizes the archive declares, so a decompression bomb
 stops at the limit.

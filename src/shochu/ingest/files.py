@@ -22,8 +22,8 @@ _HASH_BLOCK = 1 << 20
 class Problem:
     """A file or folder that was not ingested: one line of errors.jsonl.
 
-    ``error`` is a short reason code; ``message`` says what is wrong and what the
-    user can do about it.
+    ``error`` is a short reason code. ``message`` explains what is wrong and what
+    the user can do about it.
     """
 
     source: str
@@ -107,7 +107,7 @@ def relative_source(path: Path, root: Path) -> str:
     """Return the ``source`` of a file in the stage outputs: its POSIX path relative to ``root``.
 
     A name that is not valid UTF-8 (a Shift_JIS name copied from a Windows share)
-    reaches Python with surrogate escapes, which cannot be written as UTF-8; its
+    reaches Python with surrogate escapes, which cannot be written as UTF-8. Its
     bytes are decoded as text files are, or shown as escapes when that fails.
     """
     source = path.relative_to(root).as_posix()
@@ -129,9 +129,9 @@ def fingerprint_input(root: Path) -> str:
     """Return one SHA-256 over the files ingest would read: relative paths and contents.
 
     A file that cannot be read contributes its path, size and modification time
-    instead of its content, and each problem of the walk its source and reason,
-    so that an unreadable file never stops the stage before it starts and fixing
-    it makes the stage run again.
+    instead of its content, and each problem of the walk adds its source and
+    reason. So an unreadable file never stops the stage before it starts, and
+    fixing it makes the stage run again.
     """
     files, problems = list_input_files(root)
     digest = hashlib.sha256()

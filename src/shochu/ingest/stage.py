@@ -10,7 +10,7 @@ Outputs in the workspace's ``ingest/`` folder:
 - ``errors.jsonl``: one record per file, folder or archive member that could not be
   read (``severity`` "error"), or that was read despite a problem such as a name
   that lies about the content (``severity`` "warning"): ``source``, an ``error``
-  reason code and a ``message`` that says what to do.
+  reason code and a ``message`` that tells the user what to do.
 - ``duplicates.jsonl``: documents dropped because an earlier one has the same text
   after NFKC, case folding and white-space normalisation.
 - ``manifest.json``: written last, by ``Workspace.finish``.

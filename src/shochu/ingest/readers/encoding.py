@@ -2,9 +2,9 @@
 
 One function, ``decode_text``, decodes plain text, CSV documents and ticket
 exports. It tries only the encodings that company documents in Shochu's target
-regions use, and scores each candidate's text for how plausible it is, so that
-a Japanese file is never read as a Korean or Cyrillic code page and a Latin-1
-file never turns into kanji. Input that no candidate decodes plausibly raises
+regions use, and scores each candidate's text for how plausible it is. So a
+Japanese file is not read as a Korean or Cyrillic code page, and a Latin-1 file
+does not turn into kanji. Input that no candidate decodes plausibly raises
 ``EncodingError`` instead of returning mojibake.
 """
 

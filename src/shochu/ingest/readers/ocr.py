@@ -2,7 +2,7 @@
 
 Tesseract is a system program (Debian packages tesseract-ocr, tesseract-ocr-jpn
 and tesseract-ocr-tha). When it or a configured language is missing, or OCR is
-turned off, ``OcrUnavailableError`` says which and how to fix it, so a scanned
+turned off, ``OcrUnavailableError`` names the cause and the fix, so a scanned
 page is reported instead of read as empty.
 """
 

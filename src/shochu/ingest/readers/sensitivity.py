@@ -1,7 +1,7 @@
 """Sensitivity markings and labels, kept as document metadata for the protect stage.
 
 Markings are words such as 社外秘 or "Confidential" printed in a running
-header or footer, or at the top or bottom of a page or document; the same word
+header or footer, or at the top or bottom of a page or document. The same word
 in the middle of body text is a mention, not a marking, and is ignored.
 Readers pass the lines to search (headers, footers and page edges, taken
 before running headers and footers are removed) to ``markings_in``.
@@ -76,7 +76,7 @@ def markings_in(lines: Iterable[str]) -> list[str]:
 def office_labels(data: bytes) -> list[dict[str, Any]]:
     """Return the sensitivity labels stored in an OOXML package, one dict per label id.
 
-    Each dict holds ``id`` and whatever the package records of ``name``,
+    Each dict contains ``id`` and whatever the package records of ``name``,
     ``enabled``, ``method``, ``site_id`` and ``set_date``. A damaged or
     missing part yields no labels rather than an error, because the document's
     text can still be read.

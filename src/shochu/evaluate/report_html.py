@@ -152,12 +152,16 @@ percentile-bootstrap interval over {{ bootstrap.resamples | number }} resamples 
 <h3>Capacity gap</h3>
 <p class="note">Teacher minus distilled student on each task's primary metric, largest gap first, with a paired
 bootstrap interval. "Gap closed" is the share of the initial student's shortfall that distillation recovered.</p>
+{% set with_baseline = data.eval.capacity_gap | selectattr("baseline", "defined") | list %}
 <table id="eval-gap">
-<tr><th>task</th><th>metric</th><th>teacher</th><th>student</th><th>gap</th><th>gap closed</th></tr>
+<tr><th>task</th><th>metric</th><th>teacher</th><th>student</th><th>gap</th><th>gap closed</th>
+{% if with_baseline %}<th>hard-label baseline</th><th>student minus baseline</th>{% endif %}</tr>
 {% for row in data.eval.capacity_gap %}
 <tr><td>{{ row.task }}</td><td>{{ row.metric }}</td><td class="number">{{ row.teacher | number }}</td>
 <td class="number">{{ row.student | number }}</td><td class="number">{{ row.gap | interval(row.interval) }}</td>
-<td class="number">{{ row.gap_closed | percent }}</td></tr>
+<td class="number">{{ row.gap_closed | percent }}</td>
+{% if with_baseline %}<td class="number">{{ row.get("baseline") | number }}</td>
+<td class="number">{{ row.get("gain_over_baseline") | interval(row.get("gain_interval")) }}</td>{% endif %}</tr>
 {% endfor %}
 </table>
 {% endif %}

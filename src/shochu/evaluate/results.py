@@ -44,6 +44,11 @@ def _gap_row(task: str, kind: str, estimates: dict[str, dict[str, Estimate]],
     gap, interval = difference(teacher, student, resampling)
     row = {"task": task, "kind": kind, "metric": metric, "teacher": teacher.value, "student": student.value,
            "gap": gap, "interval": interval, "gap_closed": None}
+    baseline = estimates.get("baseline", {}).get(metric)
+    if baseline is not None:
+        # What the soft labels added over training on the same data with CE alone.
+        row["baseline"] = baseline.value
+        row["gain_over_baseline"], row["gain_interval"] = difference(student, baseline, resampling)
     initial = estimates.get("student_init", {}).get(metric)
     if initial is not None and None not in (initial.value, teacher.value, student.value) \
             and teacher.value != initial.value:

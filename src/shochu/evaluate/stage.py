@@ -1,5 +1,7 @@
 """Eval stage: the teacher, the initial student and the distilled student, side by side on the test split.
 
+With ``eval.baseline`` a hard-label baseline joins them (``baseline.py``).
+
 For every model the stage generates greedy answers to each task's test examples
 and to the user's extra evaluation sets (``eval.extra_sets``), scores them with
 the metrics of the task's kind (``task_metrics``) and the user's metrics
@@ -31,6 +33,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from shochu.config import RunConfig
 from shochu.distill.data import EncodedExample, encode_records
+from shochu.evaluate.baseline import train_baseline
 from shochu.evaluate.bootstrap import Statistic
 from shochu.evaluate.extra_sets import load_extra_sets
 from shochu.evaluate.latency import PeakMemory, measure_latency
@@ -277,7 +280,7 @@ class Evaluation:
 
 def evaluate_models(folders: dict[str, Path], tasks: EvalTasks, config: RunConfig,
                     user_metrics: list[UserMetric] | None = None) -> Evaluation:
-    """Run every model on every task.
+    """Run every model in ``folders`` (the teacher first) on every task.
 
     The teacher stays loaded throughout because the token-level comparison
     needs it. Each student is loaded in turn and freed before the next. Peak
@@ -287,7 +290,7 @@ def evaluate_models(folders: dict[str, Path], tasks: EvalTasks, config: RunConfi
     teacher, teacher_outcome = _load_and_generate(lambda: _load("teacher", folders["teacher"]), tasks, config)
     encoded = _encode_references(teacher, tasks, config.label.max_seq_len)
     evaluation = Evaluation(kl_examples={task: len(encoding.examples) for task, encoding in encoded.items()})
-    for name in MODEL_NAMES:
+    for name in folders:
         if name == "teacher":
             loaded, outcome = teacher, teacher_outcome
         else:
@@ -339,7 +342,11 @@ def _check_inputs(workspace: Workspace, folders: dict[str, Path]) -> Path:
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
-    """Evaluate the three models on the test split and write results, predictions and the manifest."""
+    """Evaluate the models on the test split and the extra sets; write results, predictions and the manifest.
+
+    The models are the teacher, the initial and the distilled student, and with
+    ``eval.baseline`` a hard-label baseline that this stage trains first.
+    """
     started = time.time()
     folders = model_folders(workspace)
     build_dir = _check_inputs(workspace, folders)
@@ -349,6 +356,9 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         raise ValueError(f"{build_dir / 'test.jsonl'} has no examples; "
                          f"raise build.split.test and re-run `shochu build`")
     output = workspace.reset(NAME)
+    if config.eval.baseline:
+        workspace.require("label", NAME)
+        folders["baseline"] = train_baseline(config, workspace, output)
 
     evaluation = evaluate_models(folders, tasks, config, user_metrics)
     for name, folder in folders.items():

@@ -179,3 +179,37 @@ def test_mail_subject_marking(tmp_path: Path) -> None:
     extraction = MailReader().extract(path)
     assert extraction.text == "来期の予算案を送ります。"
     assert extraction.metadata["sensitivity_markings"] == ["社外秘"]
+
+
+def test_long_edge_line_mention_ignored(tmp_path: Path) -> None:
+    from shochu.ingest.readers.text import TextReader
+
+    path = tmp_path / "printing.txt"
+    path.write_text("Printer setup\n\nInstall the driver from the portal.\n\nNote: printing of documents "
+                    "labelled Strictly Confidential is logged with the user name.\n", encoding="utf-8")
+    assert "sensitivity_markings" not in TextReader().extract(path).metadata
+
+
+def test_table_row_at_edge_ignored(tmp_path: Path) -> None:
+    from shochu.ingest.readers.text import TextReader
+
+    path = tmp_path / "levels.md"
+    path.write_text("| Level | Meaning |\n|---|---|\n| Confidential | Internal only |\n", encoding="utf-8")
+    assert "sensitivity_markings" not in TextReader().extract(path).metadata
+
+
+def test_short_stamp_at_end_kept(tmp_path: Path) -> None:
+    from shochu.ingest.readers.text import TextReader
+
+    path = tmp_path / "memo.txt"
+    path.write_text("The merger talks continue next week.\n\nCONFIDENTIAL\n", encoding="utf-8")
+    assert TextReader().extract(path).metadata["sensitivity_markings"] == ["Confidential"]
+
+
+def test_level_list_at_edge_ignored(tmp_path: Path) -> None:
+    from shochu.ingest.readers.text import TextReader
+
+    path = tmp_path / "levels.txt"
+    path.write_text("Action Internal Confidential Strictly Confidential\nEmail allowed allowed never\n",
+                    encoding="utf-8")
+    assert "sensitivity_markings" not in TextReader().extract(path).metadata

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
 from shochu.ingest.normalize import normalize_text
-from shochu.ingest.readers.sensitivity import edge_lines, markings_in
+from shochu.ingest.readers.sensitivity import edge_lines, marking_candidates, markings_in
 
 
 class ReadError(Exception):
@@ -100,11 +100,10 @@ class Reader:
         """Return the raw text of ``file`` and its metadata.
 
         Problems that do not stop the read go in the metadata under "warnings";
-        ``extract`` moves them to ``Extraction.warnings``. Lines that may carry a
-        sensitivity marking and are not in the text (page headers and footers)
-        go under "marking_lines"; ``extract`` searches them and the first and
-        last lines of the text, and records what it finds as
-        "sensitivity_markings".
+        ``extract`` moves them to ``Extraction.warnings``. Page header and footer
+        lines go under "marking_lines" and the lines at page edges under
+        "edge_lines". ``extract`` searches both, and the first and last lines of
+        the text, and records the markings it finds as "sensitivity_markings".
         """
         raise NotImplementedError
 
@@ -116,9 +115,10 @@ class Reader:
         warnings = metadata.pop("warnings", [])
 
         # Page headers and footers come from the reader, taken before it removed
-        # running lines; the text's own first and last lines are searched too.
-        marking_lines = [*metadata.pop("marking_lines", []), *edge_lines(raw_text.splitlines())]
-        markings = markings_in(marking_lines)
+        # running lines. Short lines at page edges and at the text's own start and
+        # end are searched too.
+        edges = [*metadata.pop("edge_lines", []), *edge_lines(raw_text.splitlines())]
+        markings = markings_in([*metadata.pop("marking_lines", []), *marking_candidates(edges)])
         if markings:
             metadata["sensitivity_markings"] = markings
 

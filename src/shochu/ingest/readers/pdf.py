@@ -17,7 +17,7 @@ import pypdfium2.raw as pdfium_c
 from shochu.ingest.readers import ocr
 from shochu.ingest.readers.base import (EncryptedError, InputFile, NoTextError, OcrUnavailableError,
                                         ReadError, ReadOptions, Reader)
-from shochu.ingest.readers.running import drop_running_lines, running_lines
+from shochu.ingest.readers.running import drop_running_lines, line_key, running_lines
 from shochu.ingest.readers.sensitivity import edge_lines
 
 # A page whose text layer has fewer non-space characters than this, and which
@@ -47,8 +47,9 @@ class PdfReader(Reader):
         if pages and len(failed) == len(pages):
             raise ReadError(f"text extraction failed on all {len(pages)} page(s); re-save the PDF "
                             f"(for example by printing it to PDF) and re-run")
-        marking_lines = [line for lines in pages for line in edge_lines(lines)]
         running = running_lines(pages)
+        marking_lines = sorted({line for lines in pages for line in lines if line_key(line) in running})
+        page_edges = [line for lines in pages for line in edge_lines(lines)]
         pages = [drop_running_lines(lines, running) for lines in pages]
         empty = [number for number, lines in enumerate(pages, start=1) if not lines]
         if len(empty) == len(pages):
@@ -59,7 +60,7 @@ class PdfReader(Reader):
                               f"OCR found text in; check that the file is not blank, then re-run")
 
         metadata: dict[str, Any] = {"pages": len(pages), "pages_without_text": empty,
-                                    "marking_lines": marking_lines}
+                                    "marking_lines": marking_lines, "edge_lines": page_edges}
         if ocr_pages:
             metadata["pages_ocr"] = ocr_pages
         if failed:

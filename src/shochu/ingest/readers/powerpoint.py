@@ -38,8 +38,8 @@ class PowerPointReader(Reader):
         metadata: dict[str, Any] = {"slides": len(sections)}
         if presentation.core_properties.title:
             metadata["title"] = presentation.core_properties.title
-        metadata["marking_lines"] = [line for slide in slides
-                                     for line in [*slide.furniture, *edge_lines(slide.body)]]
+        metadata["marking_lines"] = [line for slide in slides for line in slide.furniture]
+        metadata["edge_lines"] = [line for slide in slides for line in edge_lines(slide.body)]
         labels = office_labels(file.data)
         if labels:
             metadata["sensitivity_labels"] = labels

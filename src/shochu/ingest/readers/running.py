@@ -17,7 +17,7 @@ _DIGIT_RUNS = re.compile(r"\d+")
 _WHITESPACE_RUNS = re.compile(r"\s+")
 
 
-def _line_key(line: str) -> str:
+def line_key(line: str) -> str:
     """Return the key under which a line counts as repeated: digits and spacing do not matter."""
     return _WHITESPACE_RUNS.sub(" ", _DIGIT_RUNS.sub("0", line)).strip()
 
@@ -34,7 +34,7 @@ def running_lines(pages: list[list[str]]) -> set[str]:
     """
     counts: Counter[str] = Counter()
     for lines in pages:
-        counts.update({_line_key(lines[index]) for index in _edge_indexes(len(lines))})
+        counts.update({line_key(lines[index]) for index in _edge_indexes(len(lines))})
     needed = max(2, math.floor(len(pages) * _RUNNING_SHARE) + 1)
     return {key for key, count in counts.items() if key and count >= needed}
 
@@ -42,4 +42,4 @@ def running_lines(pages: list[list[str]]) -> set[str]:
 def drop_running_lines(lines: list[str], running: set[str]) -> list[str]:
     """Drop running lines from the edges of a page; the same text mid-page stays."""
     edge = _edge_indexes(len(lines))
-    return [line for index, line in enumerate(lines) if index not in edge or _line_key(line) not in running]
+    return [line for index, line in enumerate(lines) if index not in edge or line_key(line) not in running]

@@ -3,8 +3,9 @@
 Markings are words such as 社外秘 or "Confidential" printed in a running
 header or footer, or at the top or bottom of a page or document. The same word
 in the middle of body text is a mention, not a marking, and is ignored.
-Readers pass the lines to search (headers, footers and page edges, taken
-before running headers and footers are removed) to ``markings_in``.
+Readers pass the lines to search to ``markings_in``: page headers and footers
+(taken before running headers and footers are removed), and the short lines at
+the top and bottom of each page or document.
 
 Labels are Microsoft Purview (MIP) sensitivity labels that Office stores in an
 OOXML package: ``MSIP_Label_<id>_<field>`` custom properties in
@@ -23,7 +24,10 @@ from typing import Any
 from defusedxml import ElementTree
 
 # Lines at the top and bottom of a page or document searched for markings.
-EDGE_LINES = 5
+EDGE_LINES = 3
+# Longest edge line taken for a marking line. Headers, footers and stamps are
+# short; a longer line at a page edge is body text that mentions the word.
+_MAX_EDGE_LINE_CHARS = 60
 _CUSTOM_PROPERTIES = "docProps/custom.xml"
 _LABEL_INFO = "docMetadata/LabelInfo.xml"
 _MSIP_PROPERTY = re.compile(r"^MSIP_Label_([0-9A-Fa-f-]{36})_(\w+)$")
@@ -44,6 +48,9 @@ _MARKINGS = [
     (re.compile(r"\bconfidential\b", re.IGNORECASE), "Confidential"),
     (re.compile(rf"(?<![{_THAI}])(?:เอกสาร)?ลับ(ที่สุด|มาก)?(?![{_THAI}])"), "ลับ"),
 ]
+# Words that name classification levels, counted to tell a list of levels from a marking.
+_LEVEL_WORDS = re.compile(r"(?i:\b(?:public|internal|confidential|restricted|secret)\b)"
+                          r"|社外秘|関係者外秘|部外秘|極秘|機密|公開|社内限")
 _MARKING_ORDER = [marking for _, marking in _MARKINGS] + ["ลับมาก", "ลับที่สุด"]
 
 
@@ -53,6 +60,18 @@ def edge_lines(lines: list[str], count: int = EDGE_LINES) -> list[str]:
     if len(text_lines) <= 2 * count:
         return text_lines
     return text_lines[:count] + text_lines[-count:]
+
+
+def marking_candidates(lines: Iterable[str]) -> list[str]:
+    """Keep the edge lines that look like a header, footer or stamp.
+
+    Such a line is short, is not a Markdown table row, and names one
+    classification level: a line naming several ("Internal Confidential
+    Strictly Confidential") is the header of a table that explains the levels.
+    """
+    return [line for line in lines
+            if len(line.strip()) <= _MAX_EDGE_LINE_CHARS and not line.lstrip().startswith("|")
+            and len(_LEVEL_WORDS.findall(line)) < 2]
 
 
 def markings_in(lines: Iterable[str]) -> list[str]:

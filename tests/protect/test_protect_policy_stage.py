@@ -42,7 +42,7 @@ DOCUMENTS = [
     {"doc_id": "plan", "source": "plan.docx", "metadata": {"title": "Merger"}},
     {"doc_id": "payroll", "source": "hr/payroll.md", "metadata": {}},
     {"doc_id": "roster", "source": "roster.txt", "metadata": {}},
-    {"doc_id": "board", "source": "board.pdf", "metadata": {"sensitivity": "社外秘"}},
+    {"doc_id": "board", "source": "board.pdf", "metadata": {"sensitivity_markings": ["社外秘"]}},
 ]
 PLANTED = ["Hanako Yamada", "田中太郎", "Kenji Sato", "1990年4月1日", "100-0001", "Merger plan"]
 

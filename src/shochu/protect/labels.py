@@ -6,9 +6,8 @@ the highest label that any rule gives wins:
 - ``folders``: a glob pattern on the document's path relative to the input
   folder. ``**`` matches across folders, ``*`` and ``?`` within one name, and a
   pattern without ``/`` matches the file name in any folder;
-- ``markings``: sensitivity markings that ingest found in the file (document
-  properties, Microsoft sensitivity labels, header stamps), read from the
-  document record's ``sensitivity`` field or ``metadata.sensitivity``;
+- ``markings``: sensitivity markings that ingest found in the file (header and
+  footer stamps, Microsoft Purview label names; see ``markings_of``);
 - ``keywords``: stamps such as 社外秘 or ลับที่สุด in the text or the title;
 - ``density``: detected entities per 1,000 characters of the document's text.
 
@@ -30,6 +29,8 @@ from shochu.config import ConfidentialityConfig
 LABELS = ("public", "internal", "confidential", "secret")
 _RANK = {label: rank for rank, label in enumerate(LABELS)}
 
+# Fields of an ingest document record, or of its metadata, that hold markings.
+_SENSITIVITY_KEYS = ("sensitivity_markings", "sensitivity_labels", "sensitivity")
 # Keys of a structured marking ({"label": "Confidential", "source": ...}) that hold the marking itself.
 _MARKING_KEYS = ("label", "name", "marking", "value", "text")
 
@@ -98,11 +99,17 @@ class Labeller:
 
 
 def markings_of(document: dict[str, Any]) -> tuple[str, ...]:
-    """Return the sensitivity markings of an ingest document record; none when ingest recorded none."""
-    metadata = document.get("metadata") or {}
-    nested = metadata.get("sensitivity") if isinstance(metadata, dict) else None
-    values = [document.get("sensitivity"), nested]
-    return tuple(_strings(values))
+    """Return the sensitivity markings and label names of an ingest document record.
+
+    Ingest records header and footer stamps as ``metadata.sensitivity_markings``
+    (a list of strings) and Microsoft Purview labels as
+    ``metadata.sensitivity_labels`` (dicts with a ``name``); a ``sensitivity``
+    field is read too. A record without them has no markings.
+    """
+    metadata = document.get("metadata")
+    sources = [document, metadata] if isinstance(metadata, dict) else [document]
+    values = [source.get(key) for source in sources for key in _SENSITIVITY_KEYS]
+    return tuple(dict.fromkeys(_strings(values)))
 
 
 def _strings(value: Any, depth: int = 0) -> Iterable[str]:

@@ -247,12 +247,12 @@ class FilterConfig(_Section):
         description="Filters to run; 'pii' masks (or drops) personal data the teacher wrote.")
     max_response_chars: int = Field(1200, ge=1, description="Generated responses longer than this are dropped.")
     min_overlap: float = Field(0.5, ge=0.0, le=1.0, description="Least share of an answer's or extraction's "
-                               "content words found in its chunk.")
+                               "content words found in its chunk; for QA, words of the question do not count.")
     min_summary_overlap: float = Field(0.35, ge=0.0, le=1.0, description="Least share of a summary's content "
                                        "words found in its chunk; summaries paraphrase more than answers.")
     min_likelihood_gain: float | None = Field(
-        None, description="Least gain in the teacher's mean log-probability per answer token (nats) from "
-        "seeing the chunk; empty skips this check, which costs two teacher forward passes per answer.")
+        0.5, description="Least gain in the teacher's mean log-probability per response token (nats) from "
+        "seeing the chunk; empty skips this check, which costs two teacher forward passes per candidate.")
     near_duplicate_threshold: float = Field(0.7, gt=0.0, le=1.0, description="Questions whose character "
                                             "3-gram Jaccard similarity reaches this count as near-duplicates.")
     pii_action: Literal["mask", "drop"] = Field("mask", description="What to do with a generated pair in which "

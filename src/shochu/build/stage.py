@@ -1,19 +1,24 @@
-"""Build stage: protected chunks and labelled tickets become instruction/response examples.
+"""Build stage: protected chunks, labelled tickets and user data become instruction/response examples.
 
 Task kinds:
 
 - ``qa``: the teacher writes a question about a chunk, then answers it from the chunk.
 - ``summary``: the teacher summarises a chunk.
+- ``extraction``: the teacher fills the JSON schema of ``build.extraction`` from a chunk.
 - ``classify``: a ticket's text with the category list; the response is the true category.
+- ``instructions``: user-written pairs from ``build.instructions.path``, taken as ground truth.
 
-Examples are split into train, validation and test by source document, so no
-document feeds two splits. Teacher generations are cached in the workspace as
-they finish, so a killed build resumes without generating them again.
+Prompts are in the language of the source chunk or ticket. Generated examples
+pass the quality filters (``candidates.py``, ``filters.py``), a second PII
+scan and near-duplicate removal; every drop is counted with its reason in
+``filters.json``. Examples are split by source document and near-duplicate
+cluster (``splits.py``); general instruction data from ``build.general`` is
+mixed into the training split only. Reviewer decisions from
+``review/decisions.jsonl`` are applied last. ``data_card.json`` describes the result.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -21,77 +26,142 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from shochu.build import prompts
+from shochu.build.candidates import Slot, choose
+from shochu.build.datacard import data_card
+from shochu.build.decisions import apply_decisions, decisions_fingerprint, decisions_path, read_decisions
+from shochu.build.extraction import describe_fields
+from shochu.build.filters import FilterReport, check_language, check_refusal, near_duplicates
+from shochu.build.language import detect_language
+from shochu.build.records import read_instruction_file
+from shochu.build.splits import SPLITS, split_examples
+from shochu.build.templates import render
 from shochu.config import RunConfig
-from shochu.generation import Generation, generate, resolve_dtype
-from shochu.models import load_model, load_tokenizer, model_fingerprint, prepare_models
-from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json, write_jsonl
+from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
 
 logger = logging.getLogger(__name__)
 
 NAME = "build"
-SPLITS = ("train", "validation", "test")
+GENERATED_TASKS = ("qa", "summary", "extraction")
 _SPOT_CHECK_SIZE = 20
 # Generation budget for a question, in tokens; questions are one sentence.
 _QUESTION_TOKENS = 40
+# Questions shorter than this many characters (or than build.min_response_chars) are not usable.
+_MIN_QUESTION_CHARS = 8
+
+# The split function keeps its former name for callers of the single-pool version.
+split_by_document = split_examples
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
     return {**config.section("build"), "seed": config.seed, "teacher": config.teacher.path,
-            "inference_dtype": config.inference_dtype}
+            "inference_dtype": config.inference_dtype,
+            "pii_scan": {"entities": config.protect.entities, "score_threshold": config.protect.score_threshold}}
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
-    return {"protect": workspace.output_fingerprint("protect")}
+    """Fingerprints of the protect output, the review decisions and the user data files."""
+    found = {"protect": workspace.output_fingerprint("protect"), "review": decisions_fingerprint(workspace.root)}
+    for name, data in (("instructions", config.build.instructions), ("general", config.build.general)):
+        if data is not None:
+            path = Path(data.path)
+            found[name] = fingerprint_file(path) if path.is_file() else "missing"
+    return found
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     started = time.time()
     protect_dir = workspace.require("protect", NAME)
-    teacher_dir, _ = prepare_models(config.teacher.path, config.student.path, config.student.layers,
-                                    workspace.models_dir, config.teacher.licence)
     build = config.build
     chunks = read_jsonl(protect_dir / "chunks.jsonl")
     tickets_path = protect_dir / "tickets.jsonl"
     tickets = read_jsonl(tickets_path) if tickets_path.exists() else []
+    report = FilterReport()
+    errors: list[dict[str, Any]] = []
+    warnings: dict[str, int] = {}
 
+    # 1. Examples of every task kind.
     examples: list[dict[str, Any]] = []
-    rejected: Counter[str] = Counter()
-    generated_tasks = [task for task in build.tasks if task in ("qa", "summary")]
+    generated_tasks = [task for task in build.tasks if task in GENERATED_TASKS]
     if generated_tasks and chunks:
-        selected = select_chunks(chunks, build.max_chunks, config.seed)
-        cache = GenerationCache(workspace.root / "cache" / "build-generations.jsonl",
-                                model_fingerprint(teacher_dir), build, config.inference_dtype)
-        examples += teacher_examples(selected, generated_tasks, teacher_dir, cache, build, rejected,
-                                     config.inference_dtype)
+        examples += teacher_examples(config, workspace, select_chunks(chunks, build.max_chunks, config.seed),
+                                     generated_tasks, report)
     if "classify" in build.tasks:
         if not tickets and build.tickets is not None:
             logger.warning("classify task requested but protect/tickets.jsonl holds no tickets")
-        examples += ticket_examples(tickets, build.max_tickets, config.seed)
-    if not examples:
-        raise ValueError("the build stage produced no examples: check that ingest found documents "
-                         "and that build.tasks and build.tickets are set")
+        examples += ticket_examples(tickets, build.max_tickets, config.seed, build.prompts.classify, warnings)
+        report.examples_in["classify"] = sum(example["task"] == "classify" for example in examples)
+    if "instructions" in build.tasks and build.instructions is not None:
+        records, bad_lines = read_instruction_file(Path(build.instructions.path), "instructions")
+        errors += [error.as_dict() for error in bad_lines]
+        examples += records
+        report.examples_in["instructions"] = len(records)
 
-    splits = split_by_document(examples, build.split.validation, build.split.test, config.seed)
+    # 2. Second PII scan of every pair, then near-duplicate questions.
+    examples = scan_personal_data(examples, config, report)
+    examples = drop_near_duplicates(examples, build, report)
+    report.kept.update(example["task"] for example in examples)
+    if not examples:
+        raise ValueError("the build stage produced no examples: check that ingest found documents, that "
+                         "build.tasks and build.tickets are set, and build/filters.json for what the "
+                         "quality filters dropped")
+
+    # 3. Splits, general data, then the reviewer's decisions.
+    splits = split_examples(examples, build.split.validation, build.split.test, config.seed)
+    general_heldout: list[dict[str, Any]] = []
+    mixing = {"general_examples": 0}
+    if build.general is not None:
+        general, bad_lines = read_instruction_file(Path(build.general.path), "general")
+        errors += [error.as_dict() for error in bad_lines]
+        report.examples_in["general"] = len(general)
+        general = scan_personal_data(general, config, report, scan_instruction=True)
+        report.kept["general"] = len(general)
+        splits["train"], general_heldout, mixing = mix_general(splits["train"], general, build.general.ratio,
+                                                               config.seed)
+    decisions = read_decisions(decisions_path(workspace.root))
+    errors += decisions.invalid_lines
+    review: dict[str, Any] | None = None
+    if decisions:
+        splits, review = apply_decisions(splits, decisions)
+
+    # 4. Outputs.
     folder = workspace.reset(NAME)
     for split in SPLITS:
         write_jsonl(folder / f"{split}.jsonl", splits[split])
-    spot_check = random.Random(config.seed).sample(examples, min(_SPOT_CHECK_SIZE, len(examples)))
+    if general_heldout:
+        write_jsonl(folder / "general_heldout.jsonl", general_heldout)
+    kept = [example for split in SPLITS for example in splits[split]]
+    spot_check = random.Random(config.seed).sample(kept, min(_SPOT_CHECK_SIZE, len(kept)))
     write_jsonl(folder / "spot_check.jsonl", spot_check)
+    write_jsonl(folder / "errors.jsonl", errors)
+    write_json(folder / "filters.json", report.as_dict())
 
+    stage_inputs = inputs(config, workspace)
+    counts = _counts(splits, report, warnings, mixing, errors, review)
+    write_json(folder / "stats.json", counts)
+    write_json(folder / "data_card.json", data_card(splits, report, review, mixing, warnings, stage_inputs,
+                                                    settings(config)))
+    return workspace.finish(NAME, settings(config), stage_inputs, counts, started)
+
+
+def _counts(splits: dict[str, list[dict[str, Any]]], report: FilterReport, warnings: dict[str, int],
+            mixing: dict[str, Any], errors: list[dict[str, Any]], review: dict[str, Any] | None) -> dict[str, Any]:
     counts = {
         "examples": {split: len(records) for split, records in splits.items()},
         "tasks": {split: dict(Counter(r["task"] for r in records)) for split, records in splits.items()},
         "documents": {split: len({r["doc_id"] for r in records}) for split, records in splits.items()},
-        "rejected": dict(rejected),
+        "dropped": report.summary(),
+        "pii_masked": {task: dict(types) for task, types in sorted(report.pii_masked.items()) if types},
+        "mixing": mixing,
+        "invalid_input_lines": len(errors),
+        "warnings": warnings,
     }
-    write_json(folder / "stats.json", counts)
-    return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started)
+    if review is not None:
+        counts["review"] = review
+    return counts
 
 
-# --- selection and splits -------------------------------------------------
+# --- selection and tickets ------------------------------------------------
 
 
 def select_chunks(chunks: list[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
@@ -114,61 +184,44 @@ def select_chunks(chunks: list[dict[str, Any]], limit: int | None, seed: int) ->
     return selected
 
 
-def split_by_document(
-    examples: list[dict[str, Any]], validation: float, test: float, seed: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Assign whole documents to splits, separately for each task kind's document pool.
+def ticket_examples(tickets: list[dict[str, Any]], limit: int | None, seed: int,
+                    templates: dict[str, str], warnings: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Turn labelled tickets into classification examples whose response is the category.
 
-    Tickets and corpus documents form separate pools so that every task kind
-    reaches every split; within a pool each document goes to exactly one split.
+    Warns (with counts only) about ticket ids that appear more than once,
+    which get a numbered suffix, and about labels with a single ticket, which
+    cannot reach both training and test.
     """
-    pools: dict[str, set[str]] = defaultdict(set)
-    for example in examples:
-        pools["tickets" if example["task"] == "classify" else "documents"].add(example["doc_id"])
+    warnings = warnings if warnings is not None else {}
+    ids = Counter(str(ticket["id"]) for ticket in tickets)
+    labels = Counter(ticket["label"] for ticket in tickets)
+    warnings["duplicate_ticket_ids"] = sum(1 for count in ids.values() if count > 1)
+    warnings["single_ticket_labels"] = sum(1 for count in labels.values() if count == 1)
+    if warnings["duplicate_ticket_ids"]:
+        logger.warning("%d ticket id(s) appear more than once; their examples get a numbered suffix",
+                       warnings["duplicate_ticket_ids"])
+    if warnings["single_ticket_labels"]:
+        logger.warning("%d label(s) have a single ticket, too few to appear in both training and test",
+                       warnings["single_ticket_labels"])
 
-    assignment: dict[str, str] = {}
-    for pool in sorted(pools):
-        doc_ids = sorted(pools[pool])
-        random.Random(f"{seed}:{pool}").shuffle(doc_ids)
-        test_count = _share(len(doc_ids), test)
-        validation_count = _share(len(doc_ids), validation)
-        for position, doc_id in enumerate(doc_ids):
-            if position < test_count:
-                assignment[doc_id] = "test"
-            elif position < test_count + validation_count:
-                assignment[doc_id] = "validation"
-            else:
-                assignment[doc_id] = "train"
-
-    splits: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
-    for example in examples:
-        splits[assignment[example["doc_id"]]].append(example)
-    return splits
-
-
-def _share(total: int, fraction: float) -> int:
-    """Round a split's share of documents, keeping at least one when the fraction is non-zero."""
-    if fraction <= 0 or total < 3:
-        return 0
-    return max(1, round(total * fraction))
-
-
-# --- examples -------------------------------------------------------------
-
-
-def ticket_examples(tickets: list[dict[str, Any]], limit: int | None, seed: int) -> list[dict[str, Any]]:
-    """Turn labelled tickets into classification examples whose response is the category."""
-    choices = sorted({ticket["label"] for ticket in tickets})
+    choices = sorted(labels)
     chosen = list(tickets)
     if limit is not None and limit < len(chosen):
         chosen = random.Random(seed).sample(chosen, limit)
+    seen: Counter[str] = Counter()
     examples = []
     for ticket in chosen:
-        content = prompts.CLASSIFY_PROMPT.format(choices=", ".join(choices), text=ticket["text"])
+        ticket_id = str(ticket["id"])
+        seen[ticket_id] += 1
+        suffix = f"-{seen[ticket_id]}" if seen[ticket_id] > 1 else ""
+        language = detect_language(ticket["text"])
+        content = render(templates, language, choices=", ".join(choices), text=ticket["text"])
         examples.append({
-            "id": f"classify-{ticket['id']}",
+            "id": f"classify-{ticket_id}{suffix}",
             "task": "classify",
             "doc_id": ticket["doc_id"],
+            "ticket_id": ticket_id,
+            "language": language,
             "messages": [{"role": "user", "content": content}],
             "response": ticket["label"],
             "choices": choices,
@@ -176,96 +229,142 @@ def ticket_examples(tickets: list[dict[str, Any]], limit: int | None, seed: int)
     return examples
 
 
-class GenerationCache:
-    """Append-only JSONL of finished teacher generations, keyed by prompt and settings."""
-
-    def __init__(self, path: Path, teacher_fingerprint: str, build: Any, inference_dtype: str) -> None:
-        self.path = path
-        self.salt = fingerprint_json({"teacher": teacher_fingerprint, "max_new_tokens": build.max_new_tokens,
-                                      "repetition_penalty": build.repetition_penalty,
-                                      "penalty_scope": "generated tokens", "dtype": inference_dtype})
-        self.entries: dict[str, str] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    # A line cut short by a killed run: everything before it is intact.
-                    break
-                self.entries[record["key"]] = record["text"]
-
-    def key(self, content: str) -> str:
-        return fingerprint_json({"salt": self.salt, "content": content})
-
-    def add(self, items: list[tuple[str, str]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            for key, text in items:
-                self.entries[key] = text
-                handle.write(json.dumps({"key": key, "text": text}, ensure_ascii=False) + "\n")
+# --- teacher synthesis ----------------------------------------------------
 
 
-def _generate_cached(contents: list[str], model, tokenizer, cache: GenerationCache, max_new_tokens: int,
-                     build: Any, description: str, dtype: torch.dtype) -> list[str]:
-    """Generate an answer for each user message, reusing cached ones."""
-    keys = [cache.key(content) for content in contents]
-    missing = [index for index, key in enumerate(keys) if key not in cache.entries]
-    if missing:
-        def persist(indices: list[int], batch: list[Generation]) -> None:
-            cache.add([(keys[missing[i]], generation.text if generation.finished
-                        else prompts.trim_to_sentence(generation.text))
-                       for i, generation in zip(indices, batch, strict=True)])
+def teacher_examples(config: RunConfig, workspace: Workspace, chunks: list[dict[str, Any]], tasks: list[str],
+                     report: FilterReport) -> list[dict[str, Any]]:
+    """Ask the teacher for questions, answers, summaries and extractions; keep the best that pass the filters."""
+    from shochu.build.teacher import Teacher
 
-        generate(model, tokenizer, [[{"role": "user", "content": contents[i]}] for i in missing],
-                 max_new_tokens=max_new_tokens, batch_size=build.batch_size,
-                 repetition_penalty=build.repetition_penalty, description=description, on_batch=persist,
-                 dtype=dtype)
-    return [cache.entries[key] for key in keys]
-
-
-def teacher_examples(chunks: list[dict[str, Any]], tasks: list[str], teacher_dir: Path,
-                     cache: GenerationCache, build: Any, rejected: Counter[str],
-                     inference_dtype: str = "float32") -> list[dict[str, Any]]:
-    """Ask the teacher for questions, answers and summaries of each chunk; keep those that pass the filters."""
-    model = load_model(teacher_dir)
-    tokenizer = load_tokenizer(teacher_dir)
-    dtype = resolve_dtype(inference_dtype, model.device)
-    examples: list[dict[str, Any]] = []
+    build = config.build
+    teacher = Teacher(config, workspace)
+    languages = [detect_language(chunk["text"]) for chunk in chunks]
+    slots: list[Slot] = []
 
     if "qa" in tasks:
-        question_prompts = [prompts.QUESTION_PROMPT.format(text=chunk["text"]) for chunk in chunks]
-        raw_questions = _generate_cached(question_prompts, model, tokenizer, cache,
-                                         min(_QUESTION_TOKENS, build.max_new_tokens), build,
-                                         "teacher: questions", dtype)
-        questions = [prompts.first_question(text) for text in raw_questions]
-        shortest = min(8, build.min_response_chars)
-        kept = [(chunk, q) for chunk, q in zip(chunks, questions, strict=True) if len(q) >= shortest]
-        rejected["question_unusable"] += len(chunks) - len(kept)
-        answer_prompts = [prompts.QA_PROMPT.format(text=chunk["text"], question=q) for chunk, q in kept]
-        answers = _generate_cached(answer_prompts, model, tokenizer, cache, build.max_new_tokens, build,
-                                   "teacher: answers", dtype)
-        for (chunk, _), content, answer in zip(kept, answer_prompts, answers, strict=True):
-            examples += _keep(chunk, "qa", content, answer, build, rejected)
-
+        slots += _qa_slots(teacher, chunks, languages, build, report)
     if "summary" in tasks:
-        summary_prompts = [prompts.SUMMARY_PROMPT.format(text=chunk["text"]) for chunk in chunks]
-        summaries = _generate_cached(summary_prompts, model, tokenizer, cache, build.max_new_tokens, build,
-                                     "teacher: summaries", dtype)
-        for chunk, content, summary in zip(chunks, summary_prompts, summaries, strict=True):
-            examples += _keep(chunk, "summary", content, summary, build, rejected)
-    return examples
+        slots += _slots(teacher, chunks, languages, "summary", build, {})
+    if "extraction" in tasks and build.extraction is not None:
+        slots += _slots(teacher, chunks, languages, "extraction", build,
+                        {"fields": describe_fields(build.extraction)})
+
+    chosen = choose(slots, build, report, teacher.gains)
+    return [_example(item.slot, item.response, item.scores) for item in chosen]
 
 
-def _keep(chunk: dict[str, Any], task: str, content: str, response: str, build: Any,
-          rejected: Counter[str]) -> list[dict[str, Any]]:
-    reason = prompts.rejection_reason(response, build.min_response_chars, build.max_repetition)
-    if reason is not None:
-        rejected[f"{task}_{reason}"] += 1
-        return []
-    return [{
-        "id": f"{task}-{chunk['chunk_id']}",
-        "task": task,
-        "doc_id": chunk["doc_id"],
-        "messages": [{"role": "user", "content": content}],
+def _qa_slots(teacher: Any, chunks: list[dict[str, Any]], languages: list[str], build: Any,
+              report: FilterReport) -> list[Slot]:
+    question_prompts = [render(build.prompts.question, language, text=chunk["text"])
+                        for chunk, language in zip(chunks, languages, strict=True)]
+    raw = teacher.generate(question_prompts, min(_QUESTION_TOKENS, build.max_new_tokens), "teacher: questions", 1)
+    enabled = set(build.filters.enabled)
+    kept = []
+    for chunk, language, texts in zip(chunks, languages, raw, strict=True):
+        question = prompts.first_question(texts[0])
+        reason = None
+        if len(question) < min(_MIN_QUESTION_CHARS, build.min_response_chars):
+            reason = ("length", "question_too_short")
+        elif "refusal" in enabled and (refusal := check_refusal(question)):
+            reason = ("refusal", f"question_{refusal}")
+        elif "language" in enabled and (mismatch := check_language(question, language)):
+            reason = ("language", f"question_{mismatch}")
+        if reason is not None:
+            report.examples_in["qa"] += 1
+            report.drop("qa", *reason)
+            continue
+        kept.append((chunk, language, question))
+
+    contents = [render(build.prompts.answer, language, text=chunk["text"], question=question)
+                for chunk, language, question in kept]
+    ungrounded = [render(build.prompts.answer, language, text="", question=question)
+                  for _, language, question in kept]
+    answers = teacher.generate(contents, build.max_new_tokens, "teacher: answers", build.n_candidates)
+    return [Slot("qa", chunk, language, content, bare, responses, question)
+            for (chunk, language, question), content, bare, responses
+            in zip(kept, contents, ungrounded, answers, strict=True)]
+
+
+def _slots(teacher: Any, chunks: list[dict[str, Any]], languages: list[str], task: str, build: Any,
+           values: dict[str, str]) -> list[Slot]:
+    templates = getattr(build.prompts, task)
+    contents = [render(templates, language, text=chunk["text"], **values)
+                for chunk, language in zip(chunks, languages, strict=True)]
+    ungrounded = [render(templates, language, text="", **values) for language in languages]
+    responses = teacher.generate(contents, build.max_new_tokens, f"teacher: {task}", build.n_candidates)
+    return [Slot(task, chunk, language, content, bare, candidates)
+            for chunk, language, content, bare, candidates
+            in zip(chunks, languages, contents, ungrounded, responses, strict=True)]
+
+
+def _example(slot: Slot, response: str, scores: dict[str, float]) -> dict[str, Any]:
+    example = {
+        "id": f"{slot.task}-{slot.chunk['chunk_id']}",
+        "task": slot.task,
+        "doc_id": slot.chunk["doc_id"],
+        "chunk_id": slot.chunk["chunk_id"],
+        "language": slot.language,
+        "messages": [{"role": "user", "content": slot.content}],
         "response": response,
-    }]
+        "scores": scores,
+    }
+    if slot.chunk.get("cluster") is not None:
+        example["cluster"] = slot.chunk["cluster"]
+    if slot.question is not None:
+        example["question"] = slot.question
+    return example
+
+
+# --- PII, near-duplicates, general data -------------------------------------
+
+
+def scan_personal_data(examples: list[dict[str, Any]], config: RunConfig, report: FilterReport,
+                       scan_instruction: bool = False) -> list[dict[str, Any]]:
+    """Run the second PII scan on every example unless the ``pii`` filter is off."""
+    if "pii" not in config.build.filters.enabled or not examples:
+        return examples
+    from shochu.build.pii import PiiScan
+
+    scanner = PiiScan(config.protect, config.build.filters.pii_action)
+    kept = []
+    for example in examples:
+        whole_instruction = scan_instruction or example["task"] == "instructions"
+        result = scanner.scan(example, example.get("question"), report, whole_instruction)
+        if result is not None:
+            kept.append(result)
+    return kept
+
+
+def drop_near_duplicates(examples: list[dict[str, Any]], build: Any, report: FilterReport) -> list[dict[str, Any]]:
+    """Drop QA examples whose question nearly repeats an earlier kept question."""
+    if "near_duplicate" not in build.filters.enabled:
+        return examples
+    qa = [index for index, example in enumerate(examples) if example["task"] == "qa"]
+    matches = near_duplicates([examples[index]["question"] for index in qa], build.filters.near_duplicate_threshold)
+    dropped = {index for index, match in zip(qa, matches, strict=True) if match is not None}
+    for _ in dropped:
+        report.drop("qa", "near_duplicate", "similar_question")
+    return [example for index, example in enumerate(examples) if index not in dropped]
+
+
+def mix_general(train: list[dict[str, Any]], general: list[dict[str, Any]], ratio: float,
+                seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Add general examples so that they make up ``ratio`` of the training split.
+
+    Returns the new training split, the general examples left over (held out,
+    for measuring forgetting), and the counts.
+    """
+    wanted = round(ratio * len(train) / (1.0 - ratio)) if ratio > 0 else 0
+    pool = list(general)
+    random.Random(f"{seed}:general").shuffle(pool)
+    used, heldout = pool[:wanted], pool[wanted:]
+    if len(used) < wanted:
+        logger.warning("build.general: %d general examples wanted for ratio %.2f, only %d available",
+                       wanted, ratio, len(used))
+    mixed = train + used
+    random.Random(f"{seed}:mix").shuffle(mixed)
+    total = len(mixed)
+    counts = {"general_examples": len(used), "general_wanted": wanted, "general_heldout": len(heldout),
+              "general_share": round(len(used) / total, 4) if total else 0.0, "ratio": ratio}
+    return mixed, heldout, counts

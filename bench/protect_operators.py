@@ -89,8 +89,8 @@ def main() -> int:
     started, cpu_started = time.perf_counter(), time.process_time()
     for chunk in chunks:
         masker.mask(chunk["text"])
-    rows = [("baseline: Masker.mask per chunk", time.perf_counter() - started, time.process_time() - cpu_started,
-             None)]
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    rows = [("baseline: Masker.mask per chunk", elapsed, cpu, None)]
 
     pseudonyms = {"PERSON": "pseudonym", "EMAIL_ADDRESS": "pseudonym", "PHONE_NUMBER": "pseudonym"}
     settings = [
@@ -122,7 +122,8 @@ def main() -> int:
     print("\n".join(lines))
 
     if arguments.record:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout
         command = "python " + " ".join(sys.argv)
         with open(arguments.record, "a", encoding="utf-8") as handle:
             handle.write(f"\n### {time.strftime('%Y-%m-%d')}: `{command}` at commit {commit.strip()}\n\n")

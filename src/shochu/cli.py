@@ -302,8 +302,8 @@ def _reveal(workspace: Path, replacement: str, record: str | None) -> None:
         _fail(error)
     if not entries:
         where = f" in record {record}" if record else ""
-        _fail(ValueError(f"{replacement!r} is not in the mapping{where}; check the spelling, and pass --record "
-                         f"for a numbered placeholder"))
+        _fail(ValueError(f"{replacement!r} is not in the mapping{where}; check the spelling, and pass "
+                         f"--record for a numbered placeholder"))
     for entry in entries:
         print(json.dumps(entry, ensure_ascii=False))
 

@@ -97,9 +97,10 @@ def test_incomplete_policy_rejected() -> None:
     ({"doc_id": "a", "sensitivity": "社外秘"}, ("社外秘",)),
     ({"doc_id": "a", "metadata": {"sensitivity": ["Confidential", "ลับ"]}}, ("Confidential", "ลับ")),
     ({"doc_id": "a", "metadata": {"sensitivity": {"label": "General", "source": "msip"}}}, ("General",)),
-    ({"doc_id": "a", "metadata": {"sensitivity_markings": ["社外秘", "Confidential"],
-                                  "sensitivity_labels": [{"id": "4e1f0c4a-0000-4000-8000-000000000001",
-                                                          "name": "Highly Confidential", "enabled": "true"}]}},
+    ({"doc_id": "a", "metadata": {
+        "sensitivity_markings": ["社外秘", "Confidential"],
+        "sensitivity_labels": [{"id": "4e1f0c4a-0000-4000-8000-000000000001", "name": "Highly Confidential",
+                                "enabled": "true"}]}},
      ("社外秘", "Confidential", "Highly Confidential")),
     ({"doc_id": "a", "metadata": {"title": "x"}}, ()),
 ])

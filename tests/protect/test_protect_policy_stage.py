@@ -149,7 +149,8 @@ def test_mask_policy_uses_placeholders(protected: tuple[Workspace, dict[str, Any
 
 def test_report_sections(protected: tuple[Workspace, dict[str, Any]]) -> None:
     report = read_json(protected[0].stage_dir("protect") / "privacy_report.json")
-    assert report["operators"] == {"DATE_OF_BIRTH": {"placeholder": 1}, "PERSON": {"placeholder": 1, "pseudonym": 5},
+    assert report["operators"] == {"DATE_OF_BIRTH": {"placeholder": 1},
+                                   "PERSON": {"placeholder": 1, "pseudonym": 5},
                                    "POSTAL_CODE": {"placeholder": 2}}
     assert report["labels"]["counts"] == {"public": 3, "internal": 0, "confidential": 2, "secret": 1}
     assert report["labels"]["documents"]["payroll"] == {"label": "confidential", "policy": "mask",

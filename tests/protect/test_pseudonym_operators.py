@@ -118,12 +118,14 @@ def _replace(operators: Operators, text: str, values: list[tuple[str, str]], **o
 
 
 def test_operators_per_type() -> None:
-    operators = Operators({"PERSON": "pseudonym", "EMAIL_ADDRESS": "hash", "PHONE_NUMBER": "placeholder"}, KEY)
+    operators = Operators({"PERSON": "pseudonym", "EMAIL_ADDRESS": "hash", "PHONE_NUMBER": "placeholder"},
+                          KEY)
     text = "John Smith <js@example.com>, 202-555-0147"
     masked = _replace(operators, text, [("John Smith", "PERSON"), ("js@example.com", "EMAIL_ADDRESS"),
                                         ("202-555-0147", "PHONE_NUMBER")])
     surrogate = Pseudonymizer(KEY).surrogate("PERSON", "John Smith")
-    assert regex.fullmatch(rf"{surrogate} <\[EMAIL_ADDRESS:[0-9a-f]{{16}}\]>, \[PHONE_NUMBER_1\]", masked), masked
+    expected = rf"{surrogate} <\[EMAIL_ADDRESS:[0-9a-f]{{16}}\]>, \[PHONE_NUMBER_1\]"
+    assert regex.fullmatch(expected, masked), masked
 
 
 def test_hash_is_keyed_and_consistent() -> None:
@@ -144,8 +146,9 @@ def test_placeholders_only_overrides_operator() -> None:
 def test_operator_counts_and_recorded_values() -> None:
     operators = Operators({"PERSON": "pseudonym", "EMAIL_ADDRESS": "placeholder"}, KEY)
     recorded = []
-    replaced = operators.replace("ສົມໃຈ x@y.co", [Span(0, 5, "PERSON", 1.0), Span(6, 12, "EMAIL_ADDRESS", 1.0)],
-                                 PlaceholderNumbering(), record=lambda *entry: recorded.append(entry))
+    spans = [Span(0, 5, "PERSON", 1.0), Span(6, 12, "EMAIL_ADDRESS", 1.0)]
+    replaced = operators.replace("ສົມໃຈ x@y.co", spans, PlaceholderNumbering(),
+                                 record=lambda *entry: recorded.append(entry))
     assert replaced.text == "[PERSON_1] [EMAIL_ADDRESS_1]"
     assert dict(replaced.operators) == {("PERSON", "placeholder"): 1, ("EMAIL_ADDRESS", "placeholder"): 1}
     assert recorded == [("PERSON", "[PERSON_1]", "ສົມໃຈ"), ("EMAIL_ADDRESS", "[EMAIL_ADDRESS_1]", "x@y.co")]
@@ -163,7 +166,8 @@ def test_short_key_rejected() -> None:
 
 
 def test_placeholders_need_no_key() -> None:
-    operators = Operators.from_config(ProtectConfig(operators={"PERSON": "drop_document"}), ENTITIES, environ={})
+    config = ProtectConfig(operators={"PERSON": "drop_document"})
+    operators = Operators.from_config(config, ENTITIES, environ={})
     assert operators.dropping_types() == {"PERSON"}
 
 

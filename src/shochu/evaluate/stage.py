@@ -62,6 +62,8 @@ def settings(config: RunConfig) -> dict[str, Any]:
 
 def _user_files(config: RunConfig) -> list[Path]:
     """Return the extra sets and the metric files named in the config, which the stage's results depend on."""
+    # NOTE: a 'module:function' metric is not fingerprinted, so editing that module does not
+    # make the stage run again; `shochu eval --force` does.
     files = [Path(value) for value in config.eval.extra_sets]
     for entry in config.eval.metrics:
         module = entry.rpartition(":")[0]

@@ -443,6 +443,78 @@ class ReviewConfig(_Section):
         return value
 
 
+class SearchRange(_Section):
+    """A closed interval that `shochu tune` samples one hyperparameter from; low equal to high fixes it."""
+
+    low: float = Field(..., description="Smallest value tried.")
+    high: float = Field(..., description="Largest value tried.")
+    log: bool = Field(False, description="Sample uniformly on a log scale; needs low > 0.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SearchRange:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) is above high ({self.high}); swap them")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log sampling needs low > 0, got {self.low}")
+        return self
+
+
+class TuneConfig(_Section):
+    """The hyperparameter search of `shochu tune`: short training runs from the stored soft labels."""
+
+    trials: int = Field(8, ge=1, description="Finished trials (complete or pruned) the study should hold; a "
+                        "resumed study runs only the missing ones.")
+    timeout_min: float | None = Field(None, gt=0.0, description="Start no new trial after this many minutes; "
+                                      "the running trial finishes. Empty means no limit.")
+    steps_per_trial: int = Field(30, ge=1, description="train.max_steps of each trial.")
+    eval_every: int = Field(10, ge=1, description="Validate every N steps of a trial; each validation is an "
+                            "intermediate value for the pruner.")
+    seed: int | None = Field(None, description="Seed of the TPE sampler; empty means the run's seed.")
+    startup_trials: int = Field(3, ge=0, description="Trials sampled at random, and never pruned, before TPE "
+                                "and the median pruner take over.")
+    temperature: SearchRange = Field(default_factory=lambda: SearchRange(low=1.0, high=4.0),
+                                     description="Soft-label temperature T.")
+    kd_ratio: SearchRange = Field(default_factory=lambda: SearchRange(low=0.1, high=0.9),
+                                  description="Weight of the KD term; must stay below 1, because trials are "
+                                  "scored by the validation CE loss.")
+    learning_rate: SearchRange = Field(default_factory=lambda: SearchRange(low=5e-5, high=1e-3, log=True),
+                                       description="Peak learning rate.")
+
+    @model_validator(mode="after")
+    def _ranges_usable(self) -> TuneConfig:
+        problems = []
+        if self.temperature.low <= 0:
+            problems.append(f"temperature.low must be above 0, got {self.temperature.low}")
+        if self.kd_ratio.low < 0 or self.kd_ratio.high >= 1:
+            problems.append(f"kd_ratio must lie in [0, 1), got [{self.kd_ratio.low}, {self.kd_ratio.high}]; at 1 "
+                            f"the CE loss that scores a trial has no weight and is not computed")
+        if self.learning_rate.low <= 0:
+            problems.append(f"learning_rate.low must be above 0, got {self.learning_rate.low}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class ProgressiveConfig(_Section):
+    """Progressive distillation (`shochu progressive`): teacher, then assistants, then the student."""
+
+    chain: list[int] = Field(default_factory=list, description="Layer counts of the students in order, each "
+                             "pruned from the teacher, e.g. [16, 8]: a 16-layer assistant learns from the "
+                             "teacher, then an 8-layer student from the assistant. The last entry is the "
+                             "student that is compared with one distilled directly from the teacher.")
+    max_steps: int | None = Field(None, ge=1, description="Optimizer steps of every step of the chain and of "
+                                  "the direct student; empty means train.max_steps.")
+
+    @field_validator("chain")
+    @classmethod
+    def _decreasing(cls, value: list[int]) -> list[int]:
+        if any(layers < 1 for layers in value):
+            raise ValueError(f"layer counts must be at least 1, got {value}")
+        if any(later >= earlier for earlier, later in zip(value, value[1:])):
+            raise ValueError(f"layer counts must decrease along the chain, got {value}")
+        return value
+
+
 class RunConfig(_Section):
     workspace: str = Field(..., description="Workspace folder; created when missing.")
     seed: int = 0
@@ -460,6 +532,8 @@ class RunConfig(_Section):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     check: CheckConfig = Field(default_factory=CheckConfig)
     review: ReviewConfig = Field(default_factory=ReviewConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
+    progressive: ProgressiveConfig = Field(default_factory=ProgressiveConfig)
 
     @field_validator("workspace")
     @classmethod

@@ -37,7 +37,7 @@ _MARKING_KEYS = ("label", "name", "marking", "value", "text")
 
 @dataclass(frozen=True)
 class DocumentFacts:
-    """What the label rules look at for one document; the text is read, never stored in the result."""
+    """Facts about one document that the label rules read. The resulting label never contains the text."""
 
     doc_id: str
     source: str | None
@@ -103,8 +103,8 @@ def markings_of(document: dict[str, Any]) -> tuple[str, ...]:
 
     Ingest records header and footer stamps as ``metadata.sensitivity_markings``
     (a list of strings) and Microsoft Purview labels as
-    ``metadata.sensitivity_labels`` (dicts with a ``name``); a ``sensitivity``
-    field is read too. A record without them has no markings.
+    ``metadata.sensitivity_labels`` (dicts with a ``name``). A ``sensitivity``
+    field is read too, and a record without any of them has no markings.
     """
     metadata = document.get("metadata")
     sources = [document, metadata] if isinstance(metadata, dict) else [document]

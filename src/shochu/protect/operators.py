@@ -29,11 +29,10 @@ from shochu.protect.placeholders import PlaceholderNumbering, Span, value_key
 from shochu.protect.pseudonyms import PSEUDONYM_TYPES, Pseudonymizer
 
 PSEUDONYM_KEY_VARIABLE = "SHOCHU_PSEUDONYM_KEY"
-OPERATOR_NAMES = ("placeholder", "pseudonym", "hash", "drop_document")
 KEYED_OPERATORS = frozenset({"pseudonym", "hash"})
 
-# The shortest key accepted: 16 characters, 128 bits at most, which is what a
-# guessed key must not undercut.
+# Shortest key accepted, in characters. Sixteen characters of
+# `secrets.token_urlsafe` carry 96 random bits.
 MIN_KEY_CHARS = 16
 _HASH_HEX_DIGITS = 16
 

@@ -1,4 +1,4 @@
-"""The protect stage's first pass and its policy: what happens to each document.
+"""The protect stage's detection pass and its policy: what happens to each document.
 
 ``scan_corpus`` detects entities once in every chunk and ticket, then decides
 per document:
@@ -43,7 +43,7 @@ class Detection:
 
 @dataclass
 class _Document:
-    """What the first pass gathers for one document before it is labelled."""
+    """Facts gathered for one document before it is labelled."""
 
     source: str | None = None
     markings: tuple[str, ...] = ()
@@ -55,7 +55,7 @@ class _Document:
 
 @dataclass
 class CorpusScan:
-    """The first pass over a corpus: detections per text and decisions per document."""
+    """The detection pass over a corpus: detections per text and decisions per document."""
 
     detections: dict[tuple[str, int, str], Detection]
     labels: dict[str, Labelled]
@@ -151,7 +151,7 @@ class Protector:
                 key: tuple[str, int, str] | None = None) -> MaskResult:
         """Replace the entities of one text of document ``doc_id``.
 
-        ``key`` names a text that the first pass already scanned; other texts
+        ``key`` names a text that ``scan_corpus`` already scanned. Other texts
         (metadata values) are scanned now.
         """
         detection = self.scan.detections.get(key) if key else None

@@ -260,8 +260,8 @@ def _digit_stream(digest: bytes) -> list[int]:
 def _fictional_digits(digits: list[int], stream: list[int], international: bool) -> list[int]:
     """Return new digits of the same count: a fictional number where a reserved range exists.
 
-    ``international`` says the number was written with a leading ``+``, so its
-    first digits are a country code.
+    ``international`` is True when the number was written with a leading ``+``,
+    so that its first digits are a country code.
     """
     count = len(digits)
     text = "".join(map(str, digits))

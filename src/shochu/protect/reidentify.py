@@ -85,7 +85,7 @@ class _Record:
 
 @dataclass(frozen=True)
 class Flag:
-    """One flagged record: its kind of record and the quasi-identifier types in it."""
+    """One flagged record: its index among the records of the text, and the quasi-identifier types in it."""
 
     record: int
     types: tuple[str, ...]

@@ -9,7 +9,7 @@ only in memory. Later stages read ``chunks.jsonl`` and ``tickets.jsonl`` and
 never this file, so it cannot reach training data.
 
 Placeholders are numbered per record (``[PERSON_1]`` is another person in
-another chunk), so looking one up takes the record id as well; pseudonyms
+another chunk), so looking one up takes the record id as well. Pseudonyms
 and hashes are the same in every record.
 """
 
@@ -42,8 +42,8 @@ def mapping_key(environ: Mapping[str, str] | None = None) -> bytes:
     """Return the Fernet key in ``SHOCHU_MAPPING_KEY``, or raise saying how to make one."""
     value = (os.environ if environ is None else environ).get(MAPPING_KEY_VARIABLE, "")
     if not value:
-        raise MappingKeyError(f"{MAPPING_KEY_VARIABLE} is not set; it holds the key of the reversible mapping "
-                              f"(protect.reversible_mapping): {_GENERATE_HINT}")
+        raise MappingKeyError(f"{MAPPING_KEY_VARIABLE} is not set. Set it to the key of the reversible "
+                              f"mapping (protect.reversible_mapping): {_GENERATE_HINT}")
     key = value.strip().encode("ascii", errors="replace")
     try:
         Fernet(key)

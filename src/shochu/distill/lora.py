@@ -25,6 +25,12 @@ def add_adapter(model: torch.nn.Module, settings: LoraConfig) -> torch.nn.Module
     if missing:
         raise ValueError(f"train.lora.target_modules names {missing}, which the student does not have; "
                          f"its linear layers include {sorted(_linear_names(model))}")
+    output = model.get_output_embeddings()
+    output_names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if module is output}
+    if output_names & set(settings.target_modules):
+        # The chunked loss projects with the output weight directly, which would skip an adapter there.
+        raise ValueError(f"train.lora.target_modules includes the output projection {sorted(output_names)}, "
+                         f"which LoRA training does not support; remove it")
     peft_config = PeftLoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                                  target_modules=list(settings.target_modules), bias="none", task_type="CAUSAL_LM")
     return get_peft_model(model, peft_config)

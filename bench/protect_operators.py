@@ -2,9 +2,8 @@
 
 The corpus is synthetic: chunks in English, Japanese and Thai with names,
 e-mail addresses, phone numbers and a few confidentiality stamps, made with
-Faker under a fixed seed. The baseline is ``Masker.mask`` on every chunk, the
-single pass that the stage ran before labels and operators existed; each stage
-run adds known-name collection, the label pass and writing the output.
+Faker under a fixed seed. The baseline is ``Masker.mask`` on every chunk. Each
+stage run adds known-name collection, the label pass and writing the output.
 
     .venv/bin/python bench/protect_operators.py [--chunks 300] [--record bench/protect_operators.md]
         [--old-stage FILE]

@@ -107,7 +107,8 @@ def test_other_key_other_pseudonyms(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("SHOCHU_PSEUDONYM_KEY", OTHER_KEY)
     second = _run(tmp_path / "second")[1]
     assert first["mail"]["text"] != second["mail"]["text"]
-    assert first["mail"]["text"].endswith("様") and second["mail"]["text"].endswith("様")
+    assert first["mail"]["text"].endswith("様")
+    assert second["mail"]["text"].endswith("様")
 
 
 def test_key_change_makes_stage_stale(monkeypatch: pytest.MonkeyPatch,

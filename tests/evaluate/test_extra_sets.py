@@ -97,3 +97,10 @@ def test_same_stem_twice_rejected(tmp_path: Path) -> None:
     second = _write(tmp_path / "two" / "faq.jsonl", [{"input": "x", "reference": "y", "task": "qa"}])
     with pytest.raises(ExtraSetError, match="task 'faq/qa' is already defined"):
         load_extra_sets([str(first), str(second)], set())
+
+
+def test_extraction_alias(tmp_path: Path) -> None:
+    path = _write(tmp_path / "forms.jsonl", [{"input": "x", "reference": {"a": 1}, "task": "extraction"}])
+    tasks = load_extra_set(path)
+    assert list(tasks) == ["forms/extract"]
+    assert tasks["forms/extract"][0]["kind"] == "extract"

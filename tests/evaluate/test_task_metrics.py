@@ -18,6 +18,7 @@ from shochu.evaluate.metrics import (
 )
 from shochu.evaluate.task_metrics import (
     classification_scores,
+    kind_of,
     extraction_statistics,
     score_task,
     token_fidelity,
@@ -191,3 +192,11 @@ def test_teacher_agreement_of_equal_empty_answers() -> None:
     statistics = score_task("qa", [{"response": "x"}], ["..."], ["..."]).statistics
     assert statistics["teacher_agreement"].value() == 1.0
     assert statistics["rouge_l"].value() == 0.0
+
+
+@pytest.mark.parametrize(("task", "kind"), [
+    ("qa", "qa"), ("summary", "summary"), ("classify", "classify"), ("extract", "extract"),
+    ("extraction", "extract"), ("instructions", "qa"), ("general", "qa"),
+])
+def test_kind_of_build_tasks(task: str, kind: str) -> None:
+    assert kind_of(task) == kind

@@ -4,7 +4,8 @@ Each line is one JSON object:
 
     {"input": "...", "reference": "...", "task": "qa"}
 
-``task`` is the kind of task (qa, summary, classify or extract) and picks the metrics.
+``task`` is the kind of task (qa, summary, classify or extract; extraction is accepted
+for extract) and picks the metrics.
 Optional fields: ``id`` (unique in the file; the default is ``<file stem>-<line>``),
 ``choices`` (a list of labels, for classify) and, for extract, a ``reference`` given as
 a JSON object instead of its text. The examples of one file and kind form one task,
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shochu.evaluate.metrics import parse_json_object
-from shochu.evaluate.task_metrics import CLASSIFY, EXTRACT, KINDS
+from shochu.evaluate.task_metrics import CLASSIFY, EXTRA_KIND_ALIASES, EXTRACT, KINDS
 
 MAX_LISTED_ERRORS = 20
 
@@ -34,7 +35,7 @@ def _record(path: Path, number: int, data: Any) -> tuple[dict[str, Any] | None, 
     missing = [name for name in ("input", "reference", "task") if name not in data]
     if missing:
         return None, f"missing field(s) {', '.join(missing)}; each line needs input, reference and task"
-    kind = data["task"]
+    kind = EXTRA_KIND_ALIASES.get(data["task"], data["task"])
     if kind not in KINDS:
         return None, f"task is {kind!r}; use one of {', '.join(KINDS)}"
     if not isinstance(data["input"], str) or not data["input"].strip():

@@ -38,7 +38,7 @@ from shochu.evaluate.bootstrap import Statistic
 from shochu.evaluate.extra_sets import load_extra_sets
 from shochu.evaluate.latency import PeakMemory, measure_latency
 from shochu.evaluate.results import build_results
-from shochu.evaluate.task_metrics import TOKEN_KINDS, TaskScores, score_task, token_fidelity
+from shochu.evaluate.task_metrics import TOKEN_KINDS, TaskScores, kind_of, score_task, token_fidelity
 from shochu.evaluate.teacher_forcing import token_statistics
 from shochu.evaluate.user_metrics import UserMetric, load_metrics, metric_statistics
 from shochu.generation import generate, resolve_dtype
@@ -145,7 +145,7 @@ def select_examples(records: list[dict[str, Any]],
 def collect_tasks(test_records: list[dict[str, Any]], config: RunConfig) -> EvalTasks:
     """Group the test split by task and add the extra evaluation sets, each cut to ``eval.max_examples``."""
     records = select_examples(test_records, config.eval.max_examples)
-    kinds = {task: task for task in records}
+    kinds = {task: kind_of(task) for task in records}
     sources = dict.fromkeys(records, TEST_SOURCE)
     extra, extra_sources = load_extra_sets(config.eval.extra_sets, set(records))
     for task, task_records in extra.items():

@@ -42,6 +42,16 @@ TOKEN_KINDS = ("qa", "summary", EXTRACT)
 # The metric that ranks tasks in the capacity-gap table.
 PRIMARY_METRIC = {"qa": "rouge_l", "summary": "rouge_l", CLASSIFY: "macro_f1", EXTRACT: "field_f1"}
 GAP_PERCENTILES = (50, 90, 99)
+# Build-stage task names that are not kind names themselves.
+BUILD_TASK_KINDS = {"extraction": EXTRACT}
+EXTRA_KIND_ALIASES = {"extraction": EXTRACT}
+
+
+def kind_of(task: str) -> str:
+    """Return the kind of a build-stage task; tasks of other names (instructions, general) are scored like QA."""
+    if task in KINDS:
+        return task
+    return BUILD_TASK_KINDS.get(task, "qa")
 
 
 @dataclass

@@ -130,3 +130,21 @@ def test_check_changes_report_inputs(tmp_path: Path, tiny_model_dir: Path, tiny_
     after = report.inputs(config, workspace)
     assert "check" not in before
     assert "check" in after
+
+
+def test_section_without_memory_plan() -> None:
+    from shochu.evaluate.preflight_view import preflight_section
+    from shochu.evaluate.report_html import render_report
+
+    check = {**CHECK_REPORT, "memory": {"teacher": {"layers": 4}}, "cost": None}
+    section = preflight_section(check)
+    assert section["memory"] == []
+    assert section["disk"] is None
+    assert section["machine"] is None
+    data = {"workspace": "ws", "written_at": "now", "training": {"train": [], "validation": [],
+            "best_step": None, "best_val_loss": None, "steps_run": None, "stopped_early": None},
+            "eval": None, "timings": [], "counts": {}, "samples": [], "preflight": section}
+    html = render_report(data, {"training": None, "eval": None, "tasks": None}, ["teacher", "student"])
+    assert '<table id="preflight-licences">' in html
+    assert '<table id="preflight-memory">' not in html
+    assert "No cost settings (check.cost)" in html

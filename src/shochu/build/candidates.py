@@ -42,6 +42,8 @@ class _Scored:
     passed: int = 0
     failure: tuple[str, str] | None = None
     overlap: float = 0.0
+    # New content units of the response found in the chunk: ranks equally grounded candidates.
+    grounded_units: int = 0
     gain: float | None = None
     grounding_text: str = ""
 
@@ -82,6 +84,7 @@ def _score(slot: Slot, response: str, build: BuildConfig) -> _Scored:
 
     question = slot.question or ""
     scored.overlap = overlap(scored.grounding_text, slot.chunk["text"], question)
+    scored.grounded_units = round(scored.overlap * len(new_units(scored.grounding_text, question)))
     minimum = build.filters.min_summary_overlap if slot.task == "summary" else build.filters.min_overlap
     if "grounding" in enabled and not new_units(scored.grounding_text, question):
         scored.failure = ("grounding", "restates_question")
@@ -111,7 +114,8 @@ def choose(slots: list[Slot], build: BuildConfig, report: checks.FilterReport,
             furthest = max(candidates, key=lambda candidate: candidate.passed)
             report.drop(slot.task, *furthest.failure)
             continue
-        best = max(passing, key=lambda c: (c.gain if c.gain is not None else float("-inf"), c.overlap))
+        best = max(passing, key=lambda c: (c.gain if c.gain is not None else float("-inf"), c.overlap,
+                                            c.grounded_units))
         scores = {"overlap": round(best.overlap, 4)}
         if best.gain is not None:
             scores["likelihood_gain"] = round(best.gain, 4)

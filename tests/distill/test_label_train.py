@@ -12,7 +12,7 @@ from safetensors import safe_open
 
 from tiny_models import tiny_run_config, write_protected_corpus
 from shochu.distill.data import encode_records
-from shochu.distill.labels import SoftLabels
+from shochu.distill.labels import LabelMismatch, SoftLabels
 from shochu.models import load_tokenizer
 from shochu.pipeline import run_stage, save_resolved_config
 from shochu.workspace import Workspace, read_jsonl
@@ -93,7 +93,7 @@ def test_train_rejects_other_tokenizer(labelled, tmp_path):
     data["chat_template"] = "{{ messages }}"
     tokenizer_config.write_text(json.dumps(data))
     (workspace.models_dir / "student-init" / "chat_template.jinja").unlink(missing_ok=True)
-    with pytest.raises(ValueError, match="differs from the tokenizer that produced the soft labels"):
+    with pytest.raises(LabelMismatch, match="chat_template differs"):
         run_stage("train", config, workspace)
 
 

@@ -47,9 +47,10 @@ from shochu.config import RunConfig, TrainConfig
 from shochu.distill import distributed
 from shochu.distill.checkpoints import BEST_DIR, BestCheckpoints, apply_moves, step_folder
 from shochu.distill.data import Batch, EncodedExample, collate, encode_records
-from shochu.distill.labels import SoftLabels, tokenizer_fingerprint
+from shochu.distill.labels import SoftLabels
 from shochu.distill.losses import LossSettings, TopKLabels, distillation_loss
 from shochu.distill.lora import add_adapter, is_adapter_model, merged_copy
+from shochu.distill.vocab import check_same_tokenizer, shared_vocab_size
 from shochu.generation import resolve_dtype
 from shochu.models import load_model, load_tokenizer, prepare_models
 from shochu.workspace import Workspace, fingerprint_json, read_jsonl, write_json
@@ -132,11 +133,14 @@ class StudentLoss(torch.nn.Module):
     itself, so both belong here.
     """
 
-    def __init__(self, model: torch.nn.Module, loss_settings: LossSettings, autocast_dtype: torch.dtype) -> None:
+    def __init__(self, model: torch.nn.Module, loss_settings: LossSettings, autocast_dtype: torch.dtype,
+                 vocab_size: int | None = None) -> None:
         super().__init__()
         self.model = model
         self.loss_settings = loss_settings
         self.autocast_dtype = autocast_dtype
+        # Logit columns that the loss compares; columns past the tokenizer's size are padding rows.
+        self.vocab_size = vocab_size
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, targets: torch.Tensor,
                 target_mask: torch.Tensor, logprobs: torch.Tensor, ids: torch.Tensor, rest: torch.Tensor,
@@ -146,7 +150,7 @@ class StudentLoss(torch.nn.Module):
         # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
         output = distillation_loss(hidden, TopKLabels(logprobs, ids, rest), self.loss_settings,
                                    weight=self.model.get_output_embeddings().weight, labels=targets,
-                                   mask=target_mask, num_supervised=num_supervised)
+                                   mask=target_mask, num_supervised=num_supervised, vocab_size=self.vocab_size)
         ce_sum = output.ce_sum if output.ce_sum is not None else torch.zeros_like(output.kd_sum)
         return output.loss, output.kd_sum, ce_sum
 
@@ -177,11 +181,10 @@ class Trainer:
             jsd_beta=self.args.jsd_beta, skew_alpha=self.args.skew_alpha,
             topk_convention=self.args.topk_convention, chunk_size=self.args.loss_chunk_size)
 
-        max_seq_len = config.label.max_seq_len
         self.dropped: dict[str, int] = {}
-        self.train_examples = self._examples(build_dir / "train.jsonl", self.train_labels, max_seq_len, "train")
+        self.train_examples = self._examples(build_dir / "train.jsonl", self.train_labels, config, "train")
         self.validation_examples = self._examples(build_dir / "validation.jsonl", self.validation_labels,
-                                                  max_seq_len, "validation")
+                                                  config, "validation")
         if not self.train_examples:
             raise ValueError("no training examples have soft labels; re-run `shochu label`")
 
@@ -189,6 +192,9 @@ class Trainer:
         if getattr(model.get_output_embeddings(), "bias", None) is not None:
             raise ValueError(f"the student in {student_dir} has an output projection with a bias, "
                              f"which the chunked loss does not support")
+        vocab_size = shared_vocab_size(len(self.tokenizer), self.train_labels.teacher_columns,
+                                       model.get_output_embeddings().weight.shape[0],
+                                       f"the teacher {self.train_labels.teacher_name}", f"the student in {student_dir}")
         if self.args.lora is not None:
             model = add_adapter(model, self.args.lora)
         model.train()
@@ -198,7 +204,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(self.trainable, lr=self.args.learning_rate, weight_decay=self.args.weight_decay)
         # Not passed to accelerator.prepare, which would step it once per process.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
-        self.student = StudentLoss(model, self.loss_settings, self.autocast_dtype)
+        self.student = StudentLoss(model, self.loss_settings, self.autocast_dtype, vocab_size)
         self.wrapped, self.optimizer = self.accelerator.prepare(self.student, optimizer)
 
         self.state = TrainState()
@@ -209,23 +215,20 @@ class Trainer:
     # --- setup --------------------------------------------------------------
 
     def _check_tokenizer(self, student_dir: Path) -> None:
-        student = tokenizer_fingerprint(self.tokenizer)
-        if student != self.train_labels.tokenizer_fingerprint:
-            raise ValueError(
-                f"the student tokenizer in {student_dir} differs from the tokenizer that produced the "
-                f"soft labels (vocabulary, special tokens or chat template); the student must share the "
-                f"teacher's tokenizer, so re-create it from the teacher or re-run `shochu label`"
-            )
+        check_same_tokenizer(self.train_labels.load_tokenizer(), self.tokenizer,
+                             self.train_labels.teacher_name, str(student_dir))
 
-    def _examples(self, path: Path, labels: SoftLabels, max_seq_len: int, split: str) -> list[EncodedExample]:
-        examples, truncated = encode_records(self.tokenizer, read_jsonl(path), max_seq_len)
-        kept = [example for example in examples if example.example_id in labels]
-        self.dropped[split] = len(truncated) + len(examples) - len(kept)
-        for example in kept:
+    def _examples(self, path: Path, labels: SoftLabels, config: RunConfig, split: str) -> list[EncodedExample]:
+        labels.check_settings(self.tokenizer, config.label.temperature, config.label.top_k)
+        examples, truncated = encode_records(self.tokenizer, read_jsonl(path), config.label.max_seq_len)
+        labels.check_examples(examples)
+        # Examples whose response max_seq_len would cut are dropped, here and in labelling.
+        self.dropped[split] = len(truncated)
+        for example in examples:
             rows = labels.get(example.example_id)[0].shape[0]
             assert rows == example.response_tokens, (
                 f"{example.example_id}: {rows} soft-label rows for {example.response_tokens} response tokens")
-        return kept
+        return examples
 
     # --- loop ---------------------------------------------------------------
 

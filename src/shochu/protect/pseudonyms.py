@@ -67,6 +67,11 @@ class _NamePools:
     ja_roman_last: tuple[str, ...]
     th_first: tuple[str, ...]
     th_last: tuple[str, ...]
+    # Case-folded copies of the Latin lists, for membership tests.
+    known_en_first: frozenset[str]
+    known_en_last: frozenset[str]
+    known_ja_roman_first: frozenset[str]
+    known_ja_roman_last: frozenset[str]
 
 
 @lru_cache(maxsize=1)
@@ -81,13 +86,20 @@ def _pools() -> _NamePools:
         # order Faker keeps its lists in.
         return tuple(sorted(set(getattr(source, attribute))))
 
+    def folded(names: tuple[str, ...]) -> frozenset[str]:
+        return frozenset(name.casefold() for name in names)
+
+    en_first, en_last = names(english, "first_names"), names(english, "last_names")
+    ja_roman_first = names(japanese, "first_romanized_names")
+    ja_roman_last = names(japanese, "last_romanized_names")
     return _NamePools(
-        en_first=names(english, "first_names"), en_last=names(english, "last_names"),
+        en_first=en_first, en_last=en_last,
         ja_first=names(japanese, "first_names"), ja_last=names(japanese, "last_names"),
         ja_kana_first=names(japanese, "first_kana_names"), ja_kana_last=names(japanese, "last_kana_names"),
-        ja_roman_first=names(japanese, "first_romanized_names"),
-        ja_roman_last=names(japanese, "last_romanized_names"),
+        ja_roman_first=ja_roman_first, ja_roman_last=ja_roman_last,
         th_first=names(thai, "first_names"), th_last=names(thai, "last_names"),
+        known_en_first=folded(en_first), known_en_last=folded(en_last),
+        known_ja_roman_first=folded(ja_roman_first), known_ja_roman_last=folded(ja_roman_last),
     )
 
 
@@ -160,14 +172,14 @@ class Pseudonymizer:
         # The word's own membership in a list decides its role where it can, so
         # that a surname keeps its surrogate when it appears alone.
         folded = word.casefold()
-        japanese_first = folded in {name.casefold() for name in pools.ja_roman_first}
-        japanese_last = folded in {name.casefold() for name in pools.ja_roman_last}
+        japanese_first = folded in pools.known_ja_roman_first
+        japanese_last = folded in pools.known_ja_roman_last
         if japanese_first != japanese_last:
             pool = pools.ja_roman_first if japanese_first else pools.ja_roman_last
         else:
             is_last = position == count - 1 and count > 1
-            english_first = folded in {name.casefold() for name in pools.en_first}
-            english_last = folded in {name.casefold() for name in pools.en_last}
+            english_first = folded in pools.known_en_first
+            english_last = folded in pools.known_en_last
             if english_first != english_last:
                 is_last = english_last
             pool = pools.en_last if is_last else pools.en_first

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from shochu.config import ReidentificationConfig
+from shochu.config import ProtectConfig, ReidentificationConfig
 from shochu.protect import Masker
 from shochu.protect.placeholders import Span
-from shochu.protect.reidentify import DocumentRisk, QuasiIdentifiers
+from shochu.protect.reidentify import DocumentRisk, QuasiIdentifiers, check_combinations
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +86,19 @@ def test_document_risk_counts_combinations(quasi: QuasiIdentifiers) -> None:
     assert risk.to_dict() == {"flagged_records": 3, "combinations": [
         {"types": ["DATE_OF_BIRTH", "GENDER"], "records": 2},
         {"types": ["DATE_OF_BIRTH", "POSTAL_CODE"], "records": 1}]}
+
+
+def test_unknown_combination_type_rejected() -> None:
+    config = ProtectConfig(reidentification={"combinations": [["DATE_OF_BIRTH", "DOB"]]})
+    with pytest.raises(ValueError, match=r"combinations\[0\]: unknown type DOB"):
+        check_combinations(config, ("PERSON", "DATE_OF_BIRTH", "POSTAL_CODE"))
+
+
+def test_undetected_combination_types_listed() -> None:
+    config = ProtectConfig(entities=["PERSON"])
+    assert check_combinations(config, ("PERSON", "DATE_OF_BIRTH", "POSTAL_CODE")) == ["DATE_OF_BIRTH",
+                                                                                       "POSTAL_CODE"]
+
+
+def test_default_combinations_all_detected() -> None:
+    assert check_combinations(ProtectConfig(), ("PERSON", "DATE_OF_BIRTH", "POSTAL_CODE")) == []

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import regex
 
+from shochu.config import ProtectConfig
 from shochu.protect.placeholders import Span
 
 GENDER = "GENDER"
@@ -153,6 +154,28 @@ class QuasiIdentifiers:
         """Return True when a table cell, a CSV field or a form value is a gender word on its own."""
         cells = _CELL_SEPARATORS.split(record) + regex.split(r"[:：]", record)[1:]
         return any(cell.strip(" \t　*").casefold() in self._gender_cells for cell in cells)
+
+
+def check_combinations(config: ProtectConfig, supported_entities: Sequence[str]) -> list[str]:
+    """Raise naming each unknown type in ``protect.reidentification.combinations``.
+
+    Return the entity types of the combinations that ``protect.entities`` leaves
+    out: they are never detected, so a combination that needs one never fires.
+    """
+    problems = []
+    undetected = set()
+    for number, combination in enumerate(config.reidentification.combinations):
+        for kind in combination:
+            if kind in (GENDER, JOB_TITLE) or kind in config.entities:
+                continue
+            if kind in supported_entities:
+                undetected.add(kind)
+            else:
+                problems.append(f"protect.reidentification.combinations[{number}]: unknown type {kind}; use "
+                                f"{GENDER}, {JOB_TITLE} or an entity type ({', '.join(supported_entities)})")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return sorted(undetected)
 
 
 def _alternation(latin: list[str], other: list[str]) -> regex.Pattern:

@@ -44,6 +44,7 @@ from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
 from shochu.protect.operators import KEYED_OPERATORS, PSEUDONYM_KEY_VARIABLE, Operators, key_id
 from shochu.protect.placeholders import PlaceholderNumbering
+from shochu.protect.reidentify import check_combinations
 from shochu.protect.policy import Protector, scan_corpus
 from shochu.protect.report import PrivacyReport
 from shochu.protect.tickets import Ticket, read_tickets, tickets_path
@@ -91,14 +92,20 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     tickets = list(read_tickets(config.build.tickets, skipped)) if config.build.tickets else None
     stage_inputs = inputs(config, workspace)
 
+    # Keys and settings that the later passes need are checked before any text is read.
+    operators = Operators.from_config(config.protect, SUPPORTED_ENTITIES)
+    vault_key = mapping_key() if config.protect.reversible_mapping else None
+    undetected = check_combinations(config.protect, SUPPORTED_ENTITIES)
+    if undetected:
+        logger.warning("re-identification combinations name %s, which protect.entities leaves out; "
+                       "combinations that need them are never flagged", ", ".join(undetected))
+
     # First pass: names that a strong cue finds anywhere are masked everywhere.
     known_names: set[str] = set()
     if "PERSON" in config.protect.entities:
         known_names = collect_known_names(_texts(chunks, tickets or []),
                                           (document.get("metadata") or {} for document in documents or []))
     masker = Masker(config.protect, known_names)
-    operators = Operators.from_config(config.protect, SUPPORTED_ENTITIES)
-    vault_key = mapping_key() if config.protect.reversible_mapping else None
 
     # Second pass: detect once, label documents, decide which are left out.
     tickets_source = Path(config.build.tickets.path).name if config.build.tickets else None

@@ -47,3 +47,9 @@ def test_regions_decide_national_numbers() -> None:
 def test_international_numbers_found_in_any_region() -> None:
     masker = Masker(ProtectConfig(entities=["PHONE_NUMBER"], phone_regions=["US"]))
     assert masker.mask("Vientiane +856 20 5555 1234").text == "Vientiane [PHONE_NUMBER_1]"
+
+
+def test_number_matcher_needs_context_word(masker: Masker) -> None:
+    # The phonenumbers matcher runs only near context words; a bare valid number stays.
+    assert masker.mask("Mobile number is 0812345678, thanks").text == "Mobile number is [PHONE_NUMBER_1], thanks"
+    assert masker.mask("Order 0312345678 shipped").text == "Order 0312345678 shipped"

@@ -34,6 +34,13 @@ FOUND = [
     ("Somchai Rattanawong called twice.", ["Somchai Rattanawong"]),
     # glued to Japanese text
     ("担当はSomchai Jaideeです", ["Somchai Jaidee"]),
+    # two unknown words shaped like a Japanese given and family name
+    ("Masahiro Ichinose signed the delivery note.", ["Masahiro Ichinose"]),
+    # a name wrapped onto the next line
+    ("The report was written by Walter\nMurphy and reviewed.", ["Walter\nMurphy"]),
+    # a request to contact someone, and a traveller field
+    ("Please contact Ben Williams at the front desk.", ["Ben Williams"]),
+    ("Traveller: Siobhan Hurst\nPassport No.: TK1234567", ["Siobhan Hurst"]),
 ]
 
 
@@ -49,6 +56,8 @@ UNCHANGED = [
     "Sato Engineering and Honda Motor sent quotes.",
     "Stay at the Sakura Business Hotel near Shin Osaka.",
     "Vim means Vi IMproved.",
+    "Trains run from Hiroshima Nagasaki and Tokyo Osaka lines.",
+    "Please contact Customer Service at the front desk.",
 ]
 
 

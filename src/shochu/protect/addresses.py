@@ -63,7 +63,7 @@ class PostalCodeRecognizer(FailClosed, PatternRecognizer):
         Pattern("after postal mark", rf"(?<=[〒〶][ 　]?)\d{{3}}{_HYPHEN}?\d{{4}}(?!\d)", 0.85),
         # 郵便番号：150-0002, ZIP 94105, รหัสไปรษณีย์ 10110
         Pattern("after postal label",
-                rf"(?<=(?:{_POSTAL_LABEL})[^\d\n]{{0,6}})(?<!\d)"
+                rf"(?:{_POSTAL_LABEL})[^\d\n]{{0,6}}?\K(?<!\d)"
                 rf"(?:\d{{3}}{_HYPHEN}\d{{4}}|\d{{5}}(?:-\d{{4}})?)(?!\d)",
                 0.85),
     ]

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 import spacy
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
@@ -124,7 +124,13 @@ class TokenSearchContextEnhancer(LemmaContextAwareEnhancer):
                               recognizers: list, context: list[str] | None = None) -> list:
         tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
         self._token_ends = [token.idx + len(token) for token in tokens] if tokens is not None else []
-        return super().enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+
+        # Presidio deep-copies every result and then skips those of recognizers
+        # without context words, so only the others are passed to it.
+        with_context = {recognizer.id for recognizer in recognizers if recognizer.context}
+        enhanced = [result for result in raw_results if _recognizer_id(result) in with_context]
+        unchanged = [result for result in raw_results if _recognizer_id(result) not in with_context]
+        return unchanged + super().enhance_using_context(text, enhanced, nlp_artifacts, recognizers, context)
 
     def _find_index_of_match_token(self, word: str, start: int, tokens, tokens_indices: list[int]) -> int:
         # The first token that ends after the match start, as in Presidio's linear scan.
@@ -132,6 +138,10 @@ class TokenSearchContextEnhancer(LemmaContextAwareEnhancer):
         if position == len(self._token_ends):
             raise ValueError(f"no token covers the match start at offset {start}")
         return position
+
+
+def _recognizer_id(result) -> str | None:
+    return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
 
 
 class _RedactArguments(logging.Filter):
@@ -154,18 +164,26 @@ def _redact_presidio_logs() -> None:
 
 
 def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
-                   phone_regions: Iterable[str] = PHONE_REGIONS) -> AnalyzerEngine:
+                   phone_regions: Iterable[str] = PHONE_REGIONS, score_threshold: float = 0.0) -> AnalyzerEngine:
     """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine.
 
     ``known_names`` adds a recognizer that masks every mention of those names
     when PERSON is among ``entities``. ``phone_regions`` are the regions tried
-    for phone numbers written without a country code.
+    for phone numbers written without a country code. ``score_threshold`` lets
+    recognizers skip work whose results could not pass it.
     """
     _redact_presidio_logs()
     entities = list(entities)
     phone_regions = tuple(phone_regions)
-    recognizers = [recognizer(phone_regions) if entity == "PHONE_NUMBER" else recognizer()
-                   for entity in entities for recognizer in RECOGNIZERS[entity]]
+    recognizers = []
+    for entity in entities:
+        for recognizer in RECOGNIZERS[entity]:
+            if recognizer is PhoneNumberMatcherRecognizer:
+                recognizers.append(recognizer(phone_regions, score_threshold))
+            elif recognizer is PhoneRecognizer:
+                recognizers.append(recognizer(phone_regions))
+            else:
+                recognizers.append(recognizer())
     names = set(known_names)
     if names and "PERSON" in entities:
         recognizers.append(KnownNamesRecognizer(names))

@@ -102,7 +102,7 @@ class PassportRecognizer(FailClosed, PatternRecognizer):
 
     PATTERNS = [
         Pattern("after passport label",
-                rf"(?<=(?:{_PASSPORT_LABEL})[^\d\n]{{0,20}})(?<![A-Za-z0-9])"
+                rf"(?:{_PASSPORT_LABEL})[^\d\n]{{0,20}}?\K(?<![A-Za-z0-9])"
                 r"(?:[A-Z]{1,2}\d{6,8}|\d{8,9})"
                 r"(?![A-Za-z0-9])", 0.85),
     ]
@@ -149,7 +149,7 @@ class DateOfBirthRecognizer(FailClosed, PatternRecognizer):
 
     PATTERNS = [
         Pattern("after birth label",
-                rf"(?<=(?<![A-Za-z])(?:{_BIRTH_LABEL})[^\d\n]{{0,12}}?)(?<![\dA-Za-z]){DATE}(?!\d)", 0.85),
+                rf"(?<![A-Za-z])(?:{_BIRTH_LABEL})[^\d\n]{{0,12}}?\K(?<![\dA-Za-z]){DATE}(?!\d)", 0.85),
         Pattern("before 生まれ", rf"(?<!\d){JA_DATE}(?=[ \t]*生)", 0.85),
     ]
 

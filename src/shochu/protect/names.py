@@ -105,8 +105,9 @@ class Gazetteer:
     ja_last: tuple[str, ...]
     th_first: tuple[str, ...]
     th_last: tuple[str, ...]
-    # Romanised Japanese family names, for the "Tanaka Hiroshi" rule.
+    # Romanised Japanese family and given names, for the "Tanaka Hiroshi" rule.
     ja_latin_last: frozenset[str] = frozenset()
+    ja_latin_first: frozenset[str] = frozenset()
 
 
 def _provider(locale: str) -> type:
@@ -156,6 +157,7 @@ def load_gazetteer() -> Gazetteer:
         latin_first=frozenset(latin_first),
         latin_last=frozenset(latin_last),
         ja_latin_last=frozenset(ja_latin_last),
+        ja_latin_first=frozenset(_names(japanese, "first_romanized_names") | set(romanized.JA_GIVEN)),
         ja_first=_longest_first(_names(japanese, "first_names", "first_kana_names")),
         ja_last=_longest_first(_names(japanese, "last_names", "last_kana_names")),
         th_first=_longest_first(_names(thai, "first_names")),

@@ -70,6 +70,7 @@ from shochu.protect.romanized_names import (
     VI_FAMILY,
     VI_GIVEN,
     VI_MIDDLE,
+    is_romaji_name_pair,
     is_romaji_word,
 )
 
@@ -295,16 +296,20 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
 
     def _latin_pair_score(self, first: str, last: str) -> float:
         """Score two capitalised words as "First Last" or "Last First", or return 0 when they are no name."""
-        if is_stop_word(first) or is_stop_word(last) or (first in COMMON_WORDS and last in COMMON_WORDS):
+        if (first == last or is_stop_word(first) or is_stop_word(last)
+                or (first in COMMON_WORDS and last in COMMON_WORDS)):
             return 0.0
         names = self._names
         if ((first in names.latin_first and last in names.latin_last)
                 or (first in names.latin_last and last in names.latin_first)):
             return PAIR_SCORE
-        # Tanaka Hiroshi, Kenichi Hamasaki: a Japanese family name next to a romanised Japanese word.
-        if ((first in names.ja_latin_last and is_romaji_word(last))
-                or (last in names.ja_latin_last and is_romaji_word(first))):
+        # Tanaka Hiroshi, Kohei Uchiyama: a Japanese family or given name next to a romanised Japanese word.
+        japanese = names.ja_latin_last | names.ja_latin_first
+        if (first in japanese and is_romaji_word(last)) or (last in japanese and is_romaji_word(first)):
             return PAIR_SCORE
+        # Masahiro Ichinose: two unknown words shaped like a Japanese given and family name.
+        if is_romaji_name_pair(first, last):
+            return LOOSE_PAIR_SCORE
         if (len(first) >= 3 and first in names.latin_first and first not in COMMON_WORDS
                 and first not in PAIR_ONLY_GIVEN and is_latin_name_word(last)):
             return LOOSE_PAIR_SCORE
@@ -322,8 +327,13 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             if item.score >= REPEAT_SCORE:
                 for value, score in name_variants(text[item.start:item.end]).items():
                     values[value] = max(score, values.get(value, 0.0))
-        return [Found(start, end, score, "repeat of a name found")
-                for value, score in values.items() for start, end in find_name(text, value)]
+        pattern = names_pattern(list(values))
+        if pattern is None:
+            return []
+        # One pattern for all values, longest first: a full name is found where it
+        # occurs, each part of it wherever it stands alone.
+        return [Found(match.start(), match.end(), values[match.group()], "repeat of a name found")
+                for match in pattern.finditer(text)]
 
 
 def _inside_any(item: Found, spans: list[tuple[int, int]]) -> bool:

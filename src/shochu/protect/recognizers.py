@@ -203,7 +203,7 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
         # Ungrouped digits directly after a phone label: 電話09012345678, Tel: 0212345678
         Pattern(
             "digits after phone label",
-            r"(?<=(?:phone|tel|mobile|cell|fax|電話|携帯|連絡先|โทร|เบอร์|ໂທ)[^\d\n]{0,12})\+?\d{9,13}(?!\d)",
+            r"(?:phone|tel|mobile|cell|fax|電話|携帯|連絡先|โทร|เบอร์|ໂທ)[^\d\n]{0,12}?\K(?<!\d)\+?\d{9,13}(?!\d)",
             0.5,
         ),
     ]
@@ -224,6 +224,10 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
         return False
 
 
+# Characters that may continue a phone number past the end of a context window.
+_PHONE_CHARACTERS = frozenset("0123456789 -.()+/\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
+
+
 class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
     """Presidio's phonenumbers-based matcher, as a second net for formats the patterns miss.
 
@@ -234,8 +238,48 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
 
     SCORE = 0.3
 
-    def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS) -> None:
+    def __init__(self, regions: tuple[str, ...] = PHONE_REGIONS, score_threshold: float = 0.0) -> None:
         super().__init__(supported_regions=tuple(regions), name="PhoneNumberMatcherRecognizer")
+        self._needs_context = score_threshold > self.SCORE
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        """Run the matcher, the slowest recognizer, only where a match could pass the threshold.
+
+        With the threshold above ``SCORE``, a match needs a context word among
+        the 5 tokens before it (Presidio's context window), so only the text
+        from each context word to ``_CONTEXT_REACH`` characters after it, plus
+        the rest of a digit run there, is searched.
+        """
+        if not self._needs_context:
+            return super().analyze(text, entities, nlp_artifacts)
+        results = []
+        for start, end in self._context_windows(text):
+            for result in super().analyze(text[start:end], entities, None):
+                result.start += start
+                result.end += start
+                results.append(result)
+        return results
+
+    _CONTEXT_REACH = 80
+
+    def _context_windows(self, text: str) -> list[tuple[int, int]]:
+        lowered = text.lower()
+        windows: list[tuple[int, int]] = []
+        for word in self.context:
+            position = lowered.find(word)
+            while position != -1:
+                end = min(len(text), position + len(word) + self._CONTEXT_REACH)
+                while end < len(text) and text[end] in _PHONE_CHARACTERS:
+                    end += 1
+                windows.append((position, end))
+                position = lowered.find(word, position + 1)
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(windows):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
 
 
 # --- cards, IBAN, IP --------------------------------------------------------
@@ -319,11 +363,12 @@ class BankAccountRecognizer(FailClosed, PatternRecognizer):
     PATTERNS = [
         # Account No.: 12345678, 口座番号 1234567, 口座：普通 1234567, เลขที่บัญชี 123-4-56789-0
         Pattern("after account label",
-                rf"(?<=(?:{_ACCOUNT_LABEL})[^\d\n]{{0,12}})\d(?:[ \-]?\d){{5,17}}(?!\d)", 0.85),
+                rf"(?:{_ACCOUNT_LABEL})[^\d\n]{{0,12}}?\K(?<!\d)\d(?:[ \-]?\d){{5,17}}(?!\d)", 0.85),
         # 渋谷支店 普通 1234567 (Japanese account numbers have 7 digits)
-        Pattern("after branch name", r"(?<=支店[^\d\n]{0,10})\d{7}(?!\d)", 0.85),
+        Pattern("after branch name", r"支店[^\d\n]{0,10}?\K(?<!\d)\d{7}(?!\d)", 0.85),
         # 渋谷支店(123) 普通預金 1234567: a branch code between branch and account type
-        Pattern("after account type", r"(?<=支店[^\n]{0,16}?(?:普通|当座|貯蓄)(?:預金)?[^\d\n]{0,4})\d{7}(?!\d)", 0.85),
+        Pattern("after account type",
+                r"支店[^\n]{0,16}?(?:普通|当座|貯蓄)(?:預金)?[^\d\n]{0,4}?\K(?<!\d)\d{7}(?!\d)", 0.85),
     ]
     def __init__(self) -> None:
         # No context words: every pattern already requires its label, so

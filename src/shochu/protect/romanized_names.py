@@ -108,6 +108,32 @@ _ROMAJI_SYLLABLE = (r"(?:(?:ky|gy|sh|ch|ny|hy|by|py|my|ry|j)[aou]|ts?u|shi|chi|f
 _ROMAJI_WORD = re.compile(rf"(?:{_ROMAJI_SYLLABLE})+")
 
 
+# Typical endings of romanised Japanese family names (Hamasaki, Uchiyama) and given names (Masahiro, Rieko).
+_JA_FAMILY_ENDING = re.compile(r"(?:moto|yama|kawa|gawa|mura|hara|bara|shita|zaki|saki|oka|ishi|hashi|bashi|uchi"
+                               r"|shima|jima|sawa|zawa|kami|gami|naka|mori|ike|no|da|ta|se|be|ue)$")
+_JA_GIVEN_ENDING = re.compile(r"(?:hiro|hiko|ko|ichi|suke|taro|jiro|mi|aki|nori|yuki|shi|ya|ki|to|e|ri|na|ka|o)$")
+
+
+def is_romaji_name_pair(first: str, second: str) -> bool:
+    """Return True for two romaji words shaped like a Japanese family and given name, in either order.
+
+    The given name must not also end like a family name, so that place pairs
+    such as "Hiroshima Nagasaki" stay unmatched.
+    """
+    if not (is_romaji_word(first) and is_romaji_word(second)):
+        return False
+    return (_is_family_shaped(first) and _is_given_shaped(second)) or (
+        _is_given_shaped(first) and _is_family_shaped(second))
+
+
+def _is_family_shaped(word: str) -> bool:
+    return bool(_JA_FAMILY_ENDING.search(word.lower()))
+
+
+def _is_given_shaped(word: str) -> bool:
+    return bool(_JA_GIVEN_ENDING.search(word.lower())) and not _is_family_shaped(word)
+
+
 def is_romaji_word(word: str) -> bool:
     """Return True when a word of 4 or more letters splits into romanised Japanese syllables (Hiroshi, Kohei).
 

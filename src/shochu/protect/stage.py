@@ -3,19 +3,24 @@
 Reads ``ingest/chunks.jsonl`` and ``ingest/documents.jsonl`` (and the tickets
 CSV when ``build.tickets`` is set) and writes into ``protect/``:
 
-- ``chunks.jsonl``: the ingest records with ``text`` and ``heading`` masked and
-  an ``entities`` field of counts per type;
+- ``chunks.jsonl``: the ingest records with ``text`` and ``heading`` masked, an
+  ``entities`` field of counts per type and the document's ``confidentiality``
+  label;
 - ``documents.jsonl``: the ingest document records with every string in
   ``metadata`` (title, author, e-mail headers) masked; written only when
   ingest wrote ``documents.jsonl``;
 - ``tickets.jsonl``: one record per usable CSV row: ``id``, ``doc_id``
-  (``ticket-<id>``), masked ``text``, ``label``, ``entities``;
+  (``ticket-<id>``), masked ``text``, ``label``, ``entities``, ``confidentiality``;
+
 - ``privacy_report.json``: counts per type, per source and per document,
   operators used, confidentiality labels, left-out documents and
   re-identification flags (see ``report.py``);
 - ``mapping.enc``: with ``protect.reversible_mapping``, the encrypted mapping
   from replacements back to original values (see ``vault.py``);
 - ``manifest.json``, last.
+
+Documents whose label policy is ``exclude``, or that contain an entity type
+whose operator is ``drop_document``, appear in none of these three files.
 
 Masking takes three passes: the first collects names that strong cues find
 anywhere in the corpus (see ``known_names.py``), the second detects every

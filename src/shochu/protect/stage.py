@@ -11,7 +11,6 @@ CSV when ``build.tickets`` is set) and writes into ``protect/``:
   ingest wrote ``documents.jsonl``;
 - ``tickets.jsonl``: one record per usable CSV row: ``id``, ``doc_id``
   (``ticket-<id>``), masked ``text``, ``label``, ``entities``, ``confidentiality``;
-
 - ``privacy_report.json``: counts per type, per source and per document,
   operators used, confidentiality labels, left-out documents and
   re-identification flags (see ``report.py``);
@@ -20,7 +19,8 @@ CSV when ``build.tickets`` is set) and writes into ``protect/``:
 - ``manifest.json``, last.
 
 Documents whose label policy is ``exclude``, or that contain an entity type
-whose operator is ``drop_document``, appear in none of these three files.
+whose operator is ``drop_document``, are left out of ``chunks.jsonl``,
+``documents.jsonl`` and ``tickets.jsonl``.
 
 Masking takes three passes: the first collects names that strong cues find
 anywhere in the corpus (see ``known_names.py``), the second detects every

@@ -8,7 +8,7 @@ The labelled set comes from ``bench/protect_cases.py`` and is generated at run
 time. A detection counts as correct only when its start, end and entity type
 equal a ground-truth span exactly. The baseline, run on the same texts in the
 same process, is Presidio's own predefined pattern recognizers (e-mail, phone,
-card, IBAN, IP) over the same blank spaCy tokenizer; Presidio's PERSON
+card, IBAN, IP) over the same blank spaCy tokenizer. Presidio's PERSON
 detection needs a spaCy NER model, which Shochu does not load, so the baseline
 finds no names. Shochu runs with NER off, its default: every PERSON span
 comes from cues and gazetteers.
@@ -58,7 +58,7 @@ def shochu_detector() -> Detector:
     def detect(text: str) -> list[tuple[int, int, str]]:
         spans, failed = masker.detect(text)
         if failed:
-            raise RuntimeError(f"recognizers failed: {failed}")
+            raise RuntimeError(f"recognizer(s) {', '.join(failed)} failed; the benchmark needs every recognizer")
         return [(span.start, span.end, span.entity_type) for span in spans]
 
     return detect

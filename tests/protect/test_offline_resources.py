@@ -1,0 +1,71 @@
+"""The protect stage loads no model and fetches nothing: spaCy, tldextract and PyThaiNLP stay offline."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+import spacy
+from presidio_analyzer.predefined_recognizers import EmailRecognizer as PresidioEmailRecognizer
+from presidio_analyzer.predefined_recognizers import UrlRecognizer as PresidioUrlRecognizer
+
+from shochu.config import ProtectConfig
+from shochu.protect import Masker, recognizers
+
+
+@pytest.fixture()
+def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    attempts: list[object] = []
+
+    def reject_connection(self: socket.socket, address: object) -> None:
+        attempts.append(address)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", reject_connection)
+    return attempts
+
+
+def test_suffix_list_is_bundled_snapshot(no_network: list[object]) -> None:
+    extractor = recognizers.offline_suffix_extractor()
+    assert extractor.suffix_list_urls == ()
+    assert extractor._cache.enabled is False
+    assert extractor("mail.example.co.jp").suffix == "co.jp"
+    assert extractor("host.corp.local").suffix == ""
+    assert no_network == []
+
+
+def test_no_presidio_recognizer_that_fetches() -> None:
+    # Presidio's own e-mail and URL recognizers call tldextract's module-level
+    # extract(), which downloads the public suffix list on first use.
+    masker = Masker(ProtectConfig())
+    used = masker._analyzer.registry.recognizers
+    assert used
+    assert not [recognizer for recognizer in used
+                if type(recognizer) in (PresidioEmailRecognizer, PresidioUrlRecognizer)]
+
+
+def test_no_spacy_model_loaded(monkeypatch: pytest.MonkeyPatch, no_network: list[object]) -> None:
+    def reject_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("spacy.load called: a model would be loaded or downloaded")
+
+    monkeypatch.setattr(spacy, "load", reject_load)
+    masker = Masker(ProtectConfig())
+    assert masker.mask("Dear Mr. Smith, call 03-1234-5678.").text == "Dear Mr. [PERSON_1], call [PHONE_NUMBER_1]."
+    assert masker._analyzer.nlp_engine._nlp.pipe_names == []
+    assert no_network == []
+
+
+def test_pythainlp_not_imported() -> None:
+    # PyThaiNLP downloads corpora on demand; Thai detection uses only rules and Faker's lists.
+    # A fresh interpreter, so that another test's import cannot hide or fake the result.
+    script = (
+        "import sys\n"
+        "from shochu.config import ProtectConfig\n"
+        "from shochu.protect import Masker\n"
+        "print(Masker(ProtectConfig()).mask('เรียน คุณสมชาย ใจดี โทร 081-234-5678 ครับ').text)\n"
+        "print('pythainlp' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert completed.stdout.splitlines() == ["เรียน คุณ[PERSON_1] โทร [PHONE_NUMBER_1] ครับ", "False"]

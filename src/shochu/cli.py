@@ -417,6 +417,73 @@ def review(
         raise typer.Exit(code=1)
 
 
+@app.command()
+def tune(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    trials: Annotated[int | None, typer.Option(help="Finished trials the study should hold; a resumed study "
+                                               "runs only the missing ones. (default: 8)")] = None,
+    timeout_min: Annotated[float | None, typer.Option(help="Start no new trial after this many minutes. "
+                                                      "(default: no limit)")] = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Delete the study in WORKSPACE/tune and start "
+                                          "a new one.")] = False,
+    verbose: VerboseOption = False,
+) -> None:
+    """Search T, kd_ratio and learning rate with short training runs; print the best values as config lines."""
+    config = _guard(_config_for, workspace, config_file, {"tune": {"trials": trials, "timeout_min": timeout_min}})
+    _setup_logging(verbose)
+    from shochu.models import ModelSourceError
+    from shochu.pipeline import save_resolved_config
+    from shochu.tune.search import RESULTS_FILE, run_tune
+    from shochu.workspace import Workspace
+
+    try:
+        space = Workspace(Path(config.workspace))
+        save_resolved_config(config, space)
+        results = run_tune(config, space, restart=restart)
+    except (*USER_ERRORS, ModelSourceError, RuntimeError) as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        _interrupted(f"shochu tune --workspace {workspace}")
+    console.print(f"[green]tune[/] finished: {space.root / 'tune' / RESULTS_FILE}")
+    console.print(f"trials: {results['counts']}")
+    if results["best"] is None:
+        _fail(ValueError("no trial completed, so there is no best value; run `shochu tune` again with more "
+                         "trials or a longer --timeout-min"))
+    best = results["best"]
+    console.print(f"best trial {best['number']}: {results['metric']} {best['score']:.4f}")
+    console.print("Paste into the run config (labels are made again at the new temperature):")
+    print(results["config_lines"], end="")
+
+
+@app.command()
+def progressive(
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps of each student in the chain and of "
+                                                  "the direct student. (default: train.max_steps)")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Distil along progressive.chain (teacher, assistant, student) and compare with direct distillation."""
+    config = _guard(_config_for, workspace, config_file, {"progressive": {"max_steps": max_steps}})
+    _setup_logging(verbose)
+    from shochu.models import ModelSourceError
+    from shochu.pipeline import save_resolved_config
+    from shochu.tune.progressive import RESULTS_FILE, run_progressive
+    from shochu.workspace import Workspace
+
+    try:
+        space = Workspace(Path(config.workspace))
+        save_resolved_config(config, space)
+        results = run_progressive(config, space)
+    except (*USER_ERRORS, ModelSourceError) as error:
+        _fail(error)
+    except KeyboardInterrupt:
+        _interrupted(f"shochu progressive --workspace {workspace}")
+    console.print(f"[green]progressive[/] finished: {space.root / 'progressive' / RESULTS_FILE}")
+    console.print(results["verdict"])
+
+
 def _guard(function, *args):
     """Call ``function``; show a config error as a message instead of a traceback."""
     try:

@@ -1,0 +1,1 @@
+"""Hyperparameter search (`shochu tune`) and progressive distillation (`shochu progressive`)."""

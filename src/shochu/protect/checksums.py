@@ -21,7 +21,7 @@ def my_number_check_digit(first_eleven: str) -> int:
 
 
 def is_valid_my_number(candidate: str) -> bool:
-    """Return True when ``candidate`` holds 12 digits whose last one is the My Number check digit."""
+    """Return True when ``candidate`` contains 12 digits whose last digit is the My Number check digit."""
     digits = re.sub(r"\D", "", candidate)
     return len(digits) == 12 and my_number_check_digit(digits[:11]) == int(digits[11])
 

@@ -1,13 +1,13 @@
 """Recognizers for national ids, passport numbers and dates of birth.
 
 Like ``recognizers.py`` they run on NFKC-normalised text, where full-width
-digits and hyphens are already ASCII, and they bound digits with ``(?<!\\d)``
-and ``(?!\\d)`` instead of ``\\b``, so that a number glued to kanji, kana or
-Thai letters (``個人番号123456789018です``) is still found with exact edges.
+digits and hyphens are already ASCII. They bound digits with ``(?<!\\d)`` and
+``(?!\\d)`` instead of ``\\b``, so that a number glued to kanji, kana or Thai
+letters (``個人番号123456789018です``) is still found with exact edges.
 
 - My Number (Japan's 12-digit individual number): the check digit is
-  validated as the Cabinet Office ordinance defines it, so a 12-digit order
-  number passes only by the 1-in-11 chance of a matching last digit.
+  validated (formula in ``checksums.py``), so a random 12-digit order number
+  passes only by the chance of about 1 in 10 that its last digit matches.
 - Thai national id: 13 digits with the mod-11 checksum, written plain, with
   spaces or in the dashed form 1-2345-67890-12-3.
 - Passport numbers and dates of birth carry no checksum, so they are taken
@@ -28,7 +28,7 @@ from shochu.protect.recognizers import FailClosed
 # minus sign and the katakana prolonged sound mark used as a hyphen.
 SEP = r"[ \-\u2010-\u2015\u2212\u30fc]"
 # A number is not part of a longer digit run, also not one grouped with
-# separators ("4111 1111 1111 1111" holds no 12-digit My Number).
+# separators ("4111 1111 1111 1111" contains no 12-digit My Number).
 _NOT_AFTER_DIGITS = rf"(?<!\d)(?<!\d{SEP})"
 _NOT_BEFORE_DIGITS = rf"(?!\d|{SEP}\d)"
 
@@ -36,7 +36,7 @@ _NOT_BEFORE_DIGITS = rf"(?!\d|{SEP}\d)"
 # --- My Number -------------------------------------------------------------------------
 
 
-# Labels of other 12-digit numbers: one in eleven of them passes the check digit by chance.
+# Labels of other 12-digit numbers: about one in ten of them passes the check digit by chance.
 _OTHER_NUMBER_LABEL = (r"(?i:order|invoice|inv\.?|po|p\.o\.|ticket|serial|s/n|sn|tracking|ref(?:erence)?"
                        r"|receipt|transaction|part)(?:[ \t]*(?i:no\.?|number|#|id))?"
                        r"|注文番号|受注番号|請求書番号|伝票番号|製造番号|製品番号|受付番号|問い合わせ番号|管理番号|追跡番号|品番"

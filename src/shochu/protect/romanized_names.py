@@ -137,7 +137,8 @@ def _is_given_shaped(word: str) -> bool:
 def is_romaji_word(word: str) -> bool:
     """Return True when a word of 4 or more letters splits into romanised Japanese syllables (Hiroshi, Kohei).
 
-    English words rarely do; place names (Osaka, Tokyo) and brands do, which
-    is why ``person.py`` only uses this next to a known Japanese family name.
+    English words rarely do, but place names (Osaka, Tokyo) and brands do.
+    So ``person.py`` uses it only next to a known Japanese name, or in
+    ``is_romaji_name_pair`` with the endings of family and given names.
     """
     return len(word) >= 4 and bool(_ROMAJI_WORD.fullmatch(word.lower()))

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 FAILED_KEY = "shochu_recognizer_failed"
 
 # Regions tried for phone numbers written without a country code, unless
-# protect.phone_regions says otherwise.
+# protect.phone_regions sets others.
 PHONE_REGIONS = ("JP", "TH", "LA", "US", "GB")
 
 
@@ -246,9 +246,10 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
         """Run the matcher, the slowest recognizer, only where a match could pass the threshold.
 
         With the threshold above ``SCORE``, a match needs a context word among
-        the 5 tokens before it (Presidio's context window), so only the text
-        from each context word to ``_CONTEXT_REACH`` characters after it, plus
-        the rest of a digit run there, is searched.
+        the 5 tokens before it (Presidio 2.2.366's default context window). So
+        only the text from each context word to ``_CONTEXT_REACH`` characters
+        after it, plus the rest of a digit run there, is searched. NOTE: a
+        number after 5 tokens longer than 80 characters in all is not searched.
         """
         if not self._needs_context:
             return super().analyze(text, entities, nlp_artifacts)

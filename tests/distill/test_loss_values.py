@@ -369,3 +369,25 @@ def test_one_token_answer_has_one_position():
     two_rows = TopKLabels(teacher.logprobs.repeat(2, 1), teacher.ids.repeat(2, 1), teacher.rest.repeat(2))
     with pytest.raises(ValueError, match="the teacher has 2 rows"):
         distillation_loss(student, two_rows, KD_ONLY, mask=batch.target_mask)
+
+
+def test_rest_bucket_of_peaked_student_matches_reference():
+    # The student puts more than 0.99 of its mass on the teacher's top 3 ids in every row but the last.
+    generator = torch.Generator().manual_seed(8)
+    student = torch.randn(5, 40, generator=generator, dtype=torch.float64)
+    labels = _topk_labels(torch.randn(5, 40, generator=generator, dtype=torch.float64), 1.0, 3)
+    student[:4].scatter_(-1, labels.ids[:4].long(), 12.0)
+    settings = LossSettings(kd_ratio=1.0, topk_convention="rest")
+
+    inputs = student.clone().requires_grad_()
+    output = distillation_loss(inputs, labels, settings)
+    output.loss.backward()
+    reference_inputs = student.clone().requires_grad_()
+    reference = _plain_topk(reference_inputs, labels, "rest", "forward_kl").mean()
+    reference.backward()
+
+    shares = student.softmax(-1).gather(-1, labels.ids.long()).sum(-1)
+    assert bool((shares[:4] > 0.99).all())
+    # The summed rest includes a floor of 1e-12 times the total mass, which shifts the loss by about 1e-9.
+    assert output.loss.item() == pytest.approx(reference.item(), rel=1e-7)
+    assert torch.allclose(inputs.grad, reference_inputs.grad, rtol=1e-6, atol=1e-12)

@@ -69,6 +69,8 @@ TOPK_CONVENTIONS = ("rest", "renormalised")
 
 # Floor for the rest-bucket masses, so that their logarithms stay finite when k covers the vocabulary.
 _MIN_MASS = 1e-12
+# Top-k share of the student above which its rest mass is summed directly instead of as 1 - share.
+_MAX_TOPK_SHARE = 0.99
 # Largest teacher-minus-student logit difference for which the precise log-normaliser is used.
 _MAX_EXPONENT = 60.0
 
@@ -83,7 +85,7 @@ class LossSettings:
     jsd_beta: float = 0.5
     skew_alpha: float = 0.1
     topk_convention: str = "rest"
-    chunk_size: int = 1024
+    chunk_size: int = 256
 
     def __post_init__(self) -> None:
         problems = []
@@ -227,15 +229,31 @@ def topk_distributions(scaled_student_logits: torch.Tensor, labels: TopKLabels,
     if convention == "renormalised":
         return teacher_topk, student_topk
 
-    # The student's mass outside the k ids, as a log-sum-exp, without the cancellation of 1 - sum.
-    # A floor of _MIN_MASS times the total mass joins the sum, so that k = vocabulary gives no empty sum.
-    floor = (scaled_student_logits.detach().logsumexp(-1, keepdim=True) + math.log(_MIN_MASS))
-    outside = scaled_student_logits.scatter(-1, ids, float("-inf"))
-    student_rest = torch.cat([outside, floor], dim=-1).logsumexp(-1)
+    student_rest = _student_rest(scaled_student_logits, student_topk, ids)
     teacher_rest = _upcast(labels.rest).clamp(min=_MIN_MASS).log()
     teacher_outcomes = torch.cat([teacher_topk, teacher_rest.unsqueeze(-1)], dim=-1)
     student_outcomes = torch.cat([student_topk, student_rest.unsqueeze(-1)], dim=-1)
     return teacher_outcomes, student_outcomes
+
+
+def _student_rest(scaled_student_logits: torch.Tensor, student_topk: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Return the log of the student's mass outside the k ids, up to the shared log-normaliser.
+
+    log(1 - s), with s the top-k share, loses precision as s nears 1, so rows with
+    s >= _MAX_TOPK_SHARE sum their other entries instead. _MIN_MASS of the total
+    joins that sum, which keeps it finite when the k ids cover the vocabulary.
+    """
+    total = scaled_student_logits.logsumexp(-1)  # (tokens,)
+    share = (student_topk.logsumexp(-1) - total).exp()
+    rest = total + torch.log1p(-share.clamp(max=_MAX_TOPK_SHARE))
+
+    close_to_one = (share.detach() >= _MAX_TOPK_SHARE).nonzero().squeeze(-1)
+    if close_to_one.numel():
+        rows = scaled_student_logits[close_to_one]
+        outside = rows.scatter(-1, ids[close_to_one], float("-inf"))
+        floor = total[close_to_one].detach().unsqueeze(-1) + math.log(_MIN_MASS)
+        rest = rest.index_put((close_to_one,), torch.cat([outside, floor], dim=-1).logsumexp(-1))
+    return rest
 
 
 # --- one chunk -------------------------------------------------------------------------------

@@ -450,6 +450,10 @@ def en_negative(rng: random.Random) -> Case:
         f"Reference {wrong_thai_id(rng)} is not valid, and Order No. {my_number(rng).replace(' ', '')} shipped.",
         "Sato Engineering and Honda Motor sent quotes for the Long Term Care project.",
         f"Range 4-20 mA, 10-30 V DC, ISO 9001:2015, netmask 255.255.255.0, port {rng.randint(1000, 9999)}.",
+        f"Support hours are 9:00-17:00; tracking number 1Z{_digits(rng, 16)}; ISBN 978-4-06-{_digits(rng, 6)}-7.",
+        "The Project Manager and the Quality Assurance Lead met General Affairs and Human Resources.",
+        f"Release 2.{rng.randint(0, 9)}.{rng.randint(0, 9)}.{rng.randint(10, 99)} fixes ticket #{_digits(rng, 7)}.",
+        "Grant Thornton audited Green Field Logistics; Summer Sale starts in May.",
     ]))
 
 
@@ -461,6 +465,9 @@ def ja_negative(rng: random.Random) -> Case:
         "東京都渋谷区の店舗と大阪府の工場で販売中です。",
         f"番号{wrong_my_number(rng)}は無効です。",
         f"品質報告書 第{rng.randint(1, 40)}版 ISO 9001:2015 対応",
+        f"受付時間は9:00-17:00、問い合わせ番号{_digits(rng, 10)}をご用意ください。",
+        "東京都の本社と大阪府大阪市の支店で研修を行います。",
+        f"部品番号 A-{_digits(rng, 4)}-{_digits(rng, 4)} を発注しました。",
     ]))
 
 
@@ -470,6 +477,8 @@ def th_negative(rng: random.Random) -> Case:
         f"ใบแจ้งหนี้เลขที่ INV-2567-{_digits(rng, 5)} ยอดรวม 12,500 บาท",
         f"รุ่น TX-210 จำนวน {rng.randint(2, 90)} เครื่อง ส่งจากคลังสินค้าบางพลี",
         f"เลขอ้างอิง {wrong_thai_id(rng)} ไม่ถูกต้อง",
+        f"เวลาทำการ 08:30-17:30 น. รหัสสินค้า TX-{_digits(rng, 4)}",
+        "คุณภาพของสินค้าเป็นไปตามมาตรฐาน ISO 9001",
     ]))
 
 

@@ -97,6 +97,8 @@ FOUND = [
     ("AWS key AKIAIOSFODNN7EXAMPLE in config", [("AKIAIOSFODNN7EXAMPLE", "SECRET")]),
     ("トークンghp_abcdefghijklmnopqrstuvwxyz0123456789を削除", [("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "SECRET")]),
     ("slack xoxb-1234567890-0987654321-AbCdEfGh", [("xoxb-1234567890-0987654321-AbCdEfGh", "SECRET")]),
+    # a Luhn-valid digit run inside a token must not win over the whole token
+    ("token xoxb-573733818323-6067496387734-AbCdEfGh12 ok", [("xoxb-573733818323-6067496387734-AbCdEfGh12", "SECRET")]),
     ('{"client_secret": "Qm9yZ2VyIHJ1bGVz4821x"}', [("Qm9yZ2VyIHJ1bGVz4821x", "SECRET")]),
     ("password=Tr0ub4dor&3", [("Tr0ub4dor&3", "SECRET")]),
     ("パスワード：Kx9#mQ2vLp", [("Kx9#mQ2vLp", "SECRET")]),

@@ -93,23 +93,28 @@ _ASSIGNED_NAME = (r"(?:[A-Za-z0-9]+[_\-.])*(?:api[_\-]?key|apikey|access[_\-]?ke
 
 
 class _SecretPatterns(PatternRecognizer):
-    """API keys with vendor prefixes, JSON Web Tokens, private keys, and random values after a secret name."""
+    """API keys with vendor prefixes, JSON Web Tokens, private keys, and random values after a secret name.
+
+    Vendor-prefixed tokens score 1.0, so that a digit run inside one (a card
+    or phone look-alike in ``xoxb-...``) never wins the overlap and leaves the
+    rest of the token unmasked.
+    """
 
     PATTERNS = [
         Pattern("OpenAI or Anthropic key",
-                r"(?<![A-Za-z0-9_\-])sk-(?:proj-|ant-[a-z0-9]+-)?[A-Za-z0-9_\-]{20,}", 0.95),
+                r"(?<![A-Za-z0-9_\-])sk-(?:proj-|ant-[a-z0-9]+-)?[A-Za-z0-9_\-]{20,}", 1.0),
         Pattern("GitHub token",
-                r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})", 0.95),
-        Pattern("GitLab token", r"(?<![A-Za-z0-9_\-])glpat-[A-Za-z0-9_\-]{20,}", 0.95),
+                r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})", 1.0),
+        Pattern("GitLab token", r"(?<![A-Za-z0-9_\-])glpat-[A-Za-z0-9_\-]{20,}", 1.0),
         Pattern("AWS access key id",
-                r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])", 0.95),
-        Pattern("Slack token", r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}", 0.95),
-        Pattern("Google API key", r"(?<![A-Za-z0-9_\-])AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9_\-])", 0.95),
-        Pattern("Stripe key", r"(?<![A-Za-z0-9_])(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", 0.95),
+                r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}(?![A-Z0-9])", 1.0),
+        Pattern("Slack token", r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9\-]{10,}", 1.0),
+        Pattern("Google API key", r"(?<![A-Za-z0-9_\-])AIza[0-9A-Za-z_\-]{35}(?![A-Za-z0-9_\-])", 1.0),
+        Pattern("Stripe key", r"(?<![A-Za-z0-9_])(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}", 1.0),
         Pattern("JSON Web Token",
-                r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 0.95),
+                r"(?<![A-Za-z0-9_\-])eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", 1.0),
         Pattern("private key",
-                r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----.*?-----END (?:[A-Z]+ )*PRIVATE KEY-----", 0.95),
+                r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----.*?-----END (?:[A-Z]+ )*PRIVATE KEY-----", 1.0),
     ]
     # The value after a secret name: api_key=..., "token": "...", PASSWORD: ..., パスワード：...
     ASSIGNMENT = re.compile(

@@ -1,9 +1,10 @@
-"""Data-parallel training with two CPU processes under `accelerate launch` (gloo on loopback)."""
+"""Labelling and data-parallel training with two CPU processes under `accelerate launch` (gloo on loopback)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from trainer_fixtures import build_labelled, copy_labelled
 from shochu.distill import train
+from shochu.distill.labels import SoftLabels
 from shochu.pipeline import save_resolved_config
 from shochu.workspace import read_jsonl
 
@@ -83,3 +86,31 @@ def test_two_processes_match_one_process_with_the_same_global_batch(template, tm
     largest = max(float((weights[name] - tensor).abs().max()) for name, tensor in single_weights.items())
     assert largest < 1e-5
     assert single["counts"]["best_step"] == manifest["counts"]["best_step"]
+
+
+def test_two_processes_label_their_own_shards(template, tmp_path, tiny_model_dir, tiny_student_dir):
+    config, workspace = copy_labelled(template, tmp_path / "ws", tiny_model_dir, tiny_student_dir)
+    shutil.rmtree(workspace.stage_dir("label"))
+    save_resolved_config(config, workspace)
+    result = accelerate_launch(2, "label", "--workspace", str(workspace.root))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    folder = workspace.stage_dir("label")
+    index = json.loads((folder / "index.json").read_text())
+    writers = {}
+    for split, shards in index["splits"].items():
+        for number, shard in enumerate(shards):
+            with safe_open(folder / shard["file"], framework="pt") as handle:
+                writers[shard["file"]] = int(handle.metadata()["rank"])
+            assert writers[shard["file"]] == number % 2, shard["file"]
+    # 24 training examples in shards of 10 and 6 validation examples: four shards, both ranks wrote.
+    assert len(writers) == 4 and set(writers.values()) == {0, 1}
+    assert json.loads((folder / "manifest.json").read_text())["counts"]["processes"] == 2
+
+    # The same rows as the one-process labels of the template.
+    for split in ("train", "validation"):
+        one, two = SoftLabels(template / "label", split), SoftLabels(folder, split)
+        assert one.example_ids == two.example_ids
+        for example_id in one.example_ids:
+            for expected, actual in zip(one.get(example_id), two.get(example_id), strict=True):
+                assert torch.equal(expected, actual), example_id

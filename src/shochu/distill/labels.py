@@ -36,6 +36,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from shochu.config import RunConfig
+from shochu.distill import distributed
 from shochu.distill.data import EncodedExample, collate, encode_records
 from shochu.models import load_model, load_tokenizer, model_fingerprint, prepare_models
 from shochu.workspace import Workspace, atomic_path, fingerprint_json, read_jsonl, write_json
@@ -80,20 +81,25 @@ def example_fingerprint(example: EncodedExample) -> str:
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     started = time.time()
     build_dir = workspace.require("build", NAME)
-    teacher_dir, _ = prepare_models(config.teacher.path, config.student.path, config.student.layers,
-                                    workspace.models_dir, config.teacher.licence)
+    with distributed.main_first():
+        teacher_dir, _ = prepare_models(config.teacher.path, config.student.path, config.student.layers,
+                                        workspace.models_dir, config.teacher.licence)
     label = config.label
     folder = workspace.stage_dir(NAME)
 
     # A manifest from an earlier run means the folder is stale: start over.
     # Shards without a manifest belong to an interrupted run and are reused
     # when their fingerprint matches.
-    if workspace.is_complete(NAME):
-        folder = workspace.reset(NAME)
-    folder.mkdir(parents=True, exist_ok=True)
+    if distributed.is_main():
+        if workspace.is_complete(NAME):
+            folder = workspace.reset(NAME)
+        folder.mkdir(parents=True, exist_ok=True)
+    distributed.barrier()
+    # Under `accelerate launch` with N processes, process r writes the shards whose number is r modulo N.
+    rank, processes = distributed.rank(), distributed.world_size()
 
     tokenizer = load_tokenizer(teacher_dir, padding_side="right")
-    teacher = load_model(teacher_dir)
+    teacher = load_model(teacher_dir).to(distributed.accelerator().device)
     # Columns past the tokenizer's size are padding rows; the labels cover real tokens only.
     vocab_size = len(tokenizer)
     teacher_columns = teacher.get_output_embeddings().weight.shape[0]
@@ -103,7 +109,8 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     fields = label_fingerprints(tokenizer, label.temperature, label.top_k)
     fingerprint = fingerprint_json({**fields, "teacher": model_fingerprint(teacher_dir),
                                     "max_seq_len": label.max_seq_len, "vocab_size": vocab_size})
-    _save_tokenizer(tokenizer, folder / "tokenizer")
+    if distributed.is_main():
+        _save_tokenizer(tokenizer, folder / "tokenizer")
 
     index: dict[str, Any] = {"fingerprint": fingerprint, "temperature": label.temperature, "top_k": label.top_k,
                              "teacher": config.teacher.path, "vocab_size": vocab_size,
@@ -119,11 +126,13 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         for number, first in enumerate(range(0, len(examples), label.shard_size)):
             shard_examples = examples[first : first + label.shard_size]
             path = folder / f"{split}-{number:05d}.safetensors"
-            if _shard_matches(path, fingerprint, shard_examples):
+            mine = number % processes == rank
+            if mine and _shard_matches(path, fingerprint, shard_examples):
                 counts["shards_reused"] += 1
-            else:
-                _write_shard(path, teacher, tokenizer, shard_examples, label, {**fields, "fingerprint": fingerprint},
-                             vocab_size, f"{split} shard {number}")
+            elif mine:
+                _write_shard(path, teacher, tokenizer, shard_examples, label,
+                             {**fields, "fingerprint": fingerprint, "rank": str(rank)}, vocab_size,
+                             f"{split} shard {number}")
             shards.append({"file": path.name, "examples": len(shard_examples),
                            "tokens": sum(e.response_tokens for e in shard_examples)})
         index["splits"][split] = shards
@@ -131,9 +140,16 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         counts["tokens"][split] = sum(e.response_tokens for e in examples)
         counts["truncated"][split] = len(dropped)
 
-    write_json(folder / "index.json", index)
-    return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started,
-                            outputs={"fingerprint": fingerprint})
+    # The index and manifest come last, from the main process, once every process has written its shards.
+    (counts["shards_reused"],) = [int(total) for total in distributed.reduce_sum([counts["shards_reused"]])]
+    counts["processes"] = processes
+    distributed.barrier()
+    if distributed.is_main():
+        write_json(folder / "index.json", index)
+        workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started,
+                         outputs={"fingerprint": fingerprint})
+    distributed.barrier()
+    return workspace.manifest(NAME)
 
 
 def _shard_matches(path: Path, fingerprint: str, examples: list[EncodedExample]) -> bool:
@@ -164,6 +180,9 @@ def teacher_topk(teacher, batch_examples: list[EncodedExample], pad_token_id: in
     Only the first ``vocab_size`` logit columns (the tokenizer's tokens) take part; the rest are padding rows.
     """
     batch = collate(batch_examples, pad_token_id)
+    device = teacher.get_output_embeddings().weight.device
+    batch.input_ids, batch.attention_mask = batch.input_ids.to(device), batch.attention_mask.to(device)
+    batch.target_mask = batch.target_mask.to(device)
 
     # Project only the supervised positions to the vocabulary: full logits for
     # a batch would take batch x length x vocab floats (about 1 GiB at the demo's sizes).
@@ -174,6 +193,7 @@ def teacher_topk(teacher, batch_examples: list[EncodedExample], pad_token_id: in
     values, ids = logprobs.topk(top_k, dim=-1)
     rest = (1.0 - values.exp().sum(-1)).clamp(min=0.0)
 
+    values, ids, rest = values.cpu(), ids.cpu(), rest.cpu()
     rows = batch.target_mask.sum(dim=1).tolist()
     expected = [example.response_tokens for example in batch_examples]
     # One soft label per supervised token, read at the position that predicts it.

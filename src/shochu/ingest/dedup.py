@@ -7,10 +7,13 @@ MinHash LSH (datasketch) on n-grams of the key: character 5-grams for Japanese,
 Thai and Lao, which do not separate words with spaces, and word 3-grams for
 other text.
 
-Clustering is greedy and streaming: a chunk joins the cluster of its most
-similar earlier chunk when their estimated Jaccard similarity reaches the
-threshold, and otherwise starts a cluster named after its own id. Records
-can therefore be written as chunks arrive.
+Clustering is greedy and streaming (leader clustering): a chunk joins the
+cluster whose first chunk, its leader, is most similar to it when their
+estimated Jaccard similarity reaches the threshold, and otherwise leads a new
+cluster named after its own id. Only leaders go into the LSH index, so a query
+returns a few leaders however large the clusters grow, and records can be
+written as chunks arrive. A chunk close to a member but not to its leader
+starts a cluster of its own.
 """
 
 from __future__ import annotations
@@ -101,25 +104,24 @@ class NearDuplicateIndex:
         self.threshold = threshold
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.permutations = _Permutations(num_perm, _SEED)
-        self.signatures: dict[str, np.ndarray] = {}
-        self.clusters: dict[str, str] = {}
+        self.leaders: dict[str, np.ndarray] = {}  # cluster id -> its leader's signature
 
     def assign(self, item_id: str, key: str, language: str) -> str:
-        """Add one text by its matching key; return its cluster id (its own id when it has no match)."""
+        """Add one text by its matching key; return its cluster id (its own id when it leads a new one)."""
         signature = self.permutations.signature(ngram_hashes(key, language))
         minhash = LeanMinHash(seed=_SEED, hashvalues=signature, scheme="affine32")
 
-        best_id, best_similarity = None, self.threshold
-        for candidate in self.lsh.query(minhash):
-            similarity = float(np.mean(self.signatures[candidate] == signature))
+        best_leader, best_similarity = None, self.threshold
+        for leader in self.lsh.query(minhash):
+            similarity = float(np.mean(self.leaders[leader] == signature))
             if similarity >= best_similarity:
-                best_id, best_similarity = candidate, similarity
+                best_leader, best_similarity = leader, similarity
+        if best_leader is not None:
+            return best_leader
 
-        cluster = self.clusters[best_id] if best_id is not None else item_id
         self.lsh.insert(item_id, minhash, check_duplication=False)
-        self.signatures[item_id] = signature
-        self.clusters[item_id] = cluster
-        return cluster
+        self.leaders[item_id] = signature
+        return item_id
 
 
 class DuplicateClusters:

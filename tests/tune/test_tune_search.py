@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from report_page import render_minimal_report
 from tune_fixtures import build_labelled, copy_labelled
 from shochu.distill.labels import SoftLabels
 from shochu.pipeline import save_resolved_config
@@ -82,6 +83,12 @@ def test_tune_writes_three_trials(tune_workspace):
     assert not (workspace.root / "train").exists()
     assert not (workspace.root / "tune" / "trial-0" / "last").exists()
     assert (workspace.root / "tune" / "trial-0" / "metrics.jsonl").is_file()
+
+    page = render_minimal_report(workspace.root)
+    assert "<h2>Hyperparameter search</h2>" in page
+    assert f"<td>{saved['best']['number']} (best)</td>" in page
+    assert page.count("<td>complete</td>") + page.count("<td>pruned</td>") == 3
+    assert saved["config_lines"].splitlines()[0] in page
 
 
 def test_tune_resumes_after_kill(tune_workspace):

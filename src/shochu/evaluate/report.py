@@ -20,6 +20,7 @@ from shochu.evaluate import plots
 from shochu.evaluate.preflight_view import preflight_section, stable_fingerprint
 from shochu.evaluate.report_html import render_report
 from shochu.preflight.stage import read_report as read_check_report
+from shochu.tune.report_data import progressive_section, results_fingerprints, tuning_section
 from shochu.workspace import (
     STAGES,
     Workspace,
@@ -52,6 +53,8 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
     check = stable_fingerprint(read_check_report(workspace))
     if check is not None:
         found["check"] = check
+    # `shochu tune` and `shochu progressive` run outside the pipeline; their results join when present.
+    found.update(results_fingerprints(workspace.root))
     return found
 
 
@@ -131,6 +134,8 @@ def collect(workspace: Workspace) -> dict[str, Any]:
                    for stage in COUNT_STAGES if workspace.is_complete(stage)},
         "samples": samples(workspace),
         "preflight": preflight_section(read_check_report(workspace)),
+        "tuning": tuning_section(workspace.root),
+        "progressive": progressive_section(workspace.root),
     }
 
 

@@ -182,6 +182,60 @@ bootstrap interval. "Gap closed" is the share of the initial student's shortfall
 <p class="note">The eval stage has not run in this workspace.</p>
 {% endif %}
 
+{% if data.tuning is defined and data.tuning %}
+{% set tuning = data.tuning %}
+<h2>Hyperparameter search</h2>
+<p class="note">Each trial trained the initial student for {{ tuning.steps_per_trial }} steps and is scored by
+{{ tuning.metric }} ({{ tuning.direction }}). Soft labels were stored at T = {{ tuning.stored_temperature }};
+trials at other temperatures used labels {{ tuning.labels }}. A pruned trial's score is its best value
+before it was stopped.</p>
+<table>
+<tr><th>trial</th><th>state</th><th>T</th><th>kd_ratio</th><th>learning rate</th><th>{{ tuning.metric }}</th>
+<th>steps</th><th>wall time (s)</th></tr>
+{% for trial in tuning.trials %}
+<tr{% if tuning.best and trial.number == tuning.best.number %} class="good"{% endif %}>
+<td>{{ trial.number }}{% if tuning.best and trial.number == tuning.best.number %} (best){% endif %}</td>
+<td>{{ trial.state }}</td><td class="number">{{ trial.params.get("temperature") | number(3) }}</td>
+<td class="number">{{ trial.params.get("kd_ratio") | number(3) }}</td>
+<td class="number">{{ "%.3g" | format(trial.params.learning_rate) if trial.params.get("learning_rate") else "n/a" }}</td>
+<td class="number">{{ trial.score | number }}</td><td class="number">{{ trial.steps | number }}</td>
+<td class="number">{{ trial.wall_time_s | number(1) }}</td></tr>
+{% endfor %}
+</table>
+{% if tuning.config_lines %}
+<p>Config lines for the best trial:</p>
+<pre>{{ tuning.config_lines }}</pre>
+{% endif %}
+{% endif %}
+
+{% if data.progressive is defined and data.progressive %}
+{% set chain = data.progressive %}
+<h2>Progressive distillation</h2>
+<p class="note">Chain {{ chain.chain | join(" → ") }} layers from a {{ chain.teacher_layers }}-layer teacher,
+{{ chain.max_steps }} steps per model. Every student starts from evenly spaced teacher layers.</p>
+<table>
+<tr><th>model</th><th>layers</th><th>learns from</th><th>steps</th><th>wall time (s)</th><th>KL to teacher</th>
+<th>ROUGE-L</th><th>macro-F1</th></tr>
+{% for model in chain.models %}
+<tr><td>{{ model.name }}</td><td class="number">{{ model.layers }}</td><td>{{ model.learns_from }}</td>
+<td class="number">{{ model.steps_run | number }}</td><td class="number">{{ model.wall_time_s | number(1) }}</td>
+<td class="number">{{ model.kl_to_teacher | number }}</td><td class="number">{{ model.rouge_l | number }}</td>
+<td class="number">{{ model.macro_f1 | number }}</td></tr>
+{% endfor %}
+</table>
+<table>
+<tr><th>task</th><th>metric</th><th>progressive</th><th>direct</th><th>difference [interval]</th><th>assistant helped</th></tr>
+{% for row in chain.comparison %}
+<tr><td>{{ row.task }}</td><td>{{ row.metric }}{% if not row.higher_is_better %} (lower is better){% endif %}</td>
+<td class="number">{{ row.progressive | number }}</td><td class="number">{{ row.direct | number }}</td>
+<td class="number">{{ row.difference | interval(row.interval) }}</td>
+<td class="{{ 'good' if row.helped else ('bad' if row.helped is false else 'note') }}">{{ 'yes' if row.helped
+ else ('worse' if row.helped is false else 'unclear') }}</td></tr>
+{% endfor %}
+</table>
+<p>{{ chain.verdict }}</p>
+{% endif %}
+
 <h2>Stage timings</h2>
 <table>
 <tr><th>stage</th><th>wall time (s)</th><th>finished at</th></tr>

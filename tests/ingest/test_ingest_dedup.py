@@ -61,6 +61,19 @@ def test_threshold_setting_used() -> None:
     assert strict.assign("edited", matching_key(edited), "en") == "edited"
 
 
+def test_large_cluster_stays_one() -> None:
+    # More copies than the index keeps per cluster still join the first one.
+    index = NearDuplicateIndex(threshold=0.8)
+    words = f"{POLICY} {POLICY.replace('visitor', 'guest').replace('Visitor', 'Guest')}".split(" ")
+    clusters = set()
+    for number in range(20):
+        edited = words.copy()
+        edited[number * 2] = f"edit{number}"
+        clusters.add(index.assign(f"copy{number}", matching_key(" ".join(edited)), "en"))
+    assert clusters == {"copy0"}
+    assert len(index.signatures) == 8
+
+
 def test_near_duplicate_japanese_characters() -> None:
     index = NearDuplicateIndex(threshold=0.8)
     index.assign("original", matching_key(JAPANESE), "ja")

@@ -7,13 +7,13 @@ MinHash LSH (datasketch) on n-grams of the key: character 5-grams for Japanese,
 Thai and Lao, which do not separate words with spaces, and word 3-grams for
 other text.
 
-Clustering is greedy and streaming (leader clustering): a chunk joins the
-cluster whose first chunk, its leader, is most similar to it when their
-estimated Jaccard similarity reaches the threshold, and otherwise leads a new
-cluster named after its own id. Only leaders go into the LSH index, so a query
-returns a few leaders however large the clusters grow, and records can be
-written as chunks arrive. A chunk close to a member but not to its leader
-starts a cluster of its own.
+Clustering is greedy and streaming: a chunk joins the cluster of the most
+similar indexed chunk when their estimated Jaccard similarity reaches the
+threshold, and otherwise starts a cluster named after its own id, so records
+can be written as chunks arrive. Only the first ``MAX_INDEXED_PER_CLUSTER``
+chunks of a cluster go into the LSH index. A query therefore returns a bounded
+number of candidates however large clusters grow, and a chunk close only to a
+later member of a large cluster starts a cluster of its own.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 
 NUM_PERM = 128
+MAX_INDEXED_PER_CLUSTER = 8
 CHARACTER_NGRAM = 5
 WORD_NGRAM = 3
 _SPACELESS_LANGUAGES = {"ja", "th", "lo"}
@@ -104,24 +105,28 @@ class NearDuplicateIndex:
         self.threshold = threshold
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.permutations = _Permutations(num_perm, _SEED)
-        self.leaders: dict[str, np.ndarray] = {}  # cluster id -> its leader's signature
+        self.signatures: dict[str, np.ndarray] = {}  # indexed chunk id -> signature
+        self.cluster_of: dict[str, str] = {}  # indexed chunk id -> cluster id
+        self.indexed: dict[str, int] = {}  # cluster id -> number of its chunks in the index
 
     def assign(self, item_id: str, key: str, language: str) -> str:
-        """Add one text by its matching key; return its cluster id (its own id when it leads a new one)."""
+        """Add one text by its matching key; return its cluster id (its own id when it starts one)."""
         signature = self.permutations.signature(ngram_hashes(key, language))
         minhash = LeanMinHash(seed=_SEED, hashvalues=signature, scheme="affine32")
 
-        best_leader, best_similarity = None, self.threshold
-        for leader in self.lsh.query(minhash):
-            similarity = float(np.mean(self.leaders[leader] == signature))
+        best_match, best_similarity = None, self.threshold
+        for candidate in self.lsh.query(minhash):
+            similarity = float(np.mean(self.signatures[candidate] == signature))
             if similarity >= best_similarity:
-                best_leader, best_similarity = leader, similarity
-        if best_leader is not None:
-            return best_leader
+                best_match, best_similarity = candidate, similarity
+        cluster = self.cluster_of[best_match] if best_match is not None else item_id
 
-        self.lsh.insert(item_id, minhash, check_duplication=False)
-        self.leaders[item_id] = signature
-        return item_id
+        if self.indexed.get(cluster, 0) < MAX_INDEXED_PER_CLUSTER:
+            self.lsh.insert(item_id, minhash, check_duplication=False)
+            self.signatures[item_id] = signature
+            self.cluster_of[item_id] = cluster
+            self.indexed[cluster] = self.indexed.get(cluster, 0) + 1
+        return cluster
 
 
 class DuplicateClusters:

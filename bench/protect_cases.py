@@ -401,7 +401,10 @@ def ja_secrets(rng: random.Random) -> Case:
 
 def ja_line_break(rng: random.Random) -> Case:
     case = Case("ja", tags={"line_break"}).add("電話番号：\n").entity(phone(rng, "ja"), "PHONE_NUMBER")
-    return case.add("\nマイナンバー：\n").entity(my_number(rng), "JP_MY_NUMBER").add("\n")
+    case.add("\nマイナンバー：\n").entity(my_number(rng), "JP_MY_NUMBER").add("\n携帯は")
+    # A number wrapped after a hyphen at the line end.
+    wrapped = _valid_phone(rng, "JP", lambda r: f"090-{_digits(r, 4)}-{_digits(r, 4)}")
+    return case.entity(wrapped[:9] + "\n" + wrapped[9:], "PHONE_NUMBER").add("です。\n")
 
 
 def th_letter(rng: random.Random) -> Case:

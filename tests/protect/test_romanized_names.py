@@ -41,6 +41,8 @@ FOUND = [
     # a request to contact someone, and a traveller field
     ("Please contact Ben Williams at the front desk.", ["Ben Williams"]),
     ("Traveller: Siobhan Hurst\nPassport No.: TK1234567", ["Siobhan Hurst"]),
+    # a Vietnamese given name that is also an English function word, in a Name column
+    ("| Name | Phone |\n|---|---|\n| Nguyen Van An | 202-555-0147 |\n", ["Nguyen Van An"]),
 ]
 
 

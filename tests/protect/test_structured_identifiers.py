@@ -107,6 +107,8 @@ FOUND = [
     ("โทร 02-123-4567 หรือ +66 81 234 5678", [("02-123-4567", "PHONE_NUMBER"), ("+66 81 234 5678", "PHONE_NUMBER")]),
     ("携帯０９０－１２３４－５６７８まで", [("０９０－１２３４－５６７８", "PHONE_NUMBER")]),
     ("the on-call lineTel202-555-0147 after hours", [("202-555-0147", "PHONE_NUMBER")]),
+    # wrapped after a hyphen at a line end, as PDF text often is
+    ("Call 090-1234-\n5678 today", [("090-1234-\n5678", "PHONE_NUMBER")]),
     # bank accounts by context
     ("三井住友銀行 新宿支店 普通預金 1234567", [("1234567", "BANK_ACCOUNT")]),
     ("Acct. No. 0012345678 at Kasikornbank", [("0012345678", "BANK_ACCOUNT")]),

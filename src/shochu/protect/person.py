@@ -199,7 +199,10 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         for index, word in enumerate(words):
             # A leading name that is also a function word ("Hi Will,") is kept, but
             # "Hi There," and a trailing "Will" in "Mr. Smith Will call" are not.
-            if is_stop_word(word.group()) and not (index == 0 and word.group() in COMMON_WORDS):
+            # A Vietnamese given name after a middle name is kept too: Nguyen Van An.
+            vietnamese_given = index > 0 and words[index - 1].group() in VI_MIDDLE and word.group() in VI_GIVEN
+            if (is_stop_word(word.group()) and not (index == 0 and word.group() in COMMON_WORDS)
+                    and not vietnamese_given):
                 break
             kept_end = word.end()
         return kept_end

@@ -152,8 +152,9 @@ class EmailRecognizer(FailClosed, PatternRecognizer):
 # Separators seen between digit groups, after NFKC: ASCII hyphen, space and
 # dot, the Unicode dashes, the minus sign, and the katakana prolonged sound
 # mark that Japanese text often uses as a hyphen (090ー1234ー5678).
-_SEP = r"[ \-.\u2010-\u2015\u2212\u30fc]"
-_ANY_SEP = re.compile(r"[ \-.\u2010-\u2015\u2212\u30fc()]")
+# A hyphen at a line end also separates: PDF text wraps a number there (090-1234-\n5678).
+_SEP = r"(?:-\r?\n|[ \-.\u2010-\u2015\u2212\u30fc])"
+_ANY_SEP = re.compile(r"[ \-.\u2010-\u2015\u2212\u30fc()\r\n]")
 # Not right after a model or serial prefix of 1-4 capitals (VB07-2406-0302),
 # except a glued phone label (TEL03-1234-5678, FAX052-387-2301).
 _NO_MODEL_PREFIX = r"(?<!(?<![A-Za-z])(?!(?:TEL|FAX|PH|MOB)(?![A-Z]))[A-Z]{1,4})"

@@ -164,7 +164,8 @@ def _redact_presidio_logs() -> None:
 
 
 def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
-                   phone_regions: Iterable[str] = PHONE_REGIONS, score_threshold: float = 0.0) -> AnalyzerEngine:
+                   phone_regions: Iterable[str] = PHONE_REGIONS,
+                   score_threshold: float = 0.0) -> AnalyzerEngine:
     """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine.
 
     ``known_names`` adds a recognizer that masks every mention of those names

@@ -46,7 +46,8 @@ class CredentialUrlRecognizer(FailClosed, PatternRecognizer):
                 rf"{_URL_CHAR}*{_URL_END}",
                 1.0),
         Pattern("webhook",
-                r"(?<![A-Za-z0-9+.\-])https://(?:hooks\.slack\.com/services|discord(?:app)?\.com/api/webhooks)/"
+                r"(?<![A-Za-z0-9+.\-])https://"
+                r"(?:hooks\.slack\.com/services|discord(?:app)?\.com/api/webhooks)/"
                 rf"{_URL_CHAR}+{_URL_END}",
                 1.0),
     ]
@@ -64,7 +65,8 @@ def shannon_entropy(value: str) -> float:
 
 # <your-key>, ${TOKEN}, {{ secret }}, %API_KEY%, xxxxxxxx, ********, changeme
 _PLACEHOLDER = re.compile(r"(?:<|\$\{|\{\{|%).*|.*[>}%]|[xX*.\-]+"
-                          r"|(?i:changeme\w*|password\w*|secret\w*|example\w*|dummy\w*|your\w*|redacted\w*|none|null|true|false)")
+                          r"|(?i:changeme\w*|password\w*|secret\w*|example\w*|dummy\w*|your\w*|redacted\w*"
+                          r"|none|null|true|false)")
 
 
 def looks_random(value: str) -> bool:

@@ -61,7 +61,8 @@ FIELD_LABEL = (r"(?i:customer(?:[ _]name)?|client(?:[ _]name)?|(?:full[ _])?name
                r"|(?:customer[ _])?contact(?:[ _](?:name|person))?"
                r"|requester|requested[ _]by|reporter|reported[ _]by|assignee|assigned[ _]to|owner"
                r"|employee(?:[ _]name)?|author|submitted[ _]by|created[ _]by|approved[ _]by|account[ _]holder"
-               r"|card[ _]?holder|travell?er|passenger|patient|applicant|beneficiary|payee|recipient|attn\.?|attention"
+               r"|card[ _]?holder|travell?er|passenger|patient|applicant|beneficiary|payee|recipient"
+               r"|attn\.?|attention"
                r"|旅行者|搭乗者|申込者|受取人|ผู้เดินทาง|ผู้สมัคร"
                r"|氏名|名前|お名前|担当者?|顧客名|申請者|依頼者|報告者|作成者|承認者|口座名義|名義人?"
                r"|ชื่อ(?:-?นามสกุล)?|ผู้ติดต่อ)")
@@ -118,7 +119,8 @@ CUES = (
     # "Please contact Ben Williams at ...", "ask Mai Sakurai about ..."
     Cue("request to contact", regex.compile(
         rf"{NOT_LATIN_BEFORE}(?i:contact|ask|call|email|e-mail|write to|reach|forward it to|talk to|cc)[ \t]+"
-        rf"(?P<name>{LATIN_WORD}[ \t]+{LATIN_WORD}){NOT_LATIN_AFTER}(?=[ \t]+(?i:at|on|via|by|for|about|if|before)[ \t])"),
+        rf"(?P<name>{LATIN_WORD}[ \t]+{LATIN_WORD}){NOT_LATIN_AFTER}"
+        r"(?=[ \t]+(?i:at|on|via|by|for|about|if|before)[ \t])"),
         WEAK_CUE_SCORE),
     Cue("card or account holder", regex.compile(
         rf"{NOT_LATIN_BEFORE}(?i:card[ ]?holder|account holder|holder)[ \t]*:?[ \t]*(?P<name>{LATIN_NAME})")),
@@ -181,6 +183,7 @@ TABLE_CELL = regex.compile(r"(?<=\|)[^|\n]*(?=\|)")
 
 # "First Last", also wrapped onto the next line as PDF extraction and e-mail clients do.
 LATIN_PAIR = regex.compile(
-    rf"{NOT_LATIN_BEFORE}(?P<first>{LATIN_WORD})(?:[ \t]+|[ \t]*\r?\n[ \t]*)(?:\p{{Lu}}\.[ \t]*)?(?P<last>{LATIN_WORD})"
+    rf"{NOT_LATIN_BEFORE}(?P<first>{LATIN_WORD})(?:[ \t]+|[ \t]*\r?\n[ \t]*)(?:\p{{Lu}}\.[ \t]*)?"
+    rf"(?P<last>{LATIN_WORD})"
     rf"{NOT_LATIN_AFTER}")
 LATIN_SINGLE = regex.compile(rf"{NOT_LATIN_BEFORE}{LATIN_WORD}{NOT_LATIN_AFTER}")

@@ -200,7 +200,8 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             # A leading name that is also a function word ("Hi Will,") is kept, but
             # "Hi There," and a trailing "Will" in "Mr. Smith Will call" are not.
             # A Vietnamese given name after a middle name is kept too: Nguyen Van An.
-            vietnamese_given = index > 0 and words[index - 1].group() in VI_MIDDLE and word.group() in VI_GIVEN
+            vietnamese_given = (index > 0 and words[index - 1].group() in VI_MIDDLE
+                                and word.group() in VI_GIVEN)
             if (is_stop_word(word.group()) and not (index == 0 and word.group() in COMMON_WORDS)
                     and not vietnamese_given):
                 break
@@ -287,7 +288,8 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                 yield Found(match.start(), match.end(), score, "gazetteer pair")
         for match in VI_NAME.finditer(text):
             given = match.group("given")
-            if (match.group("family") in VI_FAMILY and all(word in VI_MIDDLE for word in match.captures("middle"))
+            middles_known = all(word in VI_MIDDLE for word in match.captures("middle"))
+            if (match.group("family") in VI_FAMILY and middles_known
                     and (given in VI_GIVEN or given in self._names.latin_first)):
                 yield Found(match.start(), match.end(), PAIR_SCORE, "Vietnamese name")
         for pattern in (self._ja_pair, self._th_pair):

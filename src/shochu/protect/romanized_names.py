@@ -97,21 +97,23 @@ PAIR_ONLY_GIVEN = frozenset(name for name in (*JA_GIVEN, *TH_GIVEN, *LO_GIVEN)
 # A name match that lies inside one of them is dropped.
 PLACE_NAMES = """
 Ho Chi Minh|Hai Phong|Da Nang|Nha Trang|Can Tho|Hoi An|Ha Long|Chiang Mai|Chiang Rai|Nong Khai|Khon Kaen
-|Hat Yai|Udon Thani|Ubon Ratchathani|Nakhon Ratchasima|Nakhon Pathom|Nakhon Sawan|Surat Thani|Samut Prakan|Chon Buri
+|Hat Yai|Udon Thani|Ubon Ratchathani|Nakhon Ratchasima|Nakhon Pathom|Nakhon Sawan|Surat Thani|Samut Prakan
+|Chon Buri
 |Bang Phli|Bang Na|Sukhumvit|Luang Prabang|Vang Vieng|Savannakhet|Pakse|Phnom Penh|Siem Reap|Kuala Lumpur
 |Hong Kong|Shin Osaka|Shin Yokohama|Minato Mirai|Chao Phraya
 """.replace("\n", "")
 
 # One romanised Japanese syllable (Hepburn, with the common long-vowel spellings).
-_ROMAJI_SYLLABLE = (r"(?:(?:ky|gy|sh|ch|ny|hy|by|py|my|ry|j)[aou]|ts?u|shi|chi|fu|[kgsztdnhbpmr]?[aiueo]|y[aou]|w[ao]"
-                    r"|n(?![aiueoy]))")
+_ROMAJI_SYLLABLE = (r"(?:(?:ky|gy|sh|ch|ny|hy|by|py|my|ry|j)[aou]|ts?u|shi|chi|fu|[kgsztdnhbpmr]?[aiueo]"
+                    r"|y[aou]|w[ao]|n(?![aiueoy]))")
 _ROMAJI_WORD = re.compile(rf"(?:{_ROMAJI_SYLLABLE})+")
 
 
 # Typical endings of romanised Japanese family names (Hamasaki, Uchiyama) and given names (Masahiro, Rieko).
-_JA_FAMILY_ENDING = re.compile(r"(?:moto|yama|kawa|gawa|mura|hara|bara|shita|zaki|saki|oka|ishi|hashi|bashi|uchi"
-                               r"|shima|jima|sawa|zawa|kami|gami|naka|mori|ike|no|da|ta|se|be|ue)$")
-_JA_GIVEN_ENDING = re.compile(r"(?:hiro|hiko|ko|ichi|suke|taro|jiro|mi|aki|nori|yuki|shi|ya|ki|to|e|ri|na|ka|o)$")
+_JA_FAMILY_ENDING = re.compile(r"(?:moto|yama|kawa|gawa|mura|hara|bara|shita|zaki|saki|oka|ishi|hashi|bashi"
+                               r"|uchi|shima|jima|sawa|zawa|kami|gami|naka|mori|ike|no|da|ta|se|be|ue)$")
+_JA_GIVEN_ENDING = re.compile(r"(?:hiro|hiko|ko|ichi|suke|taro|jiro|mi|aki|nori|yuki|shi|ya|ki|to|e|ri|na|ka"
+                              r"|o)$")
 
 
 def is_romaji_name_pair(first: str, second: str) -> bool:

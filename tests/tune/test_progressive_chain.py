@@ -69,3 +69,15 @@ def test_rerun_skips_finished_steps(progressive_run):
     for before, after in zip(results["steps"], again["steps"], strict=True):
         assert after["train"] == before["train"]
     assert again["direct"]["train"] == results["direct"]["train"]
+
+
+def test_report_shows_progressive_comparison(progressive_run):
+    from report_page import render_minimal_report
+
+    _, workspace, results = progressive_run
+    page = render_minimal_report(workspace.root)
+    assert "<h2>Progressive distillation</h2>" in page
+    assert "3 → 2 layers from a 4-layer teacher" in page
+    for name in ("assistant-3", "progressive-2", "direct-2"):
+        assert f"<td>{name}</td>" in page
+    assert results["verdict"] in page

@@ -135,7 +135,7 @@ def train_step(settings: RunConfig, init: Path, build_dir: Path, labels: Path, f
     summary = {"fingerprint": fingerprint, "steps_run": state.step, "best_step": state.best_step,
                "metric": settings.train.metric, "best_metric": state.best_metric,
                "stopped_early": state.stopped_early, "wall_time_s": round(time.time() - started, 1)}
-    # The resume state holds optimizer moments, twice the weights; a finished step no longer needs it.
+    # The resume state contains the optimizer moments (twice the weights), which a finished step no longer needs.
     shutil.rmtree(folder / "last", ignore_errors=True)
     write_json(done, summary)
     return summary

@@ -16,7 +16,7 @@ The study lives in ``tune/study.db`` (SQLite). Optuna's TPE sampler proposes the
 values, and a median pruner stops a trial whose intermediate validation CE
 loss is worse than the median of earlier trials at the same step. A killed run
 resumes the study: its unfinished trial is marked failed and new trials run
-until the study holds ``tune.trials`` complete or pruned trials.
+until the study contains ``tune.trials`` complete or pruned trials.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _exclusive(folder: Path) -> Iterator[None]:
 
 
 def run_tune(config: RunConfig, workspace: Workspace, restart: bool = False) -> dict[str, Any]:
-    """Run trials until the study holds ``tune.trials`` finished ones or the time limit passes; return the results."""
+    """Run trials until the study contains ``tune.trials`` finished ones or the time limit passes; return the results."""
     build_dir = workspace.require("build", NAME)
     label_dir = workspace.require("label", NAME)
     if not SoftLabels(label_dir, "validation").example_ids:
@@ -144,7 +144,7 @@ def _open_study(storage: optuna.storages.BaseStorage, config: RunConfig, fingerp
         study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
         if study.user_attrs.get("fingerprint") != fingerprint:
             raise TuneSettingsChanged(
-                f"{folder / STUDY_FILE} holds a study run with other tune, train or student settings or other "
+                f"{folder / STUDY_FILE} contains a study run with other tune, train or student settings or other "
                 f"labels; its trials would not compare with new ones. Run `shochu tune --restart` to delete "
                 f"{folder} and start a new study")
         existing = len(study.trials)
@@ -206,7 +206,7 @@ class TrialObjective:
         return trainer.state.best_metric
 
     def _train(self, trial: optuna.Trial, trainer: Trainer, folder: Path) -> None:
-        """Train in slices of ``eval_every`` steps, report each validation and prune when the pruner says so."""
+        """Train in slices of ``eval_every`` steps, report each validation and stop when the pruner decides to prune."""
         reported = 0
         while True:
             finished = trainer.fit(stop_after_steps=trainer.args.eval_every)
@@ -244,7 +244,7 @@ def _after_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, folder: P
 
 
 def trial_row(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
-    """One line of the results table; a pruned trial's score is its best intermediate value."""
+    """Return one row of the results table; a pruned trial's score is its best intermediate value."""
     score = trial.value
     if trial.state == TrialState.PRUNED and trial.intermediate_values:
         score = min(trial.intermediate_values.values())

@@ -2,9 +2,9 @@
 
 The label stage stores, per supervised token, the teacher's top-k log-probabilities
 at its temperature T0: ``l_i = z_i / T0 - log Z(T0)``. Scaling them by
-``s = T0 / T`` gives ``z_i / T`` up to a constant shared by the token's ids, so
-renormalising ``s * l_i`` over the k ids gives the teacher's distribution at T
-conditioned on those ids, exactly (up to the float16 rounding of the stored values).
+``s = T0 / T`` gives ``z_i / T`` up to a constant shared by the token's ids.
+Renormalising ``s * l_i`` over the k ids therefore gives the teacher's distribution
+at T conditioned on those ids, exact up to the float16 rounding of the stored values.
 
 The mass outside the k ids at T cannot be derived: it depends on the logits of
 every other token, which were not stored. Derived labels therefore carry a rest

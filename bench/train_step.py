@@ -1,0 +1,141 @@
+"""Time one KD training step from stored top-k labels against a plain CE (SFT) step.
+
+Both steps train the same randomly initialised student (SmolLM2-135M's widths and
+vocabulary, fewer layers) on the same token ids: forward, backward and an AdamW
+update. The steps alternate, after warm-up, and the median of each is reported.
+
+- ``kd``: Shochu's trainer step (``StudentLoss``): the decoder, then the chunked
+  loss over the supervised positions, KD against stored top-k labels plus CE
+  (kd_ratio 0.5).
+- ``sft``: the usual transformers SFT step, ``model(input_ids, labels=...)``, with
+  prompt and padding positions set to -100.
+- ``ce_chunked``: Shochu's loss with kd_ratio 0 (CE only), which isolates the cost
+  of the KD term from the cost of the chunked projection.
+
+Run: .venv/bin/python bench/train_step.py [--layers 4 --batch 4 --seq 256 --steps 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
+
+from shochu.distill.losses import LossSettings  # noqa: E402
+from shochu.distill.train import StudentLoss  # noqa: E402
+
+VOCAB = 49152
+TOP_K = 32
+
+
+def make_student(layers: int) -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=VOCAB, hidden_size=576, intermediate_size=1536, num_hidden_layers=layers,
+                         num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=2048,
+                         tie_word_embeddings=True)
+    return LlamaForCausalLM(config)
+
+
+def make_batch(batch: int, seq: int) -> dict[str, torch.Tensor]:
+    """Right-padded sequences whose second half (up to the length) is the supervised response."""
+    generator = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(0, VOCAB, (batch, seq), generator=generator)
+    lengths = [seq - (row * seq) // (4 * batch) for row in range(batch)]
+    attention_mask = torch.zeros((batch, seq), dtype=torch.long)
+    target_mask = torch.zeros((batch, seq), dtype=torch.bool)
+    targets = torch.zeros((batch, seq), dtype=torch.long)
+    sft_labels = torch.full((batch, seq), -100, dtype=torch.long)
+    for row, length in enumerate(lengths):
+        attention_mask[row, :length] = 1
+        targets[row, : length - 1] = input_ids[row, 1:length]
+        target_mask[row, length // 2 - 1 : length - 1] = True
+        # transformers shifts labels itself: label t is predicted at position t - 1.
+        sft_labels[row, length // 2 : length] = input_ids[row, length // 2 : length]
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "targets": targets,
+            "target_mask": target_mask, "sft_labels": sft_labels}
+
+
+def stored_labels(rows: int) -> dict[str, torch.Tensor]:
+    """Top-k teacher labels as the label stage stores them: float16 log-probs, int32 ids, rest mass."""
+    generator = torch.Generator().manual_seed(2)
+    logits = torch.randn((rows, VOCAB), generator=generator) * 3
+    logprobs = logits.log_softmax(-1)
+    values, ids = logprobs.topk(TOP_K, dim=-1)
+    rest = (1 - values.exp().sum(-1)).clamp(min=0)
+    return {"logprobs": values.half(), "ids": ids.int(), "rest": rest.float()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--seq", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=7, help="Timed steps per variant, after 2 warm-up steps.")
+    parser.add_argument("--chunk", type=int, default=1024, help="Loss chunk size in tokens.")
+    args = parser.parse_args()
+
+    batch = make_batch(args.batch, args.seq)
+    supervised = int(batch["target_mask"].sum())
+    labels = stored_labels(supervised)
+    tokens = int(batch["attention_mask"].sum())
+
+    models = {name: make_student(args.layers) for name in ("kd", "ce_chunked", "sft")}
+    steps = {
+        "kd": kd_step(models["kd"], batch, labels, LossSettings(kd_ratio=0.5, temperature=1.0, chunk_size=args.chunk)),
+        "ce_chunked": kd_step(models["ce_chunked"], batch, labels,
+                              LossSettings(kd_ratio=0.0, temperature=1.0, chunk_size=args.chunk)),
+        "sft": sft_step(models["sft"], batch),
+    }
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_number in range(args.steps + 2):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step()
+            if round_number >= 2:
+                times[name].append(time.perf_counter() - started)
+
+    print(f"student: {args.layers} layers, hidden 576, vocab {VOCAB}; batch {args.batch} x {args.seq} "
+          f"({tokens} tokens, {supervised} supervised); top-k {TOP_K}; threads {torch.get_num_threads()}")
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name, median in medians.items():
+        print(f"{name:11s} median {median * 1000:8.1f} ms/step  {tokens / median:8.0f} tokens/s  "
+              f"(min {min(times[name]) * 1000:.1f}, max {max(times[name]) * 1000:.1f})")
+    print(f"KD / SFT step time: {medians['kd'] / medians['sft']:.3f}  (target <= 1.15)")
+    print(f"KD / chunked CE step time: {medians['kd'] / medians['ce_chunked']:.3f}")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def kd_step(model: LlamaForCausalLM, batch: dict, labels: dict, settings: LossSettings):
+    student = StudentLoss(model, settings, torch.float32)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    inputs = {name: batch[name] for name in ("input_ids", "attention_mask", "targets", "target_mask")}
+
+    def step() -> None:
+        loss, _, _ = student(**inputs, **labels)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return step
+
+
+def sft_step(model: LlamaForCausalLM, batch: dict):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        output = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                       labels=batch["sft_labels"])
+        output.loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    return step
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """The best k checkpoints by a validation metric whose direction the config states.
 
-``train/best`` always holds the best checkpoint; the runners-up, when
+``train/best`` always contains the best checkpoint. The runners-up, when
 ``train.keep_best`` is above 1, sit in ``train/checkpoints/step-N``. A new
 result enters when it beats the worst kept one (or fewer than k are kept); a
 tie keeps the earlier checkpoint. ``BestCheckpoints`` only decides; the trainer
@@ -20,7 +20,7 @@ BEST_DIR = "best"
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with the checkpoint of one validation."""
+    """Folder changes for the checkpoint of one validation."""
 
     keep: bool  # save this step's weights at all
     best: bool  # it becomes train/best

@@ -10,6 +10,10 @@ manifests. Without GPUs the processes use the gloo backend on the CPU.
 FSDP and DeepSpeed come from accelerate's own config file
 (``accelerate launch --config_file fsdp.yaml ...``), which the trainer's
 ``Accelerator`` reads; nothing in Shochu's config selects them.
+
+NOTE: only DDP is tested (two CPU processes, gloo). FSDP and DeepSpeed have not
+run here. The loss reads the output weight inside the wrapped module's forward,
+so FSDP must leave that weight unsharded there; check this on GPUs first.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from accelerate import Accelerator
 
 @functools.cache
 def accelerator() -> Accelerator:
-    """The process's one ``Accelerator``; on a machine without a GPU it runs on the CPU."""
+    """Create (once per process) the ``Accelerator``, on the CPU when there is no GPU."""
     return Accelerator(cpu=not torch.cuda.is_available())
 
 
@@ -63,7 +67,7 @@ def reduce_sum(values: list[float]) -> list[float]:
 
 
 def gather_tensor(tensor: torch.Tensor) -> list[torch.Tensor]:
-    """Every process's copy of a same-shaped tensor, by rank."""
+    """Gather every process's copy of a same-shaped tensor, in rank order."""
     if world_size() == 1:
         return [tensor]
     gathered = accelerator().gather(tensor.to(accelerator().device).unsqueeze(0))

@@ -81,3 +81,13 @@ def test_report_shows_progressive_comparison(progressive_run):
     for name in ("assistant-3", "progressive-2", "direct-2"):
         assert f"<td>{name}</td>" in page
     assert results["verdict"] in page
+
+
+@pytest.mark.parametrize(("chain", "message"), [([4, 2], "every entry must be below 4"),
+                                                ([3], "needs at least two layer counts")])
+def test_progressive_rejects_bad_chain(progressive_run, chain, message):
+    config, workspace, _ = progressive_run
+    data = config.model_dump(mode="json")
+    data["progressive"]["chain"] = chain
+    with pytest.raises(ValueError, match=message):
+        run_progressive(config.model_validate(data), workspace)

@@ -56,6 +56,8 @@ class IngestConfig(_Section):
     near_duplicate_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Estimated Jaccard "
                                             "similarity of two chunks' n-gram sets at which they join "
                                             "one duplicate cluster.")
+    workers: int | None = Field(None, ge=1, description="Processes that extract files in parallel; unset "
+                                "means min(4, CPU count). The output is the same for any value.")
 
 
 ConfidentialityLabel = Literal["public", "internal", "confidential", "secret"]

@@ -1,40 +1,36 @@
-"""The per-file step of the ingest stage: load, pick a reader, extract, de-duplicate, chunk, write.
+"""The per-file extraction step of the ingest stage: load, pick a reader, extract.
 
-Every failure becomes one errors.jsonl record with the file's relative path, a
-reason code and a message saying what the user can do, so no single file stops
-the stage. Logs name files by their relative path and never carry their text.
+``extract_file`` turns one input file (an archive, member by member) into a
+``FileResult``: an ordered list of events, each a plain dict that is either a
+problem for errors.jsonl or an extracted document. Events depend only on the
+file's bytes, its source and the extraction settings, so they can be computed in
+a worker process and kept between runs (``incremental.py``). What depends on
+the whole corpus (de-duplication, chunking, writing) happens in ``records.py``.
+
+Every failure becomes one problem event with the file's relative path, a reason
+code and a message saying what the user can do, so no single file stops the
+stage. Nothing here logs document text.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shochu.config import IngestConfig
 from shochu.ingest.archive import ArchiveBudget, read_members
-from shochu.ingest.chunking import Chunk, chunk_text
-from shochu.ingest.dedup import DuplicateClusters, key_digest, matching_key
-from shochu.ingest.files import Problem, document_id, relative_source
-from shochu.ingest.normalize import detect_language
-from shochu.ingest.readers import (READERS_BY_FORMAT, Extraction, InputFile, Reader, ReadError, ReadOptions,
-                                   reader_for)
-from shochu.ingest.readers import unsupported_message
+from shochu.ingest.files import Problem
+from shochu.ingest.readers import (READERS_BY_FORMAT, InputFile, Reader, ReadError, ReadOptions, reader_for,
+                                   unsupported_message)
 from shochu.ingest.sniff import BINARY_FORMATS, IMAGE_FORMATS, sniff_format
-from shochu.ingest.writer import StageWriter
-
-logger = logging.getLogger("shochu.ingest.stage")
 
 # Maximum length, in characters, of a library exception's text quoted in errors.jsonl.
 _MAX_MESSAGE_CHARS = 500
 # Archives inside archives are read this many levels deep.
 _MAX_ARCHIVE_DEPTH = 3
-# Problems logged one by one; the rest are only counted, and all are in errors.jsonl.
-_MAX_LOGGED_PROBLEMS = 20
 _MIB = 2**20
 
 # Formats named in messages the way users know them.
@@ -47,80 +43,52 @@ _OOXML_SUFFIXES = (".docx", ".xlsx", ".xlsm", ".pptx")
 
 
 @dataclass
-class Tally:
-    """Counts for the manifest; updated once per file."""
+class FileResult:
+    """What extracting one input file produced, in the order it happened.
 
-    files: int = 0
-    archive_members: int = 0
-    documents: int = 0
-    chunks: int = 0
-    errors: int = 0
-    warnings: int = 0
-    duplicates_dropped: int = 0
-    chars: int = 0
-    formats: Counter[str] = field(default_factory=Counter)
-    languages: Counter[str] = field(default_factory=Counter)
-    error_types: Counter[str] = field(default_factory=Counter)
-    read_seconds: Counter[str] = field(default_factory=Counter)
+    ``events`` are plain dicts, so that they pickle cheaply between processes
+    and store as JSON: ``{"kind": "problem", source, error, message, severity}``,
+    ``{"kind": "document", source, format, text, metadata, markdown, sha256,
+    warnings}``, ``{"kind": "archive"}`` for each archive opened and
+    ``{"kind": "member"}`` for each archive member read.
+    """
 
-    def counts(self) -> dict[str, Any]:
-        return {
-            "files": self.files,
-            "archive_members": self.archive_members,
-            "documents": self.documents,
-            "chunks": self.chunks,
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "duplicates_dropped": self.duplicates_dropped,
-            "chars": self.chars,
-            "formats": dict(sorted(self.formats.items())),
-            "languages": dict(sorted(self.languages.items())),
-            "error_types": dict(sorted(self.error_types.items())),
-            "read_seconds": {name: round(seconds, 3) for name, seconds in sorted(self.read_seconds.items())},
-        }
+    events: list[dict[str, Any]] = field(default_factory=list)
+    read_seconds: dict[str, float] = field(default_factory=dict)
 
 
-class FileIngester:
-    """Read one input file (or archive, member by member) and write its records."""
+def extract_file(path: Path, source: str, config: IngestConfig) -> FileResult:
+    """Extract one file of the input folder; every failure becomes a problem event, never an exception."""
+    extractor = FileExtractor(config)
+    loaded = extractor.load(path, source)
+    if isinstance(loaded, Problem):
+        extractor.problem(loaded)
+    else:
+        extractor.dispatch(loaded, depth=0, budget=None)
+    return extractor.result
 
-    def __init__(self, root: Path, config: IngestConfig, writer: StageWriter, tally: Tally) -> None:
-        self.root = root
+
+def problem_event(problem: Problem, severity: str = "error") -> dict[str, Any]:
+    return {"kind": "problem", "source": problem.source, "error": problem.error,
+            "message": problem.message, "severity": severity}
+
+
+class FileExtractor:
+    """Read one input file (or archive, member by member) into a ``FileResult``."""
+
+    def __init__(self, config: IngestConfig) -> None:
         self.config = config
-        self.writer = writer
-        self.tally = tally
         self.max_file_bytes = int(config.max_file_mb * _MIB)
         self.max_archive_bytes = int(config.max_archive_mb * _MIB)
         self.options = ReadOptions(ocr=config.ocr, ocr_languages=config.ocr_languages)
-        self.seen_texts: dict[str, dict[str, str]] = {}  # matching-key digest -> first document's id and source
-        self.clusters = DuplicateClusters(config.near_duplicate_threshold)
+        self.result = FileResult()
 
-    def ingest_path(self, path: Path) -> None:
-        """Ingest one file of the input folder."""
-        self.tally.files += 1
-        loaded = self._load(path, relative_source(path, self.root))
-        if isinstance(loaded, Problem):
-            self.record_problem(loaded)
-            return
-        self._ingest(loaded, depth=0, budget=None)
-
-    def record_problem(self, problem: Problem, severity: str = "error") -> None:
-        """Write one errors.jsonl line; a warning marks a file that was still ingested."""
-        self.writer.write("errors", {"source": problem.source, "error": problem.error,
-                                     "message": problem.message, "severity": severity})
-        if severity == "warning":
-            self.tally.warnings += 1
-        else:
-            self.tally.errors += 1
-        self.tally.error_types[problem.error] += 1
-
-        logged = self.tally.errors + self.tally.warnings
-        level = logging.WARNING if logged <= _MAX_LOGGED_PROBLEMS else logging.DEBUG
-        outcome = "read with a warning" if severity == "warning" else "not ingested"
-        logger.log(level, "ingest: %s %s: %s", problem.source, outcome, problem.error)
+    def problem(self, problem: Problem, severity: str = "error") -> None:
+        self.result.events.append(problem_event(problem, severity))
 
     # --- loading -------------------------------------------------------------
 
-    def _load(self, path: Path, source: str) -> InputFile | Problem:
+    def load(self, path: Path, source: str) -> InputFile | Problem:
         """Read a file's bytes after checking its size; return the problem instead when it has one."""
         try:
             size = path.stat().st_size
@@ -149,15 +117,15 @@ class FileIngester:
 
     # --- dispatch ------------------------------------------------------------
 
-    def _ingest(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
+    def dispatch(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
         content_format = sniff_format(file.data)
         if content_format == "zip" or (content_format is None and file.suffix == ".zip"):
-            self._ingest_archive(file, depth, budget)
+            self._extract_archive(file, depth, budget)
             return
 
         reader = self._choose_reader(file, content_format)
         if isinstance(reader, Problem):
-            self.record_problem(reader)
+            self.problem(reader)
             return
         self._extract(file, reader)
 
@@ -176,11 +144,11 @@ class FileIngester:
             if by_content is None:
                 return Problem(file.source, "unsupported", f"the content is a {name} file, which has no "
                                f"reader; convert it to a supported format or remove it")
-            self.record_problem(Problem(file.source, "wrong_extension",
-                                        f"the content is a {name} file but the name ends in '{suffix}', so "
-                                        f"it was read as {name}; rename it to "
-                                        f"{_FORMAT_SUFFIXES[content_format]} so that other tools open it "
-                                        f"too"), severity="warning")
+            self.problem(Problem(file.source, "wrong_extension",
+                                 f"the content is a {name} file but the name ends in '{suffix}', so "
+                                 f"it was read as {name}; rename it to "
+                                 f"{_FORMAT_SUFFIXES[content_format]} so that other tools open it "
+                                 f"too"), severity="warning")
             return by_content
 
         if by_name is None:
@@ -193,84 +161,44 @@ class FileIngester:
                            f"renamed; open it in its usual application, save it again and re-run")
         return by_name
 
-    def _ingest_archive(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
+    def _extract_archive(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
         if depth >= _MAX_ARCHIVE_DEPTH:
-            self.record_problem(Problem(file.source, "archive_too_deep",
-                                        f"archive nested more than {_MAX_ARCHIVE_DEPTH} levels deep, not "
-                                        f"read; extract it and put its files in the input folder"))
+            self.problem(Problem(file.source, "archive_too_deep",
+                                 f"archive nested more than {_MAX_ARCHIVE_DEPTH} levels deep, not "
+                                 f"read; extract it and put its files in the input folder"))
             return
         budget = budget or ArchiveBudget(self.max_archive_bytes)
         try:
             for member in read_members(file, self.max_file_bytes, budget):
                 if isinstance(member, Problem):
-                    self.record_problem(member)
+                    self.problem(member)
                     continue
-                self.tally.archive_members += 1
+                self.result.events.append({"kind": "member"})
                 if not member.data:
-                    self.record_problem(_empty_problem(member.source))
+                    self.problem(_empty_problem(member.source))
                     continue
-                self._ingest(member, depth + 1, budget)
+                self.dispatch(member, depth + 1, budget)
         except ReadError as error:
-            self.record_problem(Problem(file.source, type(error).__name__, str(error)))
-        self.tally.formats["zip"] += 1
+            self.problem(Problem(file.source, type(error).__name__, str(error)))
+        self.result.events.append({"kind": "archive"})
 
-    # --- extraction and records --------------------------------------------
+    # --- extraction ----------------------------------------------------------
 
     def _extract(self, file: InputFile, reader: Reader) -> None:
         started = time.perf_counter()
         try:
             extraction = reader.extract(file, self.options)
-            chunks = chunk_text(extraction.text, extraction.markdown, self.config.chunk_chars,
-                                self.config.min_chunk_chars)
         except Exception as error:  # noqa: BLE001 - a broken file becomes an errors.jsonl record
-            self.record_problem(Problem(file.source, type(error).__name__, _error_message(reader, error)))
+            self.problem(Problem(file.source, type(error).__name__, error_message(f"{reader.format} reader", error)))
             return
         finally:
-            self.tally.read_seconds[reader.format] += time.perf_counter() - started
-        for warning in extraction.warnings:
-            self.record_problem(Problem(file.source, warning["error"], warning["message"]), severity="warning")
-        self._record_document(file, reader.format, extraction, chunks)
-
-    def _record_document(self, file: InputFile, format_name: str, extraction: Extraction,
-                         chunks: list[Chunk]) -> None:
-        doc_id = document_id(file.source)
-
-        # Exact duplicates, compared by matching key: the first file in path order is kept.
-        text_digest = key_digest(matching_key(extraction.text))
-        original = self.seen_texts.get(text_digest)
-        if original is not None:
-            self.writer.write("duplicates", {"doc_id": doc_id, "source": file.source,
-                                             "duplicate_of": original["doc_id"],
-                                             "duplicate_of_source": original["source"]})
-            self.tally.duplicates_dropped += 1
-            logger.debug("ingest: %s dropped as a duplicate of %s", file.source, original["source"])
-            return
-        self.seen_texts[text_digest] = {"doc_id": doc_id, "source": file.source}
-
-        language = detect_language(extraction.text)
-        self.writer.write("documents", {
-            "doc_id": doc_id, "source": file.source, "format": format_name, "language": language,
-            "chars": len(extraction.text), "sha256": hashlib.sha256(file.data).hexdigest(),
-            "metadata": extraction.metadata,
+            seconds = self.result.read_seconds
+            seconds[reader.format] = seconds.get(reader.format, 0.0) + time.perf_counter() - started
+        self.result.events.append({
+            "kind": "document", "source": file.source, "format": reader.format, "text": extraction.text,
+            "metadata": extraction.metadata, "markdown": extraction.markdown,
+            "sha256": hashlib.sha256(file.data).hexdigest(), "warnings": extraction.warnings,
         })
-        # Near-duplicate chunks are kept; their shared cluster id lets the build
-        # stage keep a cluster on one side of the train/test split.
-        for index, chunk in enumerate(chunks):
-            chunk_id = f"{doc_id}-{index:04d}"
-            chunk_language = detect_language(chunk.text)
-            self.writer.write("chunks", {
-                "chunk_id": chunk_id, "doc_id": doc_id, "source": file.source, "index": index,
-                "heading": chunk.heading, "text": chunk.text, "language": chunk_language,
-                "cluster": self.clusters.assign(chunk_id, chunk.text, chunk_language),
-            })
-
-        self.tally.documents += 1
-        self.tally.chunks += len(chunks)
-        self.tally.chars += len(extraction.text)
-        self.tally.formats[format_name] += 1
-        self.tally.languages[language] += 1
-        logger.debug("ingest: %s read as %s (%s): %d chars, %d chunks", file.source, format_name,
-                     language, len(extraction.text), len(chunks))
 
 
 def _reader_format(content_format: str) -> str:
@@ -302,12 +230,12 @@ def _ole_problem(source: str, suffix: str, by_name: Reader | None) -> Problem:
                    f"in Office, save it as .docx, .xlsx or .pptx and re-run")
 
 
-def _error_message(reader: Reader, error: Exception) -> str:
+def error_message(step: str, error: Exception) -> str:
     """Say what failed and what to do; a ``ReadError`` already does both."""
     if isinstance(error, ReadError):
         return str(error)
     detail = str(error).strip() or "no detail"
     if len(detail) > _MAX_MESSAGE_CHARS:
         detail = detail[:_MAX_MESSAGE_CHARS] + "..."
-    return (f"{reader.format} reader failed ({type(error).__name__}: {detail}); check that the file "
+    return (f"{step} failed ({type(error).__name__}: {detail}); check that the file "
             f"opens in its usual application, re-save it and re-run")

@@ -13,7 +13,13 @@ Outputs in the workspace's ``ingest/`` folder:
   reason code and a ``message`` that tells the user what to do.
 - ``duplicates.jsonl``: documents dropped because an earlier one has the same text
   after NFKC, case folding and white-space normalisation.
-- ``manifest.json``: written last, by ``Workspace.finish``.
+- ``manifest.json``: written last, by ``Workspace.finish``. Its counts say how
+  many files were ``extracted`` in this run and how many ``reused`` the stored
+  extraction of an earlier run.
+- ``extracted/``: one stored extraction result per input file, keyed by its
+  source, content hash and the extraction settings (``incremental.py``). A
+  re-run extracts only new and changed files; de-duplication and chunking then
+  run over every file again, so the output equals that of a run from scratch.
 
 Metadata can contain personal data (names in e-mail headers, authors); it stays
 in these files. Logs carry only counts, relative paths, formats and error classes,
@@ -23,6 +29,7 @@ never document text.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -31,8 +38,9 @@ from rich.console import Console
 from rich.progress import track
 
 from shochu.config import RunConfig
-from shochu.ingest.files import fingerprint_input, list_input_files
-from shochu.ingest.ingester import FileIngester, Tally
+from shochu.ingest.files import fingerprint_input, list_input_files, relative_source
+from shochu.ingest.incremental import CACHE_FOLDER, ExtractionCache, results_in_order, worker_count
+from shochu.ingest.records import RecordWriter, Tally
 from shochu.ingest.writer import OUTPUT_FILES, StageWriter
 from shochu.workspace import Workspace, fingerprint_file
 
@@ -42,8 +50,10 @@ NAME = "ingest"
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    """Return the config section that decides this stage's output."""
-    return config.section(NAME)
+    """Return the config section that decides this stage's output; ``workers`` does not."""
+    section = config.section(NAME)
+    section.pop("workers", None)
+    return section
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
@@ -63,20 +73,27 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
 
     # Fingerprinted before reading, so that a file changed during the run makes the next run stale.
     input_fingerprints = inputs(config, workspace)
-    folder = workspace.reset(NAME)
-    logger.info("ingest: reading %d files", len(files))
+    folder = _prepare_folder(workspace)
+    cache = ExtractionCache(folder / CACHE_FOLDER, config.ingest)
+    jobs = [cache.job(path, relative_source(path, root)) for path in files]
+    workers = worker_count(config.ingest)
+    logger.info("ingest: reading %d files with %d worker processes", len(files), workers)
+
     tally = Tally()
     with StageWriter(folder) as writer:
-        ingester = FileIngester(root, config.ingest, writer, tally)
+        records = RecordWriter(config.ingest, writer, tally)
         for problem in problems:
-            ingester.record_problem(problem)
+            records.record_problem(problem)
         # Progress goes to stderr, so that stdout stays clean for the CLI's JSON summary.
-        progress = track(files, description="Ingesting documents", total=len(files),
-                         console=Console(stderr=True))
-        for path in progress:
-            ingester.ingest_path(path)
+        progress = track(results_in_order(jobs, cache, config.ingest, workers), total=len(jobs),
+                         description="Ingesting documents", console=Console(stderr=True))
+        for result, reused in progress:
+            records.add(result, reused)
+    removed = cache.prune()
 
-    counts = {**tally.counts(), **ingester.clusters.counts()}
+    logger.info("ingest: %d files extracted, %d reused from the previous run, %d stored results of "
+                "removed or changed files deleted", tally.extracted, tally.reused, removed)
+    counts = {**tally.counts(), **records.clusters.counts()}
     logger.info("ingest: %d documents, %d chunks, %d duplicates dropped",
                 counts["documents"], counts["chunks"], counts["duplicates_dropped"])
     _log_errors_summary(counts, folder / OUTPUT_FILES["errors"])
@@ -103,6 +120,21 @@ def input_folder(config: RunConfig) -> Path:
         raise FileNotFoundError(f"ingest.input folder not found: {root}; create it or fix the path "
                                 f"in the config")
     return root
+
+
+def _prepare_folder(workspace: Workspace) -> Path:
+    """Mark the stage as not run and empty its folder, keeping the stored extraction results."""
+    workspace.invalidate(NAME)
+    folder = workspace.stage_dir(NAME)
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in folder.iterdir():
+        if entry.name == CACHE_FOLDER and entry.is_dir():
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return folder
 
 
 def _check_workspace_outside(root: Path, workspace: Workspace) -> None:

@@ -13,15 +13,26 @@ update. The steps alternate, after warm-up, and the median of each is reported.
   of the KD term from the cost of the chunked projection.
 
 Run: .venv/bin/python bench/train_step.py [--layers 4 --batch 4 --seq 256 --steps 7]
+
+With ``--trl-python PYTHON`` it instead compares training throughput and peak RSS
+with TRL's GKD trainer (off-policy: lmbda=0, beta=0), each trainer in its own process
+(``bench/train_gkd_worker.py``): Shochu trains from top-k labels stored beforehand,
+TRL runs the teacher at every step. PYTHON is an interpreter with TRL installed, kept
+out of Shochu's environment (see bench/train_step.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -79,7 +90,11 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=256)
     parser.add_argument("--steps", type=int, default=7, help="Timed steps per variant, after 2 warm-up steps.")
     parser.add_argument("--chunk", type=int, default=1024, help="Loss chunk size in tokens.")
+    parser.add_argument("--trl-python", help="Interpreter with TRL installed; runs the GKD comparison instead.")
     args = parser.parse_args()
+    if args.trl_python:
+        compare_with_trl(args)
+        return
 
     batch = make_batch(args.batch, args.seq)
     supervised = int(batch["target_mask"].sum())
@@ -135,6 +150,46 @@ def sft_step(model: LlamaForCausalLM, batch: dict):
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     return step
+
+
+def compare_with_trl(args: argparse.Namespace) -> None:
+    """Train the same student on the same chats with Shochu (stored labels) and TRL GKD; print both."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from tiny_models import build_tiny_model
+
+    folder = Path(tempfile.mkdtemp(prefix="shochu-gkd-"))
+    # The tiny test tokenizer (with a chat template); the models use the full 49,152-column vocabulary.
+    tokenizer_dir = build_tiny_model(folder / "tokenizer")
+    for name, layers in (("student", args.layers), ("teacher", args.layers * 2)):
+        make_student(layers).save_pretrained(folder / name)
+        for file in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+            (folder / name / file).write_bytes((tokenizer_dir / file).read_bytes())
+    sentence = "Calibration of the AP-200 sensor takes 15 minutes at 25 degrees. "
+    rows = [{"messages": [{"role": "user", "content": f"Question {n}: " + sentence * (2 + n % 3)},
+                          {"role": "assistant", "content": sentence * (3 + n % 2)}]}
+            for n in range(args.batch * args.steps)]
+    (folder / "data.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+
+    worker = str(Path(__file__).with_name("train_gkd_worker.py"))
+    results = {}
+    for mode, python in (("label", sys.executable), ("shochu", sys.executable), ("trl", args.trl_python)):
+        output = subprocess.run([python, worker, mode, str(folder), str(args.batch), str(args.steps)],
+                                capture_output=True, text=True, check=False)
+        if output.returncode != 0:
+            raise SystemExit(f"{mode} worker failed:\n{output.stderr[-3000:]}")
+        results[mode] = json.loads(output.stdout.strip().splitlines()[-1])
+
+    print(f"student {args.layers} layers, teacher {args.layers * 2} layers, hidden 576, vocab {VOCAB}; "
+          f"batch {args.batch}, {args.steps} steps; top-k {TOP_K}; threads {torch.get_num_threads()}")
+    print(f"labelling (once, before training): {results['label']['seconds']:.1f} s, "
+          f"peak RSS {results['label']['peak_rss_mib']:.0f} MiB")
+    for mode in ("shochu", "trl"):
+        result = results[mode]
+        print(f"{mode:7s} {result['tokens']:6d} tokens  {result['seconds']:8.1f} s  "
+              f"{result['tokens_per_s']:8.1f} tokens/s  peak RSS {result['peak_rss_mib']:6.0f} MiB")
+    print(f"tokens/s Shochu / TRL: {results['shochu']['tokens_per_s'] / results['trl']['tokens_per_s']:.2f} "
+          f"(target >= 2); peak RSS Shochu / TRL: "
+          f"{results['shochu']['peak_rss_mib'] / results['trl']['peak_rss_mib']:.2f} (target <= 0.6)")
 
 
 if __name__ == "__main__":

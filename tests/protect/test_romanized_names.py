@@ -28,6 +28,7 @@ FOUND = [
     ("Tran Thi Thu Trang signed it.", ["Tran Thi Thu Trang"]),
     ("Forward it to Khamla Phommachanh in Vientiane.", ["Khamla Phommachanh"]),
     ("Wang Wei reviewed the drawings.", ["Wang Wei"]),
+    ("April Collins reviewed the drawings.", ["April Collins"]),
     # a known family name next to a word made of Japanese syllables
     ("Matsumoto Ryuichi will attend.", ["Matsumoto Ryuichi"]),
     # a distinctive Thai given name next to an unknown surname
@@ -60,6 +61,7 @@ UNCHANGED = [
     "Vim means Vi IMproved.",
     "Trains run from Hiroshima Nagasaki and Tokyo Osaka lines.",
     "Please contact Customer Service at the front desk.",
+    "See Collins April 2004 for the dictionary entry.",
 ]
 
 

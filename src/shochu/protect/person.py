@@ -305,8 +305,10 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                 or (first in COMMON_WORDS and last in COMMON_WORDS)):
             return 0.0
         names = self._names
+        # "Last First" order needs a given name that is no everyday word: "Collins April" is
+        # a surname and a month, while "April Collins" is a name.
         if ((first in names.latin_first and last in names.latin_last)
-                or (first in names.latin_last and last in names.latin_first)):
+                or (first in names.latin_last and last in names.latin_first and last not in COMMON_WORDS)):
             return PAIR_SCORE
         # Tanaka Hiroshi, Kohei Uchiyama: a Japanese family or given name next to a romanised Japanese word.
         japanese = names.ja_latin_last | names.ja_latin_first

@@ -40,6 +40,8 @@ _FORMAT_NAMES = {"pdf": "PDF", "docx": "Word (.docx)", "xlsx": "Excel (.xlsx)", 
 _FORMAT_SUFFIXES = {"pdf": ".pdf", "docx": ".docx", "xlsx": ".xlsx", "pptx": ".pptx", "html": ".html",
                     "zip": ".zip", "png": ".png", "jpeg": ".jpg", "tiff": ".tif", "gif": ".gif"}
 _OOXML_SUFFIXES = (".docx", ".xlsx", ".xlsm", ".pptx")
+# Readers of legacy Office formats, whose files are OLE2 compound files.
+OLE_READER_FORMATS = frozenset({"xls"})
 
 
 @dataclass
@@ -135,6 +137,8 @@ class FileExtractor:
         suffix = file.suffix or "(no suffix)"
 
         if content_format == "ole":
+            if by_name is not None and by_name.format in OLE_READER_FORMATS:
+                return by_name
             return _ole_problem(file.source, file.suffix, by_name)
         if content_format in BINARY_FORMATS or (content_format == "html" and _expects_binary(by_name)):
             by_content = READERS_BY_FORMAT.get(_reader_format(content_format))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGE_SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "png",
     b"\xff\xd8\xff": "jpeg",
@@ -38,7 +38,7 @@ def sniff_format(data: bytes) -> str | None:
         return "pdf"
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _zip_format(data)
-    if data.startswith(_OLE_SIGNATURE):
+    if data.startswith(OLE_SIGNATURE):
         return "ole"
     for signature, name in _IMAGE_SIGNATURES.items():
         if data.startswith(signature):

@@ -6,7 +6,7 @@ from pathlib import Path, PurePosixPath
 
 from shochu.ingest.readers.base import Extraction, InputFile, Reader, ReadError, ReadOptions
 from shochu.ingest.readers.delimited import DelimitedReader
-from shochu.ingest.readers.excel import ExcelReader
+from shochu.ingest.readers.excel import ExcelReader, LegacyExcelReader
 from shochu.ingest.readers.html import HtmlReader
 from shochu.ingest.readers.image import ImageReader
 from shochu.ingest.readers.mail import MailReader
@@ -17,8 +17,8 @@ from shochu.ingest.readers.word import WordReader
 
 READERS: dict[str, Reader] = {
     suffix: reader
-    for reader in (PdfReader(), WordReader(), ExcelReader(), PowerPointReader(), HtmlReader(),
-                   MarkdownReader(), TextReader(), MailReader(), DelimitedReader(), ImageReader())
+    for reader in (PdfReader(), WordReader(), ExcelReader(), LegacyExcelReader(), PowerPointReader(),
+                   HtmlReader(), MarkdownReader(), TextReader(), MailReader(), DelimitedReader(), ImageReader())
     for suffix in reader.suffixes
 }
 READERS_BY_FORMAT: dict[str, Reader] = {reader.format: reader for reader in READERS.values()}
@@ -26,7 +26,7 @@ SUPPORTED_SUFFIXES = tuple(sorted([*READERS, ".zip"]))
 
 # Formats that need a conversion before they can be read, with what to convert them to.
 _CONVERSIONS = {
-    ".doc": ".docx", ".xls": ".xlsx", ".ppt": ".pptx", ".rtf": ".docx", ".odt": ".docx",
+    ".doc": ".docx", ".ppt": ".pptx", ".rtf": ".docx", ".odt": ".docx",
     ".ods": ".xlsx", ".odp": ".pptx", ".msg": ".eml",
 }
 

@@ -1,4 +1,4 @@
-"""Excel (.xlsx, .xlsm) workbooks, read with openpyxl: one Markdown table per sheet."""
+"""Excel workbooks, one Markdown table per sheet: .xlsx and .xlsm with openpyxl, legacy .xls with xlrd."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import warnings
 from typing import Any
 
 import openpyxl
+import xlrd
 
-from shochu.ingest.readers.base import InputFile, ReadOptions, Reader
+from shochu.ingest.readers.base import EncryptedError, InputFile, ReadError, ReadOptions, Reader
 from shochu.ingest.readers.markdown import markdown_table
 from shochu.ingest.readers.sensitivity import office_labels
+from shochu.ingest.sniff import OLE_SIGNATURE
 
 
 class ExcelReader(Reader):
@@ -53,7 +55,7 @@ def _sheet_sections(workbook: Any) -> tuple[list[str], list[str]]:
     return sections, names
 
 
-def _non_empty(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+def _non_empty(rows: list[tuple[Any, ...]] | list[list[Any]]) -> list[list[Any]]:
     """Drop rows and columns that hold no value at all."""
     rows = [row for row in rows if any(_has_value(value) for value in row)]
     width = max((len(row) for row in rows), default=0)
@@ -64,3 +66,60 @@ def _non_empty(rows: list[tuple[Any, ...]]) -> list[list[Any]]:
 
 def _has_value(value: Any) -> bool:
     return value is not None and str(value).strip() != ""
+
+
+class LegacyExcelReader(Reader):
+    """Legacy Excel (.xls, BIFF inside an OLE2 container), read with xlrd: one Markdown table per sheet."""
+
+    format = "xls"
+    suffixes = (".xls",)
+    markdown = True
+
+    def read(self, file: InputFile, options: ReadOptions) -> tuple[str, dict[str, Any]]:
+        if not file.data.startswith(OLE_SIGNATURE):
+            # Web applications often export HTML or XML tables under an .xls name.
+            raise ReadError("the name ends in '.xls' but the content is not a legacy Excel workbook; "
+                            "open it in Excel or LibreOffice, save it as .xlsx and re-run")
+        try:
+            book = xlrd.open_workbook(file_contents=file.data, on_demand=True)
+        except xlrd.XLRDError as error:
+            if "encrypted" in str(error).lower():
+                raise EncryptedError("the workbook is password-protected; remove the password in Excel "
+                                     "(File > Info > Protect Workbook), save it and re-run") from error
+            raise
+        try:
+            sections, names = _legacy_sheet_sections(book)
+        finally:
+            book.release_resources()
+        return "\n\n".join(sections), {"sheets": names}
+
+
+def _legacy_sheet_sections(book: xlrd.Book) -> tuple[list[str], list[str]]:
+    """Return a "## name" section per non-empty sheet, and the names of all sheets."""
+    sections = []
+    names = book.sheet_names()
+    for index, name in enumerate(names):
+        sheet = book.sheet_by_index(index)
+        rows = [[_legacy_value(sheet.cell(row, column), book.datemode) for column in range(sheet.ncols)]
+                for row in range(sheet.nrows)]
+        rows = _non_empty(rows)
+        if rows:
+            sections.append(f"## {name}\n\n{markdown_table(rows)}")
+        book.unload_sheet(index)
+    return sections, names
+
+
+def _legacy_value(cell: xlrd.sheet.Cell, datemode: int) -> Any:
+    """Return a cell's value as openpyxl would: whole numbers as int, dates as datetime, errors as None."""
+    if cell.ctype == xlrd.XL_CELL_NUMBER:
+        return int(cell.value) if float(cell.value).is_integer() else cell.value
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate_as_datetime(cell.value, datemode)
+        except (xlrd.xldate.XLDateError, ValueError, OverflowError):
+            return cell.value
+    if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+        return bool(cell.value)
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return None
+    return cell.value

@@ -6,7 +6,7 @@ import pytest
 
 from shochu.protect import Masker
 from shochu.protect.names import load_gazetteer
-from shochu.protect.romanized_names import is_romaji_word
+from shochu.protect.romanized_names import is_romaji_word, is_thai_family_shaped
 
 
 def person_spans(masker: Masker, text: str) -> list[tuple[int, int]]:
@@ -29,6 +29,8 @@ FOUND = [
     ("Forward it to Khamla Phommachanh in Vientiane.", ["Khamla Phommachanh"]),
     ("Wang Wei reviewed the drawings.", ["Wang Wei"]),
     ("April Collins reviewed the drawings.", ["April Collins"]),
+    # an unknown given name before a word shaped like a Thai family name
+    ("Worawut Srisombat checked the stock.", ["Worawut Srisombat"]),
     # a known family name next to a word made of Japanese syllables
     ("Matsumoto Ryuichi will attend.", ["Matsumoto Ryuichi"]),
     # a distinctive Thai given name next to an unknown surname
@@ -82,3 +84,11 @@ def test_vietnamese_names_without_diacritics() -> None:
     names = load_gazetteer()
     assert "Nguyen" in names.latin_last
     assert "Nguyễn" not in names.latin_last
+
+
+@pytest.mark.parametrize(("word", "shaped"), [
+    ("Srisombat", True), ("Rattanawong", True), ("Wongpaiboon", True),
+    ("Boondocks", False), ("Sriracha", False), ("Jaidee", False), ("Engineering", False),
+])
+def test_thai_family_shape(word: str, shaped: bool) -> None:
+    assert is_thai_family_shaped(word) is shaped

@@ -72,6 +72,7 @@ from shochu.protect.romanized_names import (
     VI_MIDDLE,
     is_romaji_name_pair,
     is_romaji_word,
+    is_thai_family_shaped,
 )
 
 PAIR_SCORE = 0.6
@@ -316,6 +317,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             return PAIR_SCORE
         # Masahiro Ichinose: two unknown words shaped like a Japanese given and family name.
         if is_romaji_name_pair(first, last):
+            return LOOSE_PAIR_SCORE
+        # Worawut Srisombat: any name-like word before a word shaped like a Thai family name.
+        if is_thai_family_shaped(last) and is_latin_name_word(first) and first not in COMMON_WORDS:
             return LOOSE_PAIR_SCORE
         if (len(first) >= 3 and first in names.latin_first and first not in COMMON_WORDS
                 and first not in PAIR_ONLY_GIVEN and is_latin_name_word(last)):

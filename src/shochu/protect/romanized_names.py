@@ -116,6 +116,22 @@ _JA_GIVEN_ENDING = re.compile(r"(?:hiro|hiko|ko|ichi|suke|taro|jiro|mi|aki|nori|
                               r"|o)$")
 
 
+# Syllables that romanised Thai and Lao family names are built from (Srisombat,
+# Rattanawong, Wongpaiboon, Phommachanh).
+_TH_FAMILY_PART = re.compile(
+    r"wong|vong|sri|suk|porn|chai|kul|phan|sombat|thong|kaew|keo|boon|pong|siri|rattana|charoen|wattana"
+    r"|prasert|paiboon|phet|sawat|savanh|sak|sin|phon|mala|many")
+
+
+def is_thai_family_shaped(word: str) -> bool:
+    """Return True for a word of 8 or more letters with two parts typical of Thai or Lao family names.
+
+    English words of that length rarely contain two of them; a Thai given
+    name before it (Worawut Srisombat) is then taken as a name.
+    """
+    return len(word) >= 8 and len(_TH_FAMILY_PART.findall(word.lower())) >= 2
+
+
 def is_romaji_name_pair(first: str, second: str) -> bool:
     """Return True for two romaji words shaped like a Japanese family and given name, in either order.
 

@@ -25,6 +25,8 @@ from shochu.ingest.archive import ArchiveBudget, read_members
 from shochu.ingest.files import Problem
 from shochu.ingest.readers import (READERS_BY_FORMAT, InputFile, Reader, ReadError, ReadOptions, reader_for,
                                    unsupported_message)
+from shochu.ingest.readers.base import NoTextError
+from shochu.ingest.readers.mail import mail_attachments, split_mbox
 from shochu.ingest.sniff import BINARY_FORMATS, IMAGE_FORMATS, sniff_format
 
 # Maximum length, in characters, of a library exception's text quoted in errors.jsonl.
@@ -51,8 +53,9 @@ class FileResult:
     ``events`` are plain dicts, so that they pickle cheaply between processes
     and store as JSON: ``{"kind": "problem", source, error, message, severity}``,
     ``{"kind": "document", source, format, text, metadata, markdown, sha256,
-    warnings}``, ``{"kind": "archive"}`` for each archive opened and
-    ``{"kind": "member"}`` for each archive member read.
+    warnings}``, ``{"kind": "container", format}`` for each ZIP archive or mbox
+    file opened and ``{"kind": "member"}`` for each archive member, mbox message
+    or e-mail attachment read.
     """
 
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -125,11 +128,17 @@ class FileExtractor:
             self._extract_archive(file, depth, budget)
             return
 
+        if content_format is None and file.suffix == ".mbox":
+            self._extract_mbox(file, depth, budget)
+            return
+
         reader = self._choose_reader(file, content_format)
         if isinstance(reader, Problem):
             self.problem(reader)
-            return
-        self._extract(file, reader)
+        elif reader.format == "eml":
+            self._extract_mail(file, reader, depth, budget)
+        else:
+            self._extract(file, reader)
 
     def _choose_reader(self, file: InputFile, content_format: str | None) -> Reader | Problem:
         """Pick the reader of what the file contains; report a name that lies about the content."""
@@ -184,16 +193,63 @@ class FileExtractor:
                 self.dispatch(member, depth + 1, budget)
         except ReadError as error:
             self.problem(Problem(file.source, type(error).__name__, str(error)))
-        self.result.events.append({"kind": "archive"})
+        self.result.events.append({"kind": "container", "format": "zip"})
+
+    def _extract_mbox(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
+        """Read each message of an mbox file as an e-mail named "<mbox>/message-00001.eml"."""
+        if depth >= _MAX_ARCHIVE_DEPTH:
+            self.problem(Problem(file.source, "archive_too_deep",
+                                 f"mbox file nested more than {_MAX_ARCHIVE_DEPTH} levels deep, not read; "
+                                 f"save it as its own file in the input folder"))
+            return
+        messages = split_mbox(file.data)
+        if not messages:
+            self.problem(Problem(file.source, "not_mbox", "no message found: an mbox file starts with a "
+                                 "'From ' line before each message. Export the mailbox again as mbox, or "
+                                 "save the messages as .eml files, and re-run"))
+            return
+        for number, data in enumerate(messages, start=1):
+            self.result.events.append({"kind": "member"})
+            member = InputFile(f"{file.source}/message-{number:05d}.eml", data)
+            if not data.strip():
+                self.problem(_empty_problem(member.source))
+                continue
+            self.dispatch(member, depth + 1, budget)
+        self.result.events.append({"kind": "container", "format": "mbox"})
+
+    def _extract_mail(self, file: InputFile, reader: Reader, depth: int, budget: ArchiveBudget | None) -> None:
+        """Read an e-mail's body, then each attachment as a member named "<message>/<file name>"."""
+        try:
+            attachments = mail_attachments(file.data)
+        except Exception:  # noqa: BLE001 - the body reader reports a message that cannot be parsed
+            attachments = []
+        # A message whose only content is its attachments is not a problem.
+        self._extract(file, reader, no_text_ok=bool(attachments))
+        if not attachments:
+            return
+        if depth >= _MAX_ARCHIVE_DEPTH:
+            self.problem(Problem(file.source, "archive_too_deep",
+                                 f"attachments nested more than {_MAX_ARCHIVE_DEPTH} levels deep, not read; "
+                                 f"save them as files in the input folder"))
+            return
+        for name, data in attachments:
+            self.result.events.append({"kind": "member"})
+            member = InputFile(f"{file.source}/{name}", data)
+            if not data:
+                self.problem(_empty_problem(member.source))
+                continue
+            self.dispatch(member, depth + 1, budget)
 
     # --- extraction ----------------------------------------------------------
 
-    def _extract(self, file: InputFile, reader: Reader) -> None:
+    def _extract(self, file: InputFile, reader: Reader, no_text_ok: bool = False) -> None:
         started = time.perf_counter()
         try:
             extraction = reader.extract(file, self.options)
         except Exception as error:  # noqa: BLE001 - a broken file becomes an errors.jsonl record
-            self.problem(Problem(file.source, type(error).__name__, error_message(f"{reader.format} reader", error)))
+            if not (no_text_ok and isinstance(error, NoTextError)):
+                message = error_message(f"{reader.format} reader", error)
+                self.problem(Problem(file.source, type(error).__name__, message))
             return
         finally:
             seconds = self.result.read_seconds

@@ -92,9 +92,9 @@ class RecordWriter:
                 self.record_problem(event)
             elif kind == "member":
                 self.tally.archive_members += 1
-            elif kind == "archive":
-                self.tally.formats["zip"] += 1
-            else:
+            elif kind == "container":
+                self.tally.formats[event["format"]] += 1
+            elif kind == "document":
                 self._record_document(event)
 
     def record_problem(self, problem: Problem | dict[str, Any], severity: str = "error") -> None:

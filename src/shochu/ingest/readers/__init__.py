@@ -22,7 +22,8 @@ READERS: dict[str, Reader] = {
     for suffix in reader.suffixes
 }
 READERS_BY_FORMAT: dict[str, Reader] = {reader.format: reader for reader in READERS.values()}
-SUPPORTED_SUFFIXES = tuple(sorted([*READERS, ".zip"]))
+# ZIP archives and mbox files are read by the stage, member by member, not by a reader.
+SUPPORTED_SUFFIXES = tuple(sorted([*READERS, ".zip", ".mbox"]))
 
 # Formats that need a conversion before they can be read, with what to convert them to.
 _CONVERSIONS = {

@@ -1,7 +1,13 @@
-"""E-mail messages (.eml), parsed with the standard library's ``email`` package."""
+"""E-mail messages (.eml) parsed with the standard library's ``email`` package, and mbox files split into them.
+
+``MailReader`` returns a message's body text. The ingest stage reads a
+message's attachments (``mail_attachments``) and the messages of an mbox file
+(``split_mbox``) as members, the way it reads the members of a ZIP archive.
+"""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from email import policy
 from email.header import decode_header, make_header
@@ -27,6 +33,8 @@ _RULE_LINE = re.compile(r"^\s*([-=_*~―─━＝＿－])\1{7,}\s*$")
 _MAX_SIGNATURE_LINES = 10
 # Lone surrogates U+DC80 to U+DCFF: how the parser keeps undecodable header bytes.
 _SURROGATE_ESCAPES = re.compile("[\udc80-\udcff]")
+# A body line that an mbox writer escaped because it starts with "From ".
+_MBOX_ESCAPED_FROM = re.compile(rb"^>(>*)From ")
 # Whitespace left by header folding; a full-width space inside a name is kept.
 _FOLDING_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
@@ -127,3 +135,58 @@ def _without_framed_signature(lines: list[str]) -> list[str]:
         if _RULE_LINE.match(lines[index]):
             return lines[:index]
     return lines
+
+
+def mail_attachments(data: bytes) -> list[tuple[str, bytes]]:
+    """Return the name and bytes of each attachment of an e-mail, attached e-mails included.
+
+    A name is the attachment's file name with path separators replaced, or
+    "attachment-N" plus the extension of its content type when it has none. A
+    name already used in the message gets "~N" appended, so each source is unique.
+    """
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    attachments: list[tuple[str, bytes]] = []
+    used: set[str] = set()
+    for index, part in enumerate(message.iter_attachments(), start=1):
+        if part.get_content_type() == "message/rfc822":
+            attached = part.get_payload()
+            payload = attached[0].as_bytes() if isinstance(attached, list) and attached else None
+        else:
+            payload = part.get_payload(decode=True)
+        if payload is None:
+            continue
+        name = _attachment_name(part, index)
+        if name in used:
+            name = f"{name}~{index}"
+        used.add(name)
+        attachments.append((name, payload))
+    return attachments
+
+
+def _attachment_name(part: EmailMessage, index: int) -> str:
+    filename = part.get_filename()
+    if filename:
+        name = _raw_bytes_decoded(filename).replace("/", "_").replace("\\", "_").strip()
+        if name and name not in (".", ".."):
+            return name
+    extension = ".eml" if part.get_content_type() == "message/rfc822" else (
+        mimetypes.guess_extension(part.get_content_type()) or "")
+    return f"attachment-{index}{extension}"
+
+
+def split_mbox(data: bytes) -> list[bytes]:
+    """Split an mbox file into its messages, without their "From " separator lines.
+
+    A message starts at a line beginning with "From " that opens the file or
+    follows a blank line. Body lines that the mbox writer escaped as ">From "
+    (or ">>From ", mboxrd style) lose one ">".
+    """
+    messages: list[list[bytes]] = []
+    previous_blank = True
+    for line in data.splitlines(keepends=True):
+        if line.startswith(b"From ") and previous_blank:
+            messages.append([])
+        elif messages:
+            messages[-1].append(_MBOX_ESCAPED_FROM.sub(rb"\1From ", line))
+        previous_blank = not line.strip()
+    return [b"".join(lines) for lines in messages]

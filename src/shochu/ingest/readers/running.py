@@ -14,12 +14,24 @@ _EDGE_LINES = 3
 # of the pages (and on at least two of them).
 _RUNNING_SHARE = 0.5
 _DIGIT_RUNS = re.compile(r"\d+")
+# Words that change from page to page in a printed date: English month and weekday
+# names, full or abbreviated, and a Japanese weekday in brackets ("6月3日（月）").
+_DATE_WORDS = re.compile(r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+                         r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?"
+                         r"|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?"
+                         r"|sat(?:urday)?|sun(?:day)?)\b\.?", re.IGNORECASE)
+_JAPANESE_WEEKDAY = re.compile(r"[（(][月火水木金土日][)）]")
 _WHITESPACE_RUNS = re.compile(r"\s+")
 
 
 def line_key(line: str) -> str:
-    """Return the key under which a line counts as repeated: digits and spacing do not matter."""
-    return _WHITESPACE_RUNS.sub(" ", _DIGIT_RUNS.sub("0", line)).strip()
+    """Return the key under which a line counts as repeated.
+
+    Digits, spacing, and month and weekday names do not matter, so page numbers
+    and dates such as "Monday, 3 June 2024" do not make a footer unique.
+    """
+    key = _JAPANESE_WEEKDAY.sub("(D)", _DATE_WORDS.sub("D", _DIGIT_RUNS.sub("0", line)))
+    return _WHITESPACE_RUNS.sub(" ", key).strip()
 
 
 def _edge_indexes(count: int) -> set[int]:

@@ -100,7 +100,6 @@ def train_shochu(folder: Path, batch_size: int, steps: int) -> None:
 
 def train_trl(folder: Path, batch_size: int, steps: int) -> None:
     from datasets import Dataset
-    from transformers import TrainerCallback
     from trl.experimental.gkd import GKDConfig, GKDTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(folder / "student", local_files_only=True)
@@ -112,24 +111,22 @@ def train_trl(folder: Path, batch_size: int, steps: int) -> None:
                        logging_steps=1, save_strategy="no", report_to="none", use_cpu=True,
                        dataloader_num_workers=0, seq_kd=False, disable_tqdm=True)
 
-    class CountTokens(TrainerCallback):
-        tokens = 0
-
-    counter = CountTokens()
     trainer = GKDTrainer(model=model, teacher_model=teacher, args=config, train_dataset=dataset,
-                         processing_class=tokenizer, callbacks=[counter])
+                         processing_class=tokenizer)
     original = trainer.training_step
+    counted = {"tokens": 0}
 
+    # Count the real tokens of every batch that the trainer steps on.
     def counted_step(model, inputs, *args, **kwargs):
-        counter.tokens += int(inputs["attention_mask"].sum())
+        counted["tokens"] += int(inputs["attention_mask"].sum())
         return original(model, inputs, *args, **kwargs)
 
     trainer.training_step = counted_step
     started = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - started
-    print(json.dumps({"mode": "trl", "tokens": counter.tokens, "seconds": seconds,
-                      "tokens_per_s": counter.tokens / seconds, "peak_rss_mib": peak_rss_mib()}))
+    print(json.dumps({"mode": "trl", "tokens": counted["tokens"], "seconds": seconds,
+                      "tokens_per_s": counted["tokens"] / seconds, "peak_rss_mib": peak_rss_mib()}))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ FOUND = [
     ("神奈川県横浜市西区みなとみらい2-2-1", [("神奈川県横浜市西区みなとみらい2-2-1", "ADDRESS")]),
     ("北海道河東郡音更町大通5丁目1番地", [("北海道河東郡音更町大通5丁目1番地", "ADDRESS")]),
     ("郵便番号：530-0001", [("530-0001", "POSTAL_CODE")]),
+    # no prefecture: only after an address label or a postal code
+    ("住所：横浜市中区山下町1-2 に送付", [("横浜市中区山下町1-2", "ADDRESS")]),
+    ("〒231-0023 横浜市中区山下町1-2", [("231-0023", "POSTAL_CODE"), ("横浜市中区山下町1-2", "ADDRESS")]),
     ("รหัสไปรษณีย์ 10110", [("10110", "POSTAL_CODE")]),
     # URLs with credentials
     ("git clone https://alice:s3cr3tPass@git.example.com/repo.git now",
@@ -133,6 +136,7 @@ NOT_FOUND = [
     "会議は2024年3月15日です",  # a date without a birth cue
     "Deadline: 12/04/2025",
     "東京都渋谷区の店舗で",  # a city without a block number
+    "横浜市中区山下町1-2で会議",  # no prefecture and no address label
     "password: see the vault",
     "secret=changeme",
     "api_key=<your-api-key>",

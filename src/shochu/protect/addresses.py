@@ -5,8 +5,9 @@ to three municipality parts ending in 市, 区, 郡, 町 or 村, the town name a
 a block number (1-2-3, 2丁目4番9号, 123番地), optionally followed by a
 building name and a floor or room. A prefecture and city without a block
 number ("東京都渋谷区の店舗") names a place, not a person's address, and is
-left alone. NOTE: addresses written without a prefecture, in Latin script
-("1-2-3 Shibuya, Tokyo") or in Thai are not recognised.
+left alone. Without a prefecture, an address counts only after 住所, 所在地 or a
+〒 postal code. NOTE: addresses in Latin script ("1-2-3 Shibuya, Tokyo") or in
+Thai are not recognised.
 """
 
 from __future__ import annotations
@@ -36,14 +37,20 @@ _BUILDING = (
     rf"(?:[ 　]?\d{{1,4}}(?:階|F|号室|号)?)?|[ 　]?\d{{1,4}}(?:階|F|号室))"
 )
 
-ADDRESS = (rf"(?:{'|'.join(PREFECTURES)}){_MUNICIPALITY}{{1,3}}{_PLACE_CHAR}{{0,12}}?(?<!\d)[ 　]?"
-           rf"{_BLOCK}(?!\d){_BUILDING}?")
+_AFTER_PREFECTURE = rf"{_MUNICIPALITY}{{1,3}}{_PLACE_CHAR}{{0,12}}?(?<!\d)[ 　]?{_BLOCK}(?!\d){_BUILDING}?"
+ADDRESS = rf"(?:{'|'.join(PREFECTURES)}){_AFTER_PREFECTURE}"
+# 住所：横浜市中区山下町1-2, 〒231-0023 横浜市中区山下町1-2: without a prefecture, only after a label.
+_ADDRESS_LABEL = r"住所|所在地|現住所|(?:[〒〶][ 　]?\d{3}[\-\u2010-\u2015\u2212\u30fc]?\d{4})"
 
 
 class JapaneseAddressRecognizer(FailClosed, PatternRecognizer):
     """Japanese street addresses from the prefecture to the block number, building and room."""
 
-    PATTERNS = [Pattern("prefecture to block number", ADDRESS, 0.85)]
+    PATTERNS = [
+        Pattern("prefecture to block number", ADDRESS, 0.85),
+        Pattern("municipality to block number after a label",
+                rf"(?:{_ADDRESS_LABEL})[:： 　]{{0,3}}\K(?!{'|'.join(PREFECTURES)}){_AFTER_PREFECTURE}", 0.85),
+    ]
 
     def __init__(self) -> None:
         super().__init__(supported_entity="ADDRESS", name="ShochuJapaneseAddressRecognizer",

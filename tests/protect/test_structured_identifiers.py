@@ -84,6 +84,9 @@ FOUND = [
     # no prefecture: only after an address label or a postal code
     ("住所：横浜市中区山下町1-2 に送付", [("横浜市中区山下町1-2", "ADDRESS")]),
     ("〒231-0023 横浜市中区山下町1-2", [("231-0023", "POSTAL_CODE"), ("横浜市中区山下町1-2", "ADDRESS")]),
+    # a building name and room number after the block number
+    ("〒453-0015　名古屋市中村区椿町 18-22　メゾン椿 502号室\n",
+     [("453-0015", "POSTAL_CODE"), ("名古屋市中村区椿町 18-22　メゾン椿 502号室", "ADDRESS")]),
     ("รหัสไปรษณีย์ 10110", [("10110", "POSTAL_CODE")]),
     # URLs with credentials
     ("git clone https://alice:s3cr3tPass@git.example.com/repo.git now",

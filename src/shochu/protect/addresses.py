@@ -34,7 +34,9 @@ _MUNICIPALITY = rf"(?:{_PLACE_CHAR}{{1,8}}?(?:市|区|郡|町|村))"
 _BLOCK = rf"\d{{1,5}}(?:(?:丁目|番地の?|番|号|{_HYPHEN}|の)\d{{1,5}}){{0,4}}(?:丁目|番地|番|号)?"
 _BUILDING = (
     rf"(?:[ 　]?[\p{{Han}}\p{{Katakana}}ーA-Za-z・]{{1,16}}?(?:ビル|タワー|マンション|ハイツ|コーポ|レジデンス|ヒルズ|プラザ|荘|館|棟)"
-    rf"(?:[ 　]?\d{{1,4}}(?:階|F|号室|号)?)?|[ 　]?\d{{1,4}}(?:階|F|号室))"
+    rf"(?:[ 　]?\d{{1,4}}(?:階|F|号室|号)?)?|[ 　]?\d{{1,4}}(?:階|F|号室)"
+    # メゾン椿 502号室: any building name followed by a room or floor
+    rf"|[ 　]?[\p{{Han}}\p{{Katakana}}ーA-Za-z・]{{1,16}}[ 　]?\d{{1,4}}(?:号室|階|F))"
 )
 
 _AFTER_PREFECTURE = rf"{_MUNICIPALITY}{{1,3}}{_PLACE_CHAR}{{0,12}}?(?<!\d)[ 　]?{_BLOCK}(?!\d){_BUILDING}?"

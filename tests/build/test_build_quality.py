@@ -76,6 +76,14 @@ def test_check_language_names_both_languages():
     assert check_language("42", "th") is None
 
 
+def test_check_language_flags_foreign_script():
+    source = "コンピュータの文書は Unix の情報です。"
+    assert check_language("コンピュータの文書は、Unix を説明しまف行的。", "ja", source) == "foreign_script"
+    assert check_language("コンピュータの文書は Unix の説明です。", "ja", source) is None
+    assert check_language("The VPN is required.", "en", "The VPN rule.") is None
+    assert check_language("ข้อความ VPN rule applies.", "en", "The VPN rule.") == "foreign_script"
+
+
 def test_overlap_separates_grounded_from_off_topic():
     chunk = ("Calibration of the AP-200 sensor takes 15 minutes at 25 degrees. "
              "Technicians record the result in the calibration log.")

@@ -76,12 +76,14 @@ def _score(slot: Slot, response: str, build: BuildConfig) -> _Scored:
         elif name == "refusal":
             reason = checks.check_refusal(response)
         elif name == "language" and slot.task != "extraction":
-            reason = checks.check_language(response, slot.language)
+            reason = checks.check_language(response, slot.language, slot.chunk["text"])
         if reason is not None:
             scored.failure = (name, reason)
             return scored
         scored.passed += 1
 
+    # NOTE: overlap and likelihood gain catch off-topic text, not a wrong answer assembled from the
+    # chunk's own words (a date given for an amount); only the human spot-check catches those.
     question = slot.question or ""
     scored.overlap = overlap(scored.grounding_text, slot.chunk["text"], question)
     scored.grounded_units = round(scored.overlap * len(new_units(scored.grounding_text, question)))

@@ -107,11 +107,11 @@ def extraction_text(value: dict[str, Any]) -> str:
 
 
 def extracted_values(value: dict[str, Any]) -> str:
-    """The extracted values joined as text, for the grounding check."""
+    """The extracted values joined as text, for the grounding check; booleans are left out (never quoted)."""
     parts = []
     for item in value.values():
         if isinstance(item, list):
             parts.extend(str(element) for element in item)
-        elif item is not None:
+        elif item is not None and not isinstance(item, bool):
             parts.append(str(item))
     return " ".join(parts)

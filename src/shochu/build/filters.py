@@ -14,7 +14,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from typing import Any
 
-from shochu.build.language import detect_language, languages_match
+from shochu.build.language import detect_language, languages_match, script_counts
 from shochu.build.prompts import repetition_ratio
 
 # Filters that need neither the teacher nor the other examples, cheapest first.
@@ -65,10 +65,24 @@ def check_refusal(text: str) -> str | None:
     return None
 
 
-def check_language(text: str, expected: str) -> str | None:
-    """Return ``<actual>_for_<expected>`` when the text's language does not suit the source's."""
+def check_language(text: str, expected: str, source: str | None = None) -> str | None:
+    """Return ``<actual>_for_<expected>`` when the text's language does not suit the source's.
+
+    With ``source``, also return ``foreign_script`` for letters of a non-Latin
+    script that the source does not use: a small teacher writing Japanese or
+    Thai badly drifts into stray Arabic, Cyrillic or Hangul letters.
+    """
     actual = detect_language(text)
-    return None if languages_match(expected, actual) else f"{actual}_for_{expected}"
+    if not languages_match(expected, actual):
+        return f"{actual}_for_{expected}"
+    if source is not None:
+        foreign = set(script_counts(text)) - set(script_counts(source)) - {"en"}
+        # Kana and kanji are one writing system: a kanji-only source still allows kana.
+        if {"kana", "han"} & set(script_counts(source)):
+            foreign -= {"kana", "han"}
+        if foreign:
+            return "foreign_script"
+    return None
 
 
 def normalize_question(text: str) -> str:

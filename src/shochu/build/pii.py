@@ -54,6 +54,7 @@ class PiiScan:
         found.update(response.counts)
         withheld |= bool(response.failed)
         new_content = content
+        masked_question = generated_question
         if scan_instruction:
             masked = self.masker.mask(content, numbering)
             found.update(masked.counts)
@@ -66,6 +67,7 @@ class PiiScan:
             # The question ends the QA prompt; replace its last occurrence only.
             head, _, tail = content.rpartition(generated_question)
             new_content = head + masked.text + tail
+            masked_question = masked.text
 
         task = example["task"]
         if withheld:
@@ -80,4 +82,7 @@ class PiiScan:
             return None
         report.pii_masked[task].update(found)
         messages = [*example["messages"][:-1], {**example["messages"][-1], "content": new_content}]
-        return {**example, "messages": messages, "response": response.text}
+        result = {**example, "messages": messages, "response": response.text}
+        if masked_question is not None and "question" in example:
+            result["question"] = masked_question
+        return result

@@ -1,29 +1,12 @@
-"""Prompts for the example kinds that the build stage creates, and quality filters.
+"""Clean-up of teacher output (sentence trimming, question picking) and the repeated n-gram ratio.
 
-The teacher writes the questions, answers and summaries from each protected
-chunk. The same user prompt is what the student sees in training and at
-inference, so its wording is part of the task definition.
+The prompt templates themselves are settings (``build.prompts``), with their
+defaults in ``templates.py``.
 """
 
 from __future__ import annotations
 
 import re
-
-QUESTION_PROMPT = (
-    "Read this excerpt from an internal company document.\n\n{text}\n\n"
-    "Write one specific question that the excerpt answers. Reply with the question only."
-)
-
-QA_PROMPT = (
-    "Answer the question using only the document excerpt.\n\nExcerpt:\n{text}\n\nQuestion: {question}"
-)
-
-SUMMARY_PROMPT = "Summarise this excerpt from an internal company document in two or three sentences.\n\n{text}"
-
-CLASSIFY_PROMPT = (
-    "Classify the support ticket into one of these categories: {choices}.\n\n{text}\n\n"
-    "Reply with the category only."
-)
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 

@@ -72,6 +72,8 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     started = time.time()
     protect_dir = workspace.require("protect", NAME)
+    # Taken before reading the inputs: a file changed during the run then makes the next run rebuild.
+    stage_inputs = inputs(config, workspace)
     build = config.build
     chunks = read_jsonl(protect_dir / "chunks.jsonl")
     tickets_path = protect_dir / "tickets.jsonl"
@@ -136,7 +138,6 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     write_jsonl(folder / "errors.jsonl", errors)
     write_json(folder / "filters.json", report.as_dict())
 
-    stage_inputs = inputs(config, workspace)
     counts = _counts(splits, report, warnings, mixing, errors, review)
     write_json(folder / "stats.json", counts)
     write_json(folder / "data_card.json", data_card(splits, report, review, mixing, warnings, stage_inputs,

@@ -134,7 +134,9 @@ def results_in_order(jobs: list[Job], cache: ExtractionCache, config: IngestConf
     name in a worker process.
     """
     stored = {job.key for job in jobs if cache.has(job)}
-    fresh = extract_in_order([job for job in jobs if job.key not in stored], config, workers, task)
+    to_extract = [job for job in jobs if job.key not in stored]
+    # Starting worker processes costs more than reading one file here.
+    fresh = extract_in_order(to_extract, config, min(workers, len(to_extract)), task)
     try:
         for job in jobs:
             result = cache.load(job) if job.key in stored else None

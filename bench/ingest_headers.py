@@ -4,9 +4,9 @@ Usage (from the repository root):
 
     .venv/bin/python bench/ingest_headers.py [--documents 12] [--seed 7]
 
-For each kind of case, the script writes ``--documents`` PDFs with fpdf2, of 2
-to 9 pages each, and remembers for every line it draws whether it is a running
-header or footer (to be removed) or body text (to be kept). It then runs the
+For each kind of case, the script writes ``--documents`` PDFs of 2 to 9 pages
+with fpdf2. It labels every line it draws as a running header or footer (to be
+removed) or as body text (to be kept). It then runs the
 same steps as the PDF reader (pdfium text per page, ``running_lines``,
 ``drop_running_lines``) and matches each extracted line to its generated line
 in page order. Precision is the share of removed lines that were headers or

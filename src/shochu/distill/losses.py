@@ -225,33 +225,32 @@ def topk_distributions(scaled_student_logits: torch.Tensor, labels: TopKLabels,
     """
     ids = labels.ids.long()
     teacher_topk = _upcast(labels.logprobs)
-    student_topk = scaled_student_logits.gather(-1, ids)
     if convention == "renormalised":
-        return teacher_topk, student_topk
+        return teacher_topk, scaled_student_logits.gather(-1, ids)
 
-    student_rest = _student_rest(scaled_student_logits, student_topk, ids)
+    student = scaled_student_logits.log_softmax(-1)
+    student_topk = student.gather(-1, ids)
+    student_rest = _student_rest(student, student_topk, ids)
     teacher_rest = _upcast(labels.rest).clamp(min=_MIN_MASS).log()
     teacher_outcomes = torch.cat([teacher_topk, teacher_rest.unsqueeze(-1)], dim=-1)
     student_outcomes = torch.cat([student_topk, student_rest.unsqueeze(-1)], dim=-1)
     return teacher_outcomes, student_outcomes
 
 
-def _student_rest(scaled_student_logits: torch.Tensor, student_topk: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """Return the log of the student's mass outside the k ids, up to the shared log-normaliser.
+def _student_rest(student_logprobs: torch.Tensor, student_topk: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Return the log of the student's probability mass outside the k ids.
 
     log(1 - s), with s the top-k share, loses precision as s nears 1, so rows with
-    s >= _MAX_TOPK_SHARE sum their other entries instead. _MIN_MASS of the total
+    s >= _MAX_TOPK_SHARE sum their other entries instead. A floor of _MIN_MASS
     joins that sum, which keeps it finite when the k ids cover the vocabulary.
     """
-    total = scaled_student_logits.logsumexp(-1)  # (tokens,)
-    share = (student_topk.logsumexp(-1) - total).exp()
-    rest = total + torch.log1p(-share.clamp(max=_MAX_TOPK_SHARE))
+    share = student_topk.exp().sum(-1)  # (tokens,)
+    rest = torch.log1p(-share.clamp(max=_MAX_TOPK_SHARE))
 
     close_to_one = (share.detach() >= _MAX_TOPK_SHARE).nonzero().squeeze(-1)
     if close_to_one.numel():
-        rows = scaled_student_logits[close_to_one]
-        outside = rows.scatter(-1, ids[close_to_one], float("-inf"))
-        floor = total[close_to_one].detach().unsqueeze(-1) + math.log(_MIN_MASS)
+        outside = student_logprobs[close_to_one].scatter(-1, ids[close_to_one], float("-inf"))
+        floor = outside.new_full((close_to_one.numel(), 1), math.log(_MIN_MASS))
         rest = rest.index_put((close_to_one,), torch.cat([outside, floor], dim=-1).logsumexp(-1))
     return rest
 

@@ -27,6 +27,7 @@ from shochu.protect.identifiers import (
     PassportRecognizer,
     ThaiNationalIdRecognizer,
 )
+from shochu.protect.japanese_names import JapaneseNameRecognizer
 from shochu.protect.known_names import KnownNamesRecognizer
 from shochu.protect.person import PersonRecognizer
 from shochu.protect.recognizers import (
@@ -39,11 +40,12 @@ from shochu.protect.recognizers import (
     PhoneNumberMatcherRecognizer,
     PhoneRecognizer,
 )
+from shochu.protect.thai_names import ThaiNameRecognizer
 
 LANGUAGE = "en"
 
 RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
-    "PERSON": (PersonRecognizer,),
+    "PERSON": (PersonRecognizer, JapaneseNameRecognizer, ThaiNameRecognizer),
     "EMAIL_ADDRESS": (EmailRecognizer,),
     "PHONE_NUMBER": (PhoneRecognizer, PhoneNumberMatcherRecognizer),
     "CREDIT_CARD": (CreditCardRecognizer,),

@@ -63,7 +63,7 @@ def sudachi_tokenizer():
         if _tokenizer is None:
             from sudachipy import Dictionary, SplitMode
 
-            _tokenizer = Dictionary(dict="core").create(SplitMode.C)
+            _tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
         return _tokenizer
 
 

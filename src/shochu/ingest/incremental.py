@@ -156,7 +156,11 @@ def results_in_order(jobs: list[Job], cache: ExtractionCache, config: IngestConf
 
 def extract_in_order(jobs: Iterable[Job], config: IngestConfig, workers: int,
                      task: ExtractTask = extract_file) -> Iterator[FileResult]:
-    """Yield the extraction result of every job, in job order, using ``workers`` processes."""
+    """Yield the extraction result of every job, in job order, using ``workers`` processes.
+
+    NOTE: there is no per-file time limit, so a reader that never returns (a
+    pathological PDF in pdfium, say) stalls the run in the pool as it would inline.
+    """
     if workers <= 1:
         for job in jobs:
             yield _extract_guarded(task, job.path, job.source, config)

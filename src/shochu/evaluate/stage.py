@@ -52,6 +52,9 @@ MODEL_NAMES = ("teacher", "student_init", "student")
 RESULTS_FILE = "results.json"
 PREDICTIONS_FILE = "predictions.jsonl"
 TEST_SOURCE = "build/test.jsonl"
+# General instruction data that the build stage kept out of training; scoring it shows forgetting.
+GENERAL_FILE = "general_heldout.jsonl"
+GENERAL_TASK = "general_heldout"
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
@@ -142,11 +145,21 @@ def select_examples(records: list[dict[str, Any]],
             for task, group in sorted(by_task.items())}
 
 
-def collect_tasks(test_records: list[dict[str, Any]], config: RunConfig) -> EvalTasks:
-    """Group the test split by task and add the extra evaluation sets, each cut to ``eval.max_examples``."""
+def collect_tasks(test_records: list[dict[str, Any]], config: RunConfig,
+                  general_records: list[dict[str, Any]] | None = None) -> EvalTasks:
+    """Group the test split by task and add the extra evaluation sets, each cut to ``eval.max_examples``.
+
+    ``general_records`` (the build stage's held-out general instructions) become the task
+    ``general_heldout``: its perplexity and agreement with the teacher show whether distillation on
+    in-house data cost the student its general ability.
+    """
     records = select_examples(test_records, config.eval.max_examples)
     kinds = {task: kind_of(task) for task in records}
     sources = dict.fromkeys(records, TEST_SOURCE)
+    if general_records:
+        records[GENERAL_TASK] = sorted(general_records, key=lambda r: r["id"])[:config.eval.max_examples]
+        kinds[GENERAL_TASK] = "qa"
+        sources[GENERAL_TASK] = f"build/{GENERAL_FILE}"
     extra, extra_sources = load_extra_sets(config.eval.extra_sets, set(records))
     for task, task_records in extra.items():
         records[task] = task_records[:config.eval.max_examples]
@@ -353,7 +366,9 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     folders = model_folders(workspace)
     build_dir = _check_inputs(workspace, folders)
     user_metrics = load_metrics(config.eval.metrics)
-    tasks = collect_tasks(read_jsonl(build_dir / "test.jsonl"), config)
+    general_path = build_dir / GENERAL_FILE
+    general = read_jsonl(general_path) if general_path.is_file() else None
+    tasks = collect_tasks(read_jsonl(build_dir / "test.jsonl"), config, general)
     if not tasks.records:
         raise ValueError(f"{build_dir / 'test.jsonl'} has no examples; "
                          f"raise build.split.test and re-run `shochu build`")

@@ -120,6 +120,15 @@ def samples(workspace: Workspace) -> list[dict[str, Any]]:
     return chosen
 
 
+def data_card(workspace: Workspace) -> dict[str, Any] | None:
+    """Return the build stage's data card (counts, filter drops, review acceptance), None before build ran."""
+    path = workspace.stage_dir("build") / "data_card.json"
+    if not workspace.is_complete("build") or not path.is_file():
+        return None
+    card = read_json(path)
+    return {key: card.get(key) for key in ("splits", "examples", "filters", "review", "general_mixing")}
+
+
 def collect(workspace: Workspace) -> dict[str, Any]:
     """Gather everything the report shows, as plain data (the content of ``report.json``)."""
     results_path = workspace.stage_dir("eval") / "results.json"
@@ -133,6 +142,7 @@ def collect(workspace: Workspace) -> dict[str, Any]:
         "counts": {stage: numeric_counts(workspace.manifest(stage)["counts"])
                    for stage in COUNT_STAGES if workspace.is_complete(stage)},
         "samples": samples(workspace),
+        "dataset": data_card(workspace),
         "preflight": preflight_section(read_check_report(workspace)),
         "tuning": tuning_section(workspace.root),
         "progressive": progressive_section(workspace.root),

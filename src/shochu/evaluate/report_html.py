@@ -86,6 +86,40 @@ Licence table checked {{ check.licence_table_checked }}; commercial use: {{ "yes
 <p class="note">No check/report.json in this workspace; run `shochu check` to add the preflight check.</p>
 {% endif %}
 
+<h2>Dataset</h2>
+{% if data.dataset %}
+{% set card = data.dataset %}
+<p>{{ card.examples | number }} examples after the quality filters and the review.</p>
+<table>
+<tr><th>split</th><th>examples</th><th>source documents</th><th>per task</th><th>per language</th></tr>
+{% for split, entry in card.splits.items() %}
+<tr><td>{{ split }}</td><td class="number">{{ entry.examples | number }}</td>
+<td class="number">{{ entry.documents | number }}</td>
+<td>{% for task, count in entry.tasks.items() %}{{ task }} {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{% for language, count in entry.languages.items() %}{{ language }} {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>
+{% endfor %}
+</table>
+{% if card.filters %}
+<table>
+<tr><th>task</th><th>generated</th><th>kept</th><th>dropped</th><th>drop share</th><th>drops by filter and reason</th></tr>
+{% for task, entry in card.filters.items() %}
+<tr><td>{{ task }}</td><td class="number">{{ entry.examples_in | number }}</td>
+<td class="number">{{ entry.kept | number }}</td><td class="number">{{ entry.dropped | number }}</td>
+<td class="number">{{ entry.drop_share | number(2) }}</td>
+<td>{% for name, reasons in entry.drops.items() %}{% for reason, count in reasons.items() %}{{ name }}/{{ reason }} {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}{% if not loop.last %}; {% endif %}{% endfor %}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
+{% if card.review and card.review.get("acceptance_rate") is not none %}
+<p>Review: {{ card.review.get("accept", 0) }} accepted, {{ card.review.get("edit", 0) }} edited,
+{{ card.review.get("reject", 0) }} rejected (acceptance {{ card.review.acceptance_rate | number(2) }}).</p>
+{% else %}
+<p class="note">No review decisions; `shochu review` shows a sample of the examples for a person to check.</p>
+{% endif %}
+{% else %}
+<p class="note">The build stage has not written build/data_card.json in this workspace.</p>
+{% endif %}
+
 <h2>Training</h2>
 {% if images.training %}
 <img alt="training curves" src="data:image/png;base64,{{ images.training }}">

@@ -1,10 +1,12 @@
-"""The protect stage loads no model and fetches nothing: spaCy, tldextract and PyThaiNLP stay offline."""
+"""The protect stage fetches nothing: spaCy loads no model, tldextract, Sudachi and PyThaiNLP stay offline."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import spacy
@@ -57,15 +59,42 @@ def test_no_spacy_model_loaded(monkeypatch: pytest.MonkeyPatch, no_network: list
     assert no_network == []
 
 
-def test_pythainlp_not_imported() -> None:
-    # PyThaiNLP downloads corpora on demand; Thai detection uses only rules and Faker's lists.
-    # A fresh interpreter, so that another test's import cannot hide or fake the result.
+def test_pythainlp_reads_bundled_lists_offline(tmp_path: Path) -> None:
+    # PyThaiNLP downloads corpora on demand and creates ~/pythainlp-data on import;
+    # Sudachi reads its dictionary from the sudachidict_core wheel.
+    # A fresh interpreter, so that another test's import cannot hide the result;
+    # an audit hook sees every socket connection, a profile hook every download call.
     script = (
-        "import sys\n"
+        "import os, sys\n"
+        "connections, downloads = [], []\n"
+        "def audit(event, args):\n"
+        "    if event == 'socket.connect':\n"
+        "        connections.append(event)\n"
+        "        raise OSError('network disabled in this test')\n"
+        "sys.addaudithook(audit)\n"
+        "def profile(frame, event, arg):\n"
+        "    code = frame.f_code\n"
+        "    if event == 'call' and 'pythainlp' in code.co_filename and 'download' in code.co_name:\n"
+        "        downloads.append(code.co_name)\n"
+        "sys.setprofile(profile)\n"
         "from shochu.config import ProtectConfig\n"
         "from shochu.protect import Masker\n"
-        "print(Masker(ProtectConfig()).mask('เรียน คุณสมชาย ใจดี โทร 081-234-5678 ครับ').text)\n"
-        "print('pythainlp' in sys.modules)\n"
+        "masker = Masker(ProtectConfig())\n"
+        "print(masker.mask('เรียน คุณสมชาย ใจดี โทร 081-234-5678 ครับ').text)\n"
+        "print(masker.mask('ผู้ติดต่อ: สมศรี รักดี').text)\n"
+        "print(masker.mask('会議には鈴木一郎が出席した。').text)\n"
+        "sys.setprofile(None)\n"
+        "print('pythainlp' in sys.modules, connections, downloads)\n"
+        "print(sorted(os.listdir(os.path.expanduser('~'))))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert completed.stdout.splitlines() == ["เรียน คุณ[PERSON_1] โทร [PHONE_NUMBER_1] ครับ", "False"]
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHAINLP")}
+    environment["HOME"] = str(tmp_path)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                               env=environment)
+    assert completed.stdout.splitlines() == [
+        "เรียน คุณ[PERSON_1] โทร [PHONE_NUMBER_1] ครับ",
+        "ผู้ติดต่อ: [PERSON_1]",
+        "会議には[PERSON_1]が出席した。",
+        "True [] []",
+        "[]",
+    ]

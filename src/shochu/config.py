@@ -338,7 +338,7 @@ class TrainConfig(_Section):
     topk_convention: Literal["rest", "renormalised"] = Field(
         "rest", description="Treatment of the mass outside the teacher's top k: 'rest' compares one "
         "bucket for it, 'renormalised' renormalises both distributions over the k ids.")
-    loss_chunk_size: int = Field(256, ge=1, description="Tokens per logits chunk in the loss; bounds its memory.")
+    loss_chunk_size: int = Field(512, ge=1, description="Tokens per logits chunk in the loss; bounds its memory.")
     keep_best: int = Field(1, ge=1, description="Checkpoints kept by train.metric: the best in train/best, "
                            "the next ones in train/checkpoints/step-N.")
     metric: Literal["val_loss", "val_kd_loss", "val_ce_loss"] = Field(

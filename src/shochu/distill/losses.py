@@ -85,7 +85,7 @@ class LossSettings:
     jsd_beta: float = 0.5
     skew_alpha: float = 0.1
     topk_convention: str = "rest"
-    chunk_size: int = 256
+    chunk_size: int = 512
 
     def __post_init__(self) -> None:
         problems = []
@@ -249,10 +249,29 @@ def _student_rest(student_logprobs: torch.Tensor, student_topk: torch.Tensor, id
 
     close_to_one = (share.detach() >= _MAX_TOPK_SHARE).nonzero().squeeze(-1)
     if close_to_one.numel():
-        outside = student_logprobs[close_to_one].scatter(-1, ids[close_to_one], float("-inf"))
-        floor = outside.new_full((close_to_one.numel(), 1), math.log(_MIN_MASS))
-        rest = rest.index_put((close_to_one,), torch.cat([outside, floor], dim=-1).logsumexp(-1))
+        rest = rest.index_put((close_to_one,), _summed_rest(student_logprobs[close_to_one], ids[close_to_one]))
     return rest
+
+
+def _summed_rest(student_logprobs: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Return log(_MIN_MASS + the student's mass outside ``ids``), summed entry by entry."""
+    outside = student_logprobs.scatter(-1, ids, float("-inf"))
+    floor = outside.new_full((outside.shape[0], 1), math.log(_MIN_MASS))
+    return torch.cat([outside, floor], dim=-1).logsumexp(-1)
+
+
+def _student_rest_values(scaled: torch.Tensor, log_normaliser: torch.Tensor, student_topk: torch.Tensor,
+                         ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the rest log-mass as ``_student_rest`` computes it, and the floor mass included in it."""
+    share = student_topk.exp().sum(-1)
+    rest = torch.log1p(-share.clamp(max=_MAX_TOPK_SHARE))
+    floor_mass = torch.zeros_like(rest)
+    close_to_one = (share >= _MAX_TOPK_SHARE).nonzero().squeeze(-1)
+    if close_to_one.numel():
+        logprobs = scaled[close_to_one] - log_normaliser[close_to_one]
+        rest[close_to_one] = _summed_rest(logprobs, ids[close_to_one])
+        floor_mass[close_to_one] = _MIN_MASS
+    return rest, floor_mass
 
 
 # --- one chunk -------------------------------------------------------------------------------
@@ -332,16 +351,19 @@ class _ChunkedLoss(torch.autograd.Function):
             teacher = _teacher_rows(plan.teacher, rows, chunk.device)
             targets = plan.targets[rows] if plan.targets is not None else None
 
-            # Project to logits without a graph; the graph starts at the upcast logits.
+            # Project to logits without a graph.
             with torch.no_grad():
                 logits = chunk[:, :vocab] if weight is None else _project(chunk, weight, vocab)
-            logits = logits.detach().to(dtype).requires_grad_(need_inputs_grad or need_weight_grad)
+                logits = logits.detach().to(dtype)
+            need_grad = need_inputs_grad or need_weight_grad
 
-            with torch.enable_grad():
-                kd, ce = _chunk_sums(logits, teacher, targets, plan.settings, vocab)
-                chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
-            if logits.requires_grad:
-                (grad_logits,) = torch.autograd.grad(chunk_loss, logits)  # (chunk, vocab)
+            if isinstance(teacher, TopKLabels):
+                # A projected chunk is a fresh tensor that the gradient may overwrite; given logits are not.
+                kd, ce, grad_logits = _topk_chunk(logits, teacher, targets, plan, need_grad, fresh=weight is not None)
+            else:
+                kd, ce, grad_logits = _autograd_chunk(logits, teacher, targets, plan, need_grad)
+            chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
+            if grad_logits is not None:
                 _accumulate_grads(grad_logits, chunk, weight, rows, vocab, grad_inputs, grad_weight)
                 del grad_logits
 
@@ -365,6 +387,89 @@ class _ChunkedLoss(torch.autograd.Function):
         if grad_weight is not None:
             grad_weight = (grad_weight * grad_loss).to(weight_dtype)
         return grad_inputs, grad_weight, None
+
+
+def _autograd_chunk(logits: torch.Tensor, teacher: Teacher, targets: torch.Tensor | None, plan: _Plan,
+                    need_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Sum D and CE over a chunk with a full-vocabulary teacher; autograd gives the logits' gradient."""
+    logits.requires_grad_(need_grad)
+    with torch.enable_grad():
+        kd, ce = _chunk_sums(logits, teacher, targets, plan.settings, plan.vocab_size)
+        chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
+    grad_logits = torch.autograd.grad(chunk_loss, logits)[0] if need_grad else None
+    return kd.detach(), ce.detach() if ce is not None else None, grad_logits
+
+
+def _topk_chunk(logits: torch.Tensor, labels: TopKLabels, targets: torch.Tensor | None, plan: _Plan,
+                need_grad: bool, fresh: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Sum D and CE over a chunk of top-k labels; return them and the gradient of the weighted sum.
+
+    Autograd runs only over the k or k + 1 outcomes. The gradient with respect to the
+    ``(chunk, vocab)`` logits is then written out by hand, reusing the buffer of the
+    student's softmax, so that at most two ``(chunk, vocab)`` tensors are alive.
+    With s = logits / T, q = softmax(s) and g the gradient of D with respect to the
+    outcome log-probabilities, dD/ds_v is
+
+    - ``renormalised`` (outcomes s_k): g_v for v among the k ids, else 0 (D is shift invariant);
+    - ``rest`` (outcomes s_k - lse(s) and log r, r the rest mass):
+      q_v (g_rest (1 - (r - f)) / r - sum_k g_k) + [v in ids] (g_v - q_v g_rest / r),
+      where f is the floor mass added to r (0 unless the top-k share reached _MAX_TOPK_SHARE).
+    """
+    settings = plan.settings
+    ids = labels.ids.long()
+    teacher_topk = _upcast(labels.logprobs)
+    rest_convention = settings.topk_convention == "rest"
+
+    with torch.no_grad():
+        scaled = logits / settings.temperature  # (chunk, vocab)
+        log_normaliser = scaled.logsumexp(-1, keepdim=True)
+        student_topk = scaled.gather(-1, ids)
+        if rest_convention:
+            student_topk = student_topk - log_normaliser
+            student_rest, floor_mass = _student_rest_values(scaled, log_normaliser, student_topk, ids)
+        student_probs = scaled.sub_(log_normaliser).exp_()  # q, in the buffer of s
+        del scaled
+
+    with torch.enable_grad():
+        leaves = [student_topk.requires_grad_(need_grad)]
+        if rest_convention:
+            leaves.append(student_rest.requires_grad_(need_grad))
+            teacher_rest = _upcast(labels.rest).clamp(min=_MIN_MASS).log()
+            teacher_outcomes = torch.cat([teacher_topk, teacher_rest.unsqueeze(-1)], dim=-1)
+            student_outcomes = torch.cat([student_topk, student_rest.unsqueeze(-1)], dim=-1)
+        else:
+            teacher_outcomes, student_outcomes = teacher_topk, student_topk
+        kd = divergence(teacher_outcomes, student_outcomes, settings.divergence, settings.jsd_beta,
+                        settings.skew_alpha).sum()
+        outcome_grads = torch.autograd.grad(kd, leaves) if need_grad else None
+
+    ce = None
+    if targets is not None:
+        ce_normaliser = logits.logsumexp(-1, keepdim=True)
+        ce = (ce_normaliser.squeeze(-1) - logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)).sum()
+    if not need_grad:
+        return kd.detach(), ce, None
+
+    # dD/ds, scaled to the logits: d(weighted loss)/dz = kd_weight / T * dD/ds + ce_weight * (softmax(z) - y).
+    kd_scale = plan.kd_weight / settings.temperature
+    grad = student_probs
+    if rest_convention:
+        topk_grad, rest_grad = outcome_grads
+        rest_mass = student_rest.detach().exp()
+        per_row = rest_grad * (1.0 - (rest_mass - floor_mass)) / rest_mass - topk_grad.sum(-1)
+        at_ids = topk_grad - student_topk.detach().exp() * (rest_grad / rest_mass).unsqueeze(-1)
+        grad.mul_((kd_scale * per_row).unsqueeze(-1))
+    else:
+        (at_ids,) = outcome_grads
+        grad.zero_()
+    grad.scatter_add_(-1, ids, kd_scale * at_ids)
+
+    if targets is not None and plan.ce_weight:
+        softmax = logits.sub_(ce_normaliser).exp_() if fresh else (logits - ce_normaliser).exp_()
+        grad.add_(softmax, alpha=plan.ce_weight)
+        del softmax
+        grad.scatter_add_(-1, targets.unsqueeze(-1), grad.new_full((grad.shape[0], 1), -plan.ce_weight))
+    return kd.detach(), ce, grad
 
 
 def _accumulate_grads(grad_logits: torch.Tensor, chunk: torch.Tensor, weight: torch.Tensor | None, rows: slice,

@@ -117,6 +117,8 @@ def run_tune(config: RunConfig, workspace: Workspace, restart: bool = False) -> 
     folder.mkdir(parents=True, exist_ok=True)
 
     with _exclusive(folder):
+        # Shochu logs each trial itself; Optuna's own INFO lines would repeat them.
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = optuna.storages.RDBStorage(f"sqlite:///{folder / STUDY_FILE}")
         study = _open_study(storage, config, fingerprint, folder)
         finished = _finished(study)
@@ -125,7 +127,6 @@ def run_tune(config: RunConfig, workspace: Workspace, restart: bool = False) -> 
                     METRIC, DIRECTION)
         objective = TrialObjective(config, workspace, student_dir, build_dir, label_dir, folder)
         timeout = config.tune.timeout_min * 60 if config.tune.timeout_min else None
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         if remaining:
             study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(),
                            callbacks=[lambda study, trial: _after_trial(study, trial, folder, config)])

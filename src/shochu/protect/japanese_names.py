@@ -15,7 +15,7 @@ one space) and scores the run by its context:
 
 Place names (地名) are never names. A name token followed by a common noun
 that makes it a company or a place (佐藤工業, 田中駅) is skipped. The
-dictionary loads once per process, on the first text that holds kanji or
+dictionary loads once per process, on the first text that contains kanji or
 kana, and needs no network.
 """
 
@@ -47,7 +47,8 @@ LABEL_BEFORE = regex.compile(
 # Runs of Japanese script, with single spaces inside, that are worth tokenizing.
 JAPANESE_RUN = regex.compile(
     r"[\p{Han}\p{Hiragana}\p{Katakana}ー々〆ヶ]+(?:[ 　][\p{Han}\p{Hiragana}\p{Katakana}ー々〆ヶ]+)*")
-# Sudachi refuses inputs over about 49,000 bytes; a run is cut well below that.
+# SudachiPy 0.7 rejects inputs over 49,149 bytes, so a run is cut well below that.
+# NOTE: a name that straddles a cut is missed.
 MAX_RUN_CHARS = 4000
 # How far before a run the label cue may start.
 LABEL_WINDOW = 12

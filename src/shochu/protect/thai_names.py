@@ -32,7 +32,7 @@ from shochu.protect.recognizers import FailClosed
 TITLE_SCORE = 0.8
 PAIR_SCORE = 0.6
 
-# Longest first, so นางสาว wins over นาง. ขอบคุณ (thank you) ends in คุณ and is no title.
+# นางสาว comes before นาง so that the longer title matches. ขอบคุณ (thank you) ends in คุณ and is no title.
 TITLE = regex.compile(r"(?<!ขอบ)(?:นางสาว|นาง|นาย|คุณ|ด\.ช\.|ด\.ญ\.)[ ]?")
 # A Thai word that starts after something that is not a Thai letter.
 WORD_START = regex.compile(r"(?<!\p{Thai})\p{Thai}")

@@ -120,7 +120,7 @@ def test_train_resume_matches_uninterrupted_run(labelled, tmp_path):
 def test_killed_training_resumes_at_checkpoint(labelled):
     config, workspace = labelled
     data = config.model_dump(mode="json")
-    data["train"].update({"max_steps": 400, "eval_every": 5, "patience": 1000})
+    data["train"].update({"max_steps": 120, "eval_every": 5, "patience": 1000})
     config = config.model_validate(data)
     save_resolved_config(config, workspace)
     command = [sys.executable, "-m", "shochu", "train", "--workspace", str(workspace.root)]
@@ -128,7 +128,8 @@ def test_killed_training_resumes_at_checkpoint(labelled):
 
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    deadline = time.time() + 120
+    # Generous limits: a loaded CI machine can be ten times slower than an idle one.
+    deadline = time.time() + 600
     while time.time() < deadline and not (state_file.exists() and json.loads(state_file.read_text())["step"] >= 10):
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
@@ -136,11 +137,11 @@ def test_killed_training_resumes_at_checkpoint(labelled):
     killed_at = json.loads(state_file.read_text())["step"]
     assert not workspace.is_complete("train")
 
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resumed training at step {killed_at}" in result.stderr
     steps = [r["step"] for r in read_jsonl(workspace.stage_dir("train") / "metrics.jsonl") if r["split"] == "train"]
-    assert steps == list(range(1, 401))
+    assert steps == list(range(1, 121))
 
 
 def test_changed_settings_restart_training(labelled):

@@ -12,6 +12,6 @@ def render_minimal_report(root: Path) -> str:
     data = {"workspace": root.name, "written_at": "2026-01-01T00:00:00", "preflight": None,
             "training": {"best_step": None, "best_val_loss": None, "steps_run": None, "stopped_early": None,
                          "train": [], "validation": []},
-            "eval": None, "timings": [], "counts": {}, "samples": [],
+            "eval": None, "timings": [], "counts": {}, "samples": [], "dataset": None,
             "tuning": tuning_section(root), "progressive": progressive_section(root)}
     return render_report(data, {"training": None, "eval": None, "tasks": None}, ["teacher", "student"])

@@ -68,7 +68,8 @@ def test_tune_writes_three_trials(tune_workspace):
     assert saved == json.loads(json.dumps(results))
     trials = saved["trials"]
     assert len(trials) == 3
-    assert saved["metric"] == "val_ce_loss" and saved["direction"] == "minimize"
+    assert saved["metric"] == "val_ce_loss"
+    assert saved["direction"] == "minimize"
     for trial in trials:
         assert 1.0 <= trial["params"]["temperature"] <= 3.0
         assert 0.2 <= trial["params"]["kd_ratio"] <= 0.8

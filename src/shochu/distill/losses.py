@@ -36,8 +36,9 @@ Teacher forms (``Teacher``):
 Top-k conventions, named by ``LossSettings.topk_convention``:
 
 - ``rest`` (default): both distributions have k + 1 outcomes, the teacher's k ids and
-  one bucket for every other token. The student's bucket is the log-sum-exp of its
-  log-probabilities outside the k ids. The teacher's k values and rest mass are
+  one bucket for every other token. The student's bucket is one minus its top-k
+  share, or the sum of its other probabilities when that share is above 0.99,
+  where the subtraction would lose precision. The teacher's k values and rest mass are
   renormalised together, which only undoes float16 rounding. This is the exact
   divergence between the two coarsened distributions.
 - ``renormalised``: both distributions are renormalised over the teacher's k ids
@@ -45,13 +46,15 @@ Top-k conventions, named by ``LossSettings.topk_convention``:
 
 With k equal to the vocabulary size both conventions give the full-vocabulary divergence.
 
-Memory: the loss never holds logits for more than ``chunk_size`` tokens. The
+Memory: the loss never keeps logits for more than ``chunk_size`` tokens. The
 custom autograd function ``_ChunkedLoss`` projects each chunk of hidden states
 to logits, computes the chunk's loss and, in the same pass, its gradient with
 respect to the hidden states and the output weight; it then frees the chunk.
-The backward pass only scales the stored gradients by the incoming one. This
-costs one extra ``(tokens, hidden)`` and one ``(vocab, hidden)`` float32 (or float64) buffer
-and saves the ``(tokens, vocab)`` activations that plain autograd would keep.
+The backward pass only scales the stored gradients by the incoming one. With
+``TopKLabels`` the gradient with respect to the logits is written out by hand
+(``_topk_chunk``), so at most two ``(chunk, vocab)`` tensors exist at once; the
+other teacher forms run autograd over each chunk. The stored gradients cost one
+``(tokens, hidden)`` and one ``(vocab, hidden)`` buffer in float32 (or float64).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ _MAX_EXPONENT = 60.0
 
 @dataclass(frozen=True)
 class LossSettings:
-    """How the KD and CE terms are computed and combined."""
+    """Settings of the KD and CE terms and of their combination."""
 
     kd_ratio: float = 0.5
     temperature: float = 1.0

@@ -1,5 +1,8 @@
+import shutil
+
 import pytest
 import torch
+from transformers import AutoConfig
 
 from shochu.models import (
     ModelSourceError,
@@ -7,6 +10,7 @@ from shochu.models import (
     import_model,
     load_model,
     prune_layers,
+    read_model_description,
     resolve_source,
 )
 
@@ -65,3 +69,21 @@ def test_imported_model_stops_at_end_of_turn(tiny_model_dir, tmp_path):
     folder = import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
     model = load_model(folder)
     assert 2 in list(model.generation_config.eos_token_id)
+
+
+def test_pruned_student_rebuilt_when_layer_count_changes(tiny_model_dir, tmp_path):
+    teacher = import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
+    prune_layers(teacher, 2, tmp_path / "student")
+    reused = prune_layers(teacher, 2, tmp_path / "student")
+    assert read_model_description(reused)["kept_layers"] == [0, 3]
+
+    prune_layers(teacher, 3, tmp_path / "student")
+    assert read_model_description(tmp_path / "student")["kept_layers"] == [0, 2, 3]
+    assert AutoConfig.from_pretrained(tmp_path / "student").num_hidden_layers == 3
+
+
+def test_teacher_reimported_when_source_changes(tiny_model_dir, tmp_path):
+    import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
+    other = shutil.copytree(tiny_model_dir, tmp_path / "other-teacher")
+    import_model(resolve_source(str(other)), tmp_path / "teacher")
+    assert read_model_description(tmp_path / "teacher")["source"] == str(other)

@@ -133,10 +133,14 @@ def import_model(source: ModelSource, destination: Path) -> Path:
     """Write ``source`` as a plain safetensors Hugging Face folder at ``destination``.
 
     The folder appears only when complete: it is written under a temporary name
-    and renamed. An existing complete folder is reused.
+    and renamed. An existing complete folder is reused when it was imported from the same source;
+    a folder imported from another source is replaced.
     """
-    if (destination / "shochu_model.json").is_file():
-        return destination
+    existing = read_model_description(destination)
+    if existing:
+        if existing.get("source") == source.label:
+            return destination
+        logger.info("%s was imported from another model; importing %s instead", destination, source.label)
 
     logger.info("importing model from %s", source.label)
     kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
@@ -209,15 +213,31 @@ def evenly_spaced_layers(total: int, keep: int) -> list[int]:
     return sorted({round(i * (total - 1) / (keep - 1)) for i in range(keep)})
 
 
+def _weights_identity(folder: Path) -> list[list]:
+    """Name, size and modification time of each weight file: cheap, and changed by every re-import."""
+    return [[path.name, path.stat().st_size, path.stat().st_mtime_ns]
+            for path in sorted(folder.glob("*.safetensors"))]
+
+
 def prune_layers(teacher_folder: Path, keep: int, destination: Path) -> Path:
-    """Write a student made of ``keep`` evenly spaced teacher layers; embeddings and tokenizer shared."""
-    if (destination / "shochu_model.json").is_file():
-        return destination
+    """Write a student made of ``keep`` evenly spaced teacher layers; embeddings and tokenizer shared.
+
+    An existing student is reused only when it was pruned from the same teacher folder (and
+    teacher weights) with the same layers.
+    """
+    total = AutoConfig.from_pretrained(teacher_folder, local_files_only=True).num_hidden_layers
+    kept = evenly_spaced_layers(total, keep)
+    teacher_weights = _weights_identity(teacher_folder)
+    existing = read_model_description(destination)
+    if existing:
+        if (existing.get("kept_layers") == kept and existing.get("teacher") == str(teacher_folder)
+                and existing.get("teacher_weights") == teacher_weights):
+            return destination
+        logger.info("%s was pruned with other settings; pruning %d of %d teacher layers again",
+                    destination, keep, total)
 
     teacher = AutoModelForCausalLM.from_pretrained(teacher_folder, local_files_only=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(teacher_folder, local_files_only=True)
-    total = teacher.config.num_hidden_layers
-    kept = evenly_spaced_layers(total, keep)
 
     config = AutoConfig.from_pretrained(teacher_folder, local_files_only=True)
     config.num_hidden_layers = len(kept)
@@ -240,6 +260,7 @@ def prune_layers(teacher_folder: Path, keep: int, destination: Path) -> Path:
         "kind": "student",
         "init": "layer-pruned teacher",
         "teacher": str(teacher_folder),
+        "teacher_weights": teacher_weights,
         "kept_layers": kept,
         "teacher_layers": total,
     })

@@ -46,7 +46,9 @@ FLOAT16 = 2
 # transformers 5.25, before it loads a model: 370 to 400 MiB, measured on Linux x86-64. A CUDA
 # build loads more libraries; re-measure before relying on the plan there.
 RUNTIME_BYTES = 400 * MIB
-# Tokens per logits chunk in shochu.distill.losses.distillation_terms.
+# Tokens per logits chunk of the loss, as an upper bound of train.loss_chunk_size (512 by default).
+# NOTE: the loss in shochu.distill.losses now frees each chunk's logits in its forward pass, so the
+# retained log-softmax term of loss_bytes overestimates by up to 2 x supervised tokens x vocab x 4 bytes.
 LOSS_CHUNK_TOKENS = 1024
 # Bytes per soft-label entry: a float16 log-probability and an int32 token id.
 SOFT_LABEL_ENTRY_BYTES = 2 + 4
@@ -176,7 +178,7 @@ def lora_phase(student: ModelShape, batch: int, seq_len: int, response_tokens: i
         "loss logits": loss_bytes(student, batch, seq_len, response_tokens),
     }
     phase = Phase("train (LoRA)", f"LoRA rank {rank} on every projection, {batch} x {seq_len} tokens", parts)
-    phase.notes.append("Shochu's train stage does full fine-tuning only; LoRA is shown for comparison.")
+    phase.notes.append("Shochu trains with LoRA when train.lora is set; full fine-tuning is the default.")
     return phase
 
 

@@ -84,11 +84,11 @@ def test_results_tasks(results) -> None:
     assert set(results["tasks"]) == {"qa", "summary", "classify", *EXTRA_TASKS}
     assert results["tasks"]["qa"]["examples"] == 3
     assert results["tasks"]["qa"]["kl_examples"] == 3
-    assert "kl_examples" not in results["tasks"]["classify"]
+    assert results["tasks"]["classify"]["kl_examples"] == results["tasks"]["classify"]["examples"]
 
 
 def test_teacher_kl_is_zero(results) -> None:
-    for task in ("qa", "summary"):
+    for task in ("qa", "summary", "classify"):
         assert results["tasks"][task]["metrics"]["teacher"]["kl_to_teacher"] == 0.0
 
 
@@ -162,8 +162,8 @@ def test_metric_names_per_kind(results) -> None:
     user = {"answer_length", "shape.count", "shape.empty"}
     expected = {
         "qa": {"rouge_l", "exact_match", "teacher_agreement", *token, *user},
-        "classify": {"accuracy", "macro_f1", "first_mention_accuracy", "valid_choice_share", "answer_length",
-                     "shape.count", "shape.empty"},
+        "classify": {"accuracy", "macro_f1", "first_mention_accuracy", "valid_choice_share", *token,
+                     "answer_length", "shape.count", "shape.empty"},
         "faq/extract": {"field_precision", "field_recall", "field_f1", "json_validity", *token, *user},
         # One example: shape() returns None, so only answer_length is reported.
         "faq/qa": {"rouge_l", "exact_match", "teacher_agreement", *token, "answer_length"},

@@ -18,7 +18,7 @@ from shochu.evaluate import report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SECTIONS = ["Preflight check", "Training", "Evaluation", "Stage timings", "Ingest and protect counts",
+SECTIONS = ["Preflight check", "Dataset", "Training", "Evaluation", "Stage timings", "Ingest and protect counts",
             "Sample test examples"]
 
 

@@ -38,7 +38,9 @@ CLASSIFY = "classify"
 EXTRACT = "extract"
 KINDS = ("qa", "summary", CLASSIFY, EXTRACT)
 # Kinds scored token by token against the teacher on their reference response.
-TOKEN_KINDS = ("qa", "summary", EXTRACT)
+# Kinds scored token by token against the teacher on the reference response. A classification
+# label is a short response too, and the teacher's distribution over it is what distillation copies.
+TOKEN_KINDS = ("qa", "summary", CLASSIFY, EXTRACT)
 # The metric that ranks tasks in the capacity-gap table.
 PRIMARY_METRIC = {"qa": "rouge_l", "summary": "rouge_l", CLASSIFY: "macro_f1", EXTRACT: "field_f1"}
 GAP_PERCENTILES = (50, 90, 99)

@@ -31,7 +31,7 @@ demo: install
 
 # pytest exits with 5 when it collects no tests; that is not a failure here.
 test: install
-	$(BIN)/python -m pytest -q; status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status
+	$(BIN)/python -m pytest -q --durations=15; status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration"; status=$$?; if [ $$status -eq 5 ]; then exit 0; fi; exit $$status

@@ -23,6 +23,8 @@ from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecogn
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
     DateOfBirthRecognizer,
+    LabelledMyNumberRecognizer,
+    LabelledThaiNationalIdRecognizer,
     MyNumberRecognizer,
     PassportRecognizer,
     ThaiNationalIdRecognizer,
@@ -52,8 +54,8 @@ RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "BANK_ACCOUNT": (BankAccountRecognizer,),
     "IBAN_CODE": (IbanRecognizer,),
     "IP_ADDRESS": (IpRecognizer,),
-    "JP_MY_NUMBER": (MyNumberRecognizer,),
-    "TH_NATIONAL_ID": (ThaiNationalIdRecognizer,),
+    "JP_MY_NUMBER": (MyNumberRecognizer, LabelledMyNumberRecognizer),
+    "TH_NATIONAL_ID": (ThaiNationalIdRecognizer, LabelledThaiNationalIdRecognizer),
     "PASSPORT_NUMBER": (PassportRecognizer,),
     "DATE_OF_BIRTH": (DateOfBirthRecognizer,),
     "POSTAL_CODE": (PostalCodeRecognizer,),

@@ -18,6 +18,7 @@ letters (``個人番号123456789018です``) is still found with exact edges.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
@@ -74,7 +75,8 @@ class ThaiNationalIdRecognizer(FailClosed, PatternRecognizer):
                 rf"{_NOT_AFTER_DIGITS}\d({SEP})\d{{4}}\1\d{{5}}\1\d{{2}}\1\d{_NOT_BEFORE_DIGITS}", 0.5),
         Pattern("plain", rf"{_NOT_AFTER_DIGITS}\d{{13}}{_NOT_BEFORE_DIGITS}", 0.5),
     ]
-    CONTEXT = ["เลขประจำตัวประชาชน", "บัตรประชาชน", "national id", "id card", "citizen id"]
+    CONTEXT = ["เลขประจำตัวประชาชน", unicodedata.normalize("NFKC", "เลขประจำตัวประชาชน"), "บัตรประชาชน",
+               "national id", "id card", "citizen id"]
 
     def __init__(self) -> None:
         super().__init__(supported_entity="TH_NATIONAL_ID", name="ShochuThaiNationalIdRecognizer",
@@ -82,6 +84,42 @@ class ThaiNationalIdRecognizer(FailClosed, PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return is_valid_thai_national_id(pattern_text)
+
+
+class LabelledIdentifierRecognizer(FailClosed, PatternRecognizer):
+    """An identifier written right after its own label, masked even when its check digit is wrong.
+
+    A mistyped national id is still personal data, and its label says what it is, so no
+    checksum is asked of it here. Numbers without a label still need a valid checksum.
+    """
+
+    ENTITY = ""
+    LABEL = ""
+    DIGITS = ""
+
+    def __init__(self) -> None:
+        # Detection runs on NFKC text, where Thai ำ becomes ํ + า: match the label in both forms.
+        label = f"{self.LABEL}|{unicodedata.normalize('NFKC', self.LABEL)}"
+        pattern = Pattern("after its label", rf"(?:{label})[^\d\n]{{0,12}}?\K{_NOT_AFTER_DIGITS}"
+                                             rf"{self.DIGITS}{_NOT_BEFORE_DIGITS}", 0.85)
+        super().__init__(supported_entity=self.ENTITY, name=f"ShochuLabelled{self.ENTITY.title()}Recognizer",
+                         patterns=[pattern], global_regex_flags=re.MULTILINE | re.IGNORECASE)
+
+
+class LabelledThaiNationalIdRecognizer(LabelledIdentifierRecognizer):
+    """A 13-digit Thai national id after เลขประจำตัวประชาชน, บัตรประชาชน or "national id"."""
+
+    ENTITY = "TH_NATIONAL_ID"
+    LABEL = r"เลขประจำตัวประชาชน|บัตรประชาชน|national[ \t]*id|citizen[ \t]*id"
+    DIGITS = rf"\d({SEP}?)\d{{4}}\1\d{{5}}\1\d{{2}}\1\d"
+
+
+class LabelledMyNumberRecognizer(LabelledIdentifierRecognizer):
+    """A 12-digit My Number after マイナンバー, 個人番号 or "my number"."""
+
+    ENTITY = "JP_MY_NUMBER"
+    LABEL = r"マイナンバー|個人番号|my[ \t]*number"
+    DIGITS = rf"\d{{4}}({SEP}?)\d{{4}}\1\d{{4}}"
 
 
 # --- passport numbers ------------------------------------------------------------------------

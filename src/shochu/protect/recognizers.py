@@ -349,6 +349,8 @@ class IpRecognizer(FailClosed, PresidioIpRecognizer):
 
 _ACCOUNT_LABEL = (
     r"(?:account|acct\.?|a/c)[ \t]*(?:number|num\.?|no\.?|#)|account(?=[ \t]*[:：#])|bank[ \t]+account"
+    # "transfer to account 1234567": the word directly before the digits
+    r"|(?i:account|acct\.?|a/c)(?=[ \t]+\d)"
     r"|口座番号|口座|เลขที่บัญชี|เลขบัญชี|บัญชีเลขที่|บัญชี|ເລກບັນຊີ|ບັນຊີ"
 )
 

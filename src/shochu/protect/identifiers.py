@@ -102,7 +102,7 @@ class LabelledIdentifierRecognizer(FailClosed, PatternRecognizer):
         label = f"{self.LABEL}|{unicodedata.normalize('NFKC', self.LABEL)}"
         pattern = Pattern("after its label", rf"(?:{label})[^\d\n]{{0,12}}?\K{_NOT_AFTER_DIGITS}"
                                              rf"{self.DIGITS}{_NOT_BEFORE_DIGITS}", 0.85)
-        super().__init__(supported_entity=self.ENTITY, name=f"ShochuLabelled{self.ENTITY.title()}Recognizer",
+        super().__init__(supported_entity=self.ENTITY, name=f"Shochu{type(self).__name__}",
                          patterns=[pattern], global_regex_flags=re.MULTILINE | re.IGNORECASE)
 
 

@@ -1,16 +1,15 @@
 """Incremental re-ingest and parallel extraction: reuse, determinism and worker crashes."""
 
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
 from conftest import EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, write_docx, write_pdf, write_random_bytes
+from ingest_crash_task import extract_or_die
 
 from shochu.config import IngestConfig, RunConfig
 from shochu.ingest import stage
 from shochu.ingest.incremental import CACHE_FOLDER, Job, extract_in_order
-from shochu.ingest.ingester import FileResult, extract_file
+from shochu.ingest.ingester import extract_file
 from shochu.workspace import Workspace, read_jsonl
 
 OUTPUT_NAMES = ("documents", "chunks", "errors", "duplicates")
@@ -166,13 +165,6 @@ def test_workers_output_identical(tmp_path: Path) -> None:
     assert parallel_manifest["counts"]["documents"] == 24
     assert parallel_manifest["counts"]["errors"] == 6
     assert parallel_manifest["counts"]["extracted"] == 30
-
-
-def extract_or_die(path: Path, source: str, config: IngestConfig) -> FileResult:
-    """Extract a file, except that the worker process kills itself on a file named crash*."""
-    if source.startswith("crash"):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return extract_file(path, source, config)
 
 
 def test_killed_worker_costs_one_file(tmp_path: Path) -> None:

@@ -365,6 +365,8 @@ def render_report(data: dict[str, Any], images: dict[str, str | None], sample_mo
     environment.filters["interval"] = interval
     template = environment.from_string(_TEMPLATE)
     view = dict(data)
+    # Report data written before the build stage had a data card has no "dataset" entry.
+    view.setdefault("dataset", None)
     models: list[str] = []
     summary_metrics: list[str] = []
     memory_methods: list[str] = []

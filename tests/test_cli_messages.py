@@ -43,3 +43,17 @@ def test_tickets_option_keeps_config_column_mapping(tmp_path: Path) -> None:
     config = _config_for(tmp_path / "ws", config_file, overrides)
     assert config.build.tickets.path == str(tmp_path / "new.csv")
     assert config.build.tickets.label_column == "queue"
+
+
+def test_misspelt_key_gets_suggestion(tmp_path: Path) -> None:
+    from shochu.config import ConfigError, load_config
+
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text("workspace: ws\ningest:\n  chunk_char: 600\n", encoding="utf-8")
+    try:
+        load_config(config_file)
+    except ConfigError as error:
+        message = str(error)
+    else:
+        raise AssertionError("a misspelt key was accepted")
+    assert "ingest.chunk_char: Extra inputs are not permitted (got 600); did you mean 'chunk_chars'?" in message

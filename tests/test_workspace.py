@@ -26,8 +26,13 @@ def test_stage_fresh_only_with_same_config_and_inputs(tmp_path):
 
 
 def test_require_names_command_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="run `shochu ingest --workspace"):
+    with pytest.raises(FileNotFoundError, match="run `shochu ingest FOLDER --workspace"):
         Workspace(tmp_path).require("ingest", "protect")
+
+
+def test_require_names_later_command_without_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `shochu protect --workspace"):
+        Workspace(tmp_path).require("protect", "build")
 
 
 def test_jsonl_round_trip_keeps_japanese(tmp_path):

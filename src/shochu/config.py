@@ -9,6 +9,7 @@ is written in YAML (``train.kd_ratio``), the value received and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
 import typing
 from pathlib import Path
@@ -560,9 +561,29 @@ def format_errors(source: Path | str, error: ValidationError) -> str:
         field = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         received = problem.get("input")
         shown = "" if isinstance(received, dict) else f" (got {received!r})"
-        lines.append(f"  - {field}: {problem['msg']}{shown}")
+        hint = ""
+        if problem["type"] == "extra_forbidden":
+            hint = _spelling_hint(problem["loc"])
+        lines.append(f"  - {field}: {problem['msg']}{shown}{hint}")
     lines.append("Fix these fields and run again; docs/config.md lists every setting with its default.")
     return "\n".join(lines)
+
+
+def _spelling_hint(location: tuple[Any, ...]) -> str:
+    """Suggest the setting that an unknown key was probably meant to be, such as chunk_chars for chunk_char."""
+    model: Any = RunConfig
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None:
+            return ""
+        model = next((candidate for candidate in (field.annotation, *typing.get_args(field.annotation))
+                      if isinstance(candidate, type) and issubclass(candidate, BaseModel)), None)
+        if model is None:
+            return ""
+    matches = difflib.get_close_matches(str(location[-1]), list(model.model_fields), n=1)
+    return f"; did you mean {matches[0]!r}?" if matches else ""
 
 
 def resolve_path(value: str | None, base: Path) -> str | None:

@@ -183,7 +183,8 @@ class Workspace:
         if not self.is_complete(stage):
             raise FileNotFoundError(
                 f"stage {needed_by!r} needs the output of {stage!r}, but {self.stage_dir(stage)} "
-                f"has no {MANIFEST_NAME}; run `shochu {stage} --workspace {self.root}` first"
+                f"has no {MANIFEST_NAME}; run `shochu {stage}{' FOLDER' if stage == 'ingest' else ''} "
+                f"--workspace {self.root}` first"
             )
         return self.stage_dir(stage)
 

@@ -126,6 +126,13 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     if decisions:
         splits, review = apply_decisions(splits, decisions)
 
+    for split in ("validation", "test"):
+        if not splits[split]:
+            logger.warning("the %s split is empty, so %s; add documents or tickets, raise build.split.%s, or "
+                           "review the rejections in review/decisions.jsonl", split,
+                           "training cannot validate or stop early" if split == "validation"
+                           else "the eval stage has nothing to compare", split)
+
     # 4. Outputs.
     folder = workspace.reset(NAME)
     for split in SPLITS:

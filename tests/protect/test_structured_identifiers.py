@@ -179,3 +179,18 @@ def test_pattern_timeout_withholds_text(masker: Masker, monkeypatch: pytest.Monk
     result = masker.mask("個人番号 " + "1234 " * 200 + MY_NUMBER)
     assert result.text == "[REDACTED]"
     assert {"ShochuMyNumberRecognizer", "ShochuLabelledMyNumberRecognizer"} & set(result.failed)
+
+
+def test_pattern_timeout_caught_with_presidio_logger_silenced(masker: Masker,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CLI raises the presidio-analyzer logger to ERROR; a timeout must still withhold the text.
+    import logging
+
+    import presidio_analyzer.pattern_recognizer as pattern_recognizer
+
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    monkeypatch.setattr(presidio_logger, "level", logging.ERROR)
+    monkeypatch.setattr(pattern_recognizer, "REGEX_TIMEOUT_SECONDS", 0.000001)
+    result = masker.mask("個人番号 " + "1234 " * 200 + MY_NUMBER)
+    assert result.text == "[REDACTED]"
+    assert presidio_logger.level == logging.ERROR

@@ -40,18 +40,21 @@ PHONE_REGIONS = ("JP", "TH", "LA", "US", "GB")
 class _TimeoutWatch(logging.Filter):
     """Notice Presidio's warning that a pattern timed out, after which Presidio skips the pattern.
 
-    NOTE: Presidio reports the timeout only as a log record, so this sees it
-    only while the ``presidio-analyzer`` logger is enabled for WARNING.
+    Presidio reports the timeout only as a log record. ``FailClosed`` lowers the
+    ``presidio-analyzer`` logger to WARNING while a recognizer runs, so the record
+    is created even where the application silenced that logger (the CLI does).
+    The watch drops the records that the logger's own level would have dropped.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, level: int) -> None:
         super().__init__()
+        self.level = level
         self.timed_out = False
 
     def filter(self, record: logging.LogRecord) -> bool:
         if "timed out" in str(record.msg):
             self.timed_out = True
-        return True
+        return record.levelno >= self.level
 
 
 class FailClosed:
@@ -65,9 +68,12 @@ class FailClosed:
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
                 **kwargs) -> list[RecognizerResult]:
-        watch = _TimeoutWatch()
         presidio_logger = logging.getLogger("presidio-analyzer")
+        level = presidio_logger.level
+        watch = _TimeoutWatch(presidio_logger.getEffectiveLevel())
         presidio_logger.addFilter(watch)
+        if not presidio_logger.isEnabledFor(logging.WARNING):
+            presidio_logger.setLevel(logging.WARNING)
         try:
             results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - any failure must withhold the text
@@ -75,6 +81,7 @@ class FailClosed:
                            self.name, type(error).__name__, len(text))
             return [self._whole_text_result(text)]
         finally:
+            presidio_logger.setLevel(level)
             presidio_logger.removeFilter(watch)
         if watch.timed_out:
             logger.warning("a pattern of recognizer %s timed out on a text of %d characters; "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from evaluate_workspace import make_config, make_workspace
+from headless_chromium import start_chromium
 from report_data import finish_eval, write_check_report
 
 from shochu.evaluate import report
@@ -40,20 +41,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                     f"with scripts/system-deps.sh (as root)", pytrace=False)
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setenv("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1600", "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--disable-default-apps",
-                     f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
+    driver = start_chromium(CHROMIUM, CHROMEDRIVER, tmp_path_factory.mktemp("chromium-profile"))
     try:
         yield driver
     finally:

@@ -74,7 +74,7 @@ def test_import_error_names_file(review_workspace: Path, tmp_path: Path) -> None
     result = _invoke("review", "-w", str(review_workspace), "--import", str(bad))
 
     assert result.exit_code == 2
-    assert "bad.jsonl:line 1: id: 'qa-unknown' is not in the review sample" in _flat(result.output)
+    assert "bad.jsonl:line 1, id qa-unknown: id: 'qa-unknown' is not in the review sample" in _flat(result.output)
     assert not (review_workspace / "review" / "decisions.jsonl").exists()
 
 

@@ -133,12 +133,19 @@ def test_import_lists_every_problem(sample: list[dict], tmp_path: Path) -> None:
     line = [number for number, text in enumerate(lines, start=1) if text.split(",")[0] in ids]
     assert len(line) == len(rows)
     assert line[0] == 2
-    assert f"{path}:line {line[0]}: decision: must be one of accept, reject, edit (got 'approve')" in message
-    assert f"{path}:line {line[1]}: reason: required when the decision is reject" in message
-    assert f"{path}:line {line[2]}: edited_response: required when the decision is edit" in message
-    assert f"{path}:line {line[3]}: id: 'not-sampled' is not in the review sample" in message
-    assert f"{path}:line {line[4]}: response: differs from the sampled response" in message
-    assert f"{path}:line {line[6]}: id: {rows[5]['id']!r} already has a decision at line {line[5]}" in message
+    # Each row after the first starts below a multi-line cell, so its spreadsheet row is named too.
+    where = [f"line {number}" if number == index else f"line {number} (spreadsheet row {index})"
+             for index, number in enumerate(line, start=2)]
+    assert where[0] == "line 2"
+    assert where[1] == f"line {line[1]} (spreadsheet row 3)"
+    assert f"{path}:{where[0]}, id {rows[0]['id']}: decision: must be one of accept, reject, edit (got 'approve')" \
+        in message
+    assert f"{path}:{where[1]}, id {rows[1]['id']}: reason: required when the decision is reject" in message
+    assert f"{path}:{where[2]}, id {rows[2]['id']}: edited_response: required when the decision is edit" in message
+    assert f"{path}:{where[3]}, id not-sampled: id: 'not-sampled' is not in the review sample" in message
+    assert f"{path}:{where[4]}, id {rows[4]['id']}: response: differs from the sampled response" in message
+    assert f"{path}:{where[6]}, id {rows[5]['id']}: id: {rows[5]['id']!r} already has a decision at {where[5]}" \
+        in message
 
 
 def test_import_counts_multiline_cells(sample: list[dict], tmp_path: Path) -> None:
@@ -149,7 +156,7 @@ def test_import_counts_multiline_cells(sample: list[dict], tmp_path: Path) -> No
         writer.writerow({"id": sample[0]["id"], "decision": "edit", "edited_response": "one\ntwo\nthree"})
         writer.writerow({"id": sample[1]["id"], "decision": "reject", "reason": ""})
 
-    with pytest.raises(ReviewFileError, match=r"review.csv:line 5: reason: required"):
+    with pytest.raises(ReviewFileError, match=r"review.csv:line 5 \(spreadsheet row 3\), id [^:]+: reason: required"):
         import_decisions(path, sample)
 
 

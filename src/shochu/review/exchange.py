@@ -129,11 +129,15 @@ def import_decisions(path: Path, sample: list[Card], decided_at: str | None = No
         if not str(row.get("decision") or "").strip():
             continue
         example_id = row.get("id")
+        location = where
+        if isinstance(example_id, str) and example_id:
+            # A reviewer finds the row by its example id faster than by its line number.
+            where = f"{location}, id {example_id}"
         if isinstance(example_id, str) and example_id in seen:
             problems.append(f"{path}:{where}: id: {example_id!r} already has a decision at "
                             f"{seen[example_id]}")
             continue
-        seen[str(example_id)] = where
+        seen[str(example_id)] = location
 
         card = cards.get(example_id) if isinstance(example_id, str) else None
         original = row.get("response")
@@ -184,8 +188,10 @@ def _csv_rows(path: Path) -> Iterator[tuple[str, dict[str, Any] | str]]:
                              f"`shochu review --export FILE.csv` and fill in that file")
             return
         start = 2
-        for row in reader:
-            yield f"line {start}", {name: _unescape_formula(value) if isinstance(value, str) else value
+        for row_number, row in enumerate(reader, start=2):
+            # Spreadsheets number rows, not lines: a quoted cell that spans lines makes them differ.
+            where = f"line {start}" if start == row_number else f"line {start} (spreadsheet row {row_number})"
+            yield where, {name: _unescape_formula(value) if isinstance(value, str) else value
                                     for name, value in row.items() if name is not None}
             # A quoted cell can span lines; the next row starts after the last line read.
             start = reader.line_num + 1

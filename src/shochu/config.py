@@ -43,6 +43,26 @@ class StudentSpec(_Section):
     layers: int = Field(8, ge=1, description="Number of teacher layers kept, evenly spaced.")
 
 
+class TicketMapping(_Section):
+    """How ingest reads one kind of ticket export: one document per ticket instead of one table."""
+
+    files: list[str] = Field(..., min_length=1, description="Glob patterns on the path relative to "
+                             "ingest.input ('exports/*.csv', 'helpdesk/**/*.jsonl'; '**' spans folders, "
+                             "'*' does not). The first mapping whose pattern matches a file reads it; members "
+                             "of ZIP archives are not matched.")
+    format: Literal["csv", "jsonl"] | None = Field(None, description="Export format; unset means from the "
+                                                   "extension: .csv and .tsv are csv, .jsonl and .ndjson "
+                                                   "are jsonl.")
+    id_column: str = Field("ticket_id", min_length=1, description="Column (CSV) or field (JSONL) with the "
+                           "ticket id; a JSONL field may be a dotted path into nested objects ('ticket.id').")
+    text_columns: list[str] = Field(default_factory=lambda: ["subject", "body"], min_length=1,
+                                    description="Columns joined into the ticket text in this order: each but "
+                                    "the last becomes a 'Title: value' line, and the last (the body) follows "
+                                    "after a blank line.")
+    metadata_columns: list[str] = Field(default_factory=list, description="Columns kept as document "
+                                        "metadata, such as category, priority or created_at.")
+
+
 class IngestConfig(_Section):
     input: str | None = Field(None, description="Folder of documents to ingest.")
     chunk_chars: int = Field(1500, ge=200, description="Target chunk size in characters.")
@@ -59,6 +79,9 @@ class IngestConfig(_Section):
                                             "one duplicate cluster.")
     workers: int | None = Field(None, ge=1, description="Processes that extract files in parallel; unset "
                                 "means min(4, CPU count). The output is the same for any value.")
+    tickets: list[TicketMapping] = Field(default_factory=list, description="Ticket exports (CSV or JSONL) "
+                                         "read as one document per ticket; files that no mapping matches "
+                                         "are read as before.")
 
 
 ConfidentialityLabel = Literal["public", "internal", "confidential", "secret"]

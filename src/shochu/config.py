@@ -341,7 +341,41 @@ class LoraConfig(_Section):
         min_length=1, description="Names of the linear layers that get an adapter (Llama-style names).")
 
 
+class HiddenAlignmentConfig(_Section):
+    """An extra loss term that pulls student hidden states towards the teacher's (online teacher only)."""
+
+    weight: float = Field(1.0, gt=0.0, description="Weight of the alignment term in the training loss.")
+    layers: Literal["auto"] | list[tuple[int, int]] = Field(
+        "auto", description="Aligned (student layer, teacher layer) pairs, counted from 0; 'auto' pairs each "
+        "student layer with the teacher layer it was copied from, as the pruned student's record states.")
+    loss: Literal["mse", "cosine"] = Field(
+        "cosine", description="Per-token distance between the projected student and the teacher hidden "
+        "state: 'mse' (mean squared error over the teacher's hidden size) or 'cosine' (1 - cosine similarity).")
+
+    @field_validator("layers")
+    @classmethod
+    def _check_pairs(cls, value):
+        if value == "auto":
+            return value
+        if not value:
+            raise ValueError("train.hidden_alignment.layers is empty; list (student layer, teacher layer) pairs "
+                             "or use 'auto'")
+        negative = [list(pair) for pair in value if min(pair) < 0]
+        if negative:
+            raise ValueError(f"train.hidden_alignment.layers has negative layer numbers {negative}; "
+                             f"layers are counted from 0")
+        repeated = sorted({pair for pair in value if value.count(pair) > 1})
+        if repeated:
+            raise ValueError(f"train.hidden_alignment.layers lists {[list(pair) for pair in repeated]} "
+                             f"more than once")
+        return value
+
+
 class TrainConfig(_Section):
+    teacher: Literal["labels", "online"] = Field(
+        "labels", description="Source of the teacher distribution: 'labels' reads the stored top-k soft labels "
+        "of `shochu label`; 'online' loads the teacher beside the student and runs it on every batch at "
+        "label.temperature, so `shochu run` skips the label stage.")
     kd_ratio: float = Field(0.5, ge=0.0, le=1.0, description="Weight of the KD term; CE gets 1 - kd_ratio.")
     learning_rate: float = Field(2e-4, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
@@ -376,6 +410,17 @@ class TrainConfig(_Section):
         "that supports it and float32 on a CPU. Weights and optimizer moments stay float32.")
     lora: LoraConfig | None = Field(None, description="Train a LoRA adapter instead of every weight; the "
                                     "adapter is merged into the weights saved in train/best.")
+    hidden_alignment: HiddenAlignmentConfig | None = Field(
+        None, description="Also align student hidden states with the teacher's through a learned linear "
+        "projection per layer pair; needs train.teacher 'online'. The projections are kept in the resume "
+        "state, never in the exported student.")
+
+    @model_validator(mode="after")
+    def _check_alignment_teacher(self):
+        if self.hidden_alignment is not None and self.teacher != "online":
+            raise ValueError("train.hidden_alignment needs the teacher's hidden states, which stored soft labels "
+                             "do not contain; set train.teacher to 'online' or remove train.hidden_alignment")
+        return self
 
 
 class EvalConfig(_Section):

@@ -18,7 +18,7 @@ from shochu.protect.placeholders import (
     replace_spans,
     resolve_overlaps,
 )
-from shochu.protect.recognizers import FAILED_KEY
+from shochu.protect.recognizers import FAILED_KEY, presidio_timeout_watch
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +77,9 @@ class Masker:
 
         normalized = normalize(text)
         try:
-            results = self._analyzer.analyze(normalized.text, language=LANGUAGE, entities=list(self.entities),
-                                             score_threshold=self.score_threshold)
+            with presidio_timeout_watch():
+                results = self._analyzer.analyze(normalized.text, language=LANGUAGE,
+                                                 entities=list(self.entities), score_threshold=self.score_threshold)
         except Exception as error:  # noqa: BLE001 - any failure must withhold the text
             logger.warning("analyzer raised %s on a text of %d characters; the text is withheld",
                            type(error).__name__, len(text))

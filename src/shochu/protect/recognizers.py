@@ -13,6 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import string
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import phonenumbers
 import tldextract
@@ -57,6 +60,41 @@ class _TimeoutWatch(logging.Filter):
         return record.levelno >= self.level
 
 
+_watches = threading.local()
+
+
+@contextmanager
+def presidio_timeout_watch() -> Iterator[_TimeoutWatch]:
+    """Watch the ``presidio-analyzer`` logger for pattern timeouts while the block runs.
+
+    The logger is lowered to WARNING for the block when it is set higher, so
+    the timeout record is created. ``Masker`` opens one watch per text and the
+    recognizers inside reuse it: ``Logger.setLevel`` clears the level cache of
+    every logger in the process, which cost more than some recognizers when it
+    ran twice per recognizer call.
+    """
+    existing = getattr(_watches, "current", None)
+    if existing is not None:
+        yield existing
+        return
+
+    presidio_logger = logging.getLogger("presidio-analyzer")
+    level = presidio_logger.level
+    watch = _TimeoutWatch(presidio_logger.getEffectiveLevel())
+    presidio_logger.addFilter(watch)
+    lowered = not presidio_logger.isEnabledFor(logging.WARNING)
+    if lowered:
+        presidio_logger.setLevel(logging.WARNING)
+    _watches.current = watch
+    try:
+        yield watch
+    finally:
+        _watches.current = None
+        if lowered:
+            presidio_logger.setLevel(level)
+        presidio_logger.removeFilter(watch)
+
+
 class FailClosed:
     """Mixin that turns a recognizer's exception or pattern timeout into one entity covering the whole text.
 
@@ -68,22 +106,16 @@ class FailClosed:
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
                 **kwargs) -> list[RecognizerResult]:
-        presidio_logger = logging.getLogger("presidio-analyzer")
-        level = presidio_logger.level
-        watch = _TimeoutWatch(presidio_logger.getEffectiveLevel())
-        presidio_logger.addFilter(watch)
-        if not presidio_logger.isEnabledFor(logging.WARNING):
-            presidio_logger.setLevel(logging.WARNING)
-        try:
-            results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - any failure must withhold the text
-            logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
-                           self.name, type(error).__name__, len(text))
-            return [self._whole_text_result(text)]
-        finally:
-            presidio_logger.setLevel(level)
-            presidio_logger.removeFilter(watch)
-        if watch.timed_out:
+        with presidio_timeout_watch() as watch:
+            watch.timed_out = False
+            try:
+                results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - any failure must withhold the text
+                logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
+                               self.name, type(error).__name__, len(text))
+                return [self._whole_text_result(text)]
+            timed_out = watch.timed_out
+        if timed_out:
             logger.warning("a pattern of recognizer %s timed out on a text of %d characters; "
                            "the text will be withheld", self.name, len(text))
             return [self._whole_text_result(text)]

@@ -4,7 +4,8 @@ Each input file's ``FileResult`` is stored in ``WORKSPACE/ingest/extracted/``
 under a key made of its source, the SHA-256 of its bytes and the settings that
 change extraction (OCR, size limits, the cache format). A later run reuses the
 stored result of a file whose key is unchanged and extracts only new and
-changed files. Results whose file is gone are deleted at the end of the run.
+changed files. The key of a ticket export also holds its ``ingest.tickets``
+mapping. Results whose file is gone are deleted at the end of the run.
 
 Extraction runs in ``ingest.workers`` processes. Results come back in input
 order whatever order the workers finish in, so the stage output does not
@@ -30,6 +31,7 @@ from pathlib import Path
 from shochu.config import IngestConfig
 from shochu.ingest.files import Problem
 from shochu.ingest.ingester import FileResult, error_message, extract_file, problem_event
+from shochu.ingest.readers.ticket_export import mapping_for
 from shochu.workspace import library_versions, write_text
 
 logger = logging.getLogger("shochu.ingest.stage")
@@ -38,7 +40,7 @@ CACHE_FOLDER = "extracted"
 # Raise when a change to the readers or to FileResult makes stored results wrong.
 # NOTE: stored results are also keyed by the installed shochu version, but an
 # edit to a reader in a source checkout keeps that version; raise this number then.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 # Files submitted to the pool ahead of the one being written, per worker.
 _JOBS_PER_WORKER = 4
 _HASH_BLOCK = 1 << 20
@@ -72,6 +74,7 @@ class ExtractionCache:
                     "ocr": config.ocr, "ocr_languages": config.ocr_languages,
                     "max_file_mb": config.max_file_mb, "max_archive_mb": config.max_archive_mb}
         self.settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+        self.tickets = config.tickets
         self.used: set[str] = set()
 
     def job(self, path: Path, source: str) -> Job:
@@ -85,6 +88,11 @@ class ExtractionCache:
             # Extraction reports the unreadable file; such a result is never stored.
             return Job(path, source, None)
         key_text = f"{self.settings_digest}\0{source}\0{digest.hexdigest()}"
+        # A ticket export's result depends on its mapping, and its index, which messages quote.
+        mapping = mapping_for(source, self.tickets)
+        if mapping is not None:
+            index, settings = mapping
+            key_text += "\0" + json.dumps([index, settings.model_dump()], sort_keys=True)
         return Job(path, source, hashlib.sha256(key_text.encode("utf-8")).hexdigest())
 
     def has(self, job: Job) -> bool:

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from shochu.config import IngestConfig
+from shochu.config import IngestConfig, TicketMapping
 from shochu.ingest.archive import ArchiveBudget, read_members
 from shochu.ingest.files import Problem
 from shochu.ingest.readers import (READERS_BY_FORMAT, InputFile, Reader, ReadError, ReadOptions, reader_for,
                                    unsupported_message)
 from shochu.ingest.readers.base import NoTextError
 from shochu.ingest.readers.mail import mail_attachments, split_mbox
+from shochu.ingest.readers.ticket_export import mapping_for, read_ticket_export
 from shochu.ingest.sniff import BINARY_FORMATS, IMAGE_FORMATS, sniff_format
 
 # Maximum length, in characters, of a library exception's text quoted in errors.jsonl.
@@ -123,6 +124,13 @@ class FileExtractor:
     # --- dispatch ------------------------------------------------------------
 
     def dispatch(self, file: InputFile, depth: int, budget: ArchiveBudget | None) -> None:
+        # Ticket mappings name files of the input folder, not archive members,
+        # so that a file's cache key needs only the mapping of its own path.
+        mapping = mapping_for(file.source, self.config.tickets) if depth == 0 else None
+        if mapping is not None:
+            self._extract_tickets(file, *mapping)
+            return
+
         content_format = sniff_format(file.data)
         if content_format == "zip" or (content_format is None and file.suffix == ".zip"):
             self._extract_archive(file, depth, budget)
@@ -239,6 +247,28 @@ class FileExtractor:
                 self.problem(_empty_problem(member.source))
                 continue
             self.dispatch(member, depth + 1, budget)
+
+    def _extract_tickets(self, file: InputFile, index: int, mapping: TicketMapping) -> None:
+        """Read a ticket export as one document per ticket, with sources such as "export.csv#T-1042"."""
+        started = time.perf_counter()
+        try:
+            export = read_ticket_export(file, index, mapping)
+        except Exception as error:  # noqa: BLE001 - a broken export becomes an errors.jsonl record
+            message = error_message("ticket export reader", error)
+            self.problem(Problem(file.source, type(error).__name__, message))
+            return
+        finally:
+            seconds = self.result.read_seconds
+            seconds["tickets"] = seconds.get("tickets", 0.0) + time.perf_counter() - started
+
+        for problem in export.problems:
+            self.problem(Problem(file.source, problem.error, problem.message), problem.severity)
+        for ticket in export.tickets:
+            self.result.events.append({
+                "kind": "document", "source": f"{file.source}#{ticket.ticket_id}", "format": export.format,
+                "text": ticket.text, "metadata": ticket.metadata, "markdown": False, "sha256": export.sha256,
+                "warnings": [],
+            })
 
     # --- extraction ----------------------------------------------------------
 

@@ -55,7 +55,8 @@ def read_members(archive: InputFile, max_member_bytes: int,
             name = _member_name(info)
             unsafe = _unsafe_reason(name)
             if unsafe:
-                yield Problem(archive.source, "unsafe_archive_path",
+                # The source names the member as stored; it is only a label and is never opened as a path.
+                yield Problem(f"{archive.source}/{name}", "unsafe_archive_path",
                               f"member {name!r} was not read because its path {unsafe}; such names "
                               f"are a sign of a crafted archive. Re-create the archive from the "
                               f"original files if you need this member")

@@ -77,8 +77,8 @@ class RecordWriter:
         self.seen_texts: dict[str, dict[str, str]] = {}  # matching-key digest -> first document's id and source
         self.clusters = DuplicateClusters(config.near_duplicate_threshold)
 
-    def add(self, result: FileResult, reused: bool) -> None:
-        """Write one input file's records; ``reused`` marks a result kept from an earlier run."""
+    def add(self, source: str, result: FileResult, reused: bool) -> None:
+        """Write the records of input file ``source``; ``reused`` marks a result kept from an earlier run."""
         self.tally.files += 1
         if reused:
             self.tally.reused += 1
@@ -86,19 +86,32 @@ class RecordWriter:
             self.tally.extracted += 1
             self.tally.read_seconds.update(result.read_seconds)
 
+        # Problems of archive members, mbox messages and attachments are logged after the
+        # whole file, so that the log line can say how much of the rest of the file was ingested.
+        member_problems: list[dict[str, Any]] = []
+        documents_before = self.tally.documents
         for event in result.events:
             kind = event["kind"]
             if kind == "problem":
-                self.record_problem(event)
+                is_member = event["source"] != source
+                self.record_problem(event, log=not is_member)
+                if is_member:
+                    member_problems.append(event)
             elif kind == "member":
                 self.tally.archive_members += 1
             elif kind == "container":
                 self.tally.formats[event["format"]] += 1
             elif kind == "document":
                 self._record_document(event)
+        for event in member_problems:
+            self._log_problem(event, f"the rest of {source} was read and gave "
+                                     f"{self.tally.documents - documents_before} ingested documents")
 
-    def record_problem(self, problem: Problem | dict[str, Any], severity: str = "error") -> None:
-        """Write one errors.jsonl line; a warning marks a file that was still ingested."""
+    def record_problem(self, problem: Problem | dict[str, Any], severity: str = "error", log: bool = True) -> None:
+        """Write one errors.jsonl line; a warning marks a file that was still ingested.
+
+        ``log=False`` leaves the log line to the caller, which logs it with ``_log_problem``.
+        """
         event = problem_event(problem, severity) if isinstance(problem, Problem) else problem
         self.writer.write("errors", {key: event[key] for key in ("source", "error", "message", "severity")})
         if event["severity"] == "warning":
@@ -107,10 +120,18 @@ class RecordWriter:
             self.tally.errors += 1
         self.tally.error_types[event["error"]] += 1
 
+        if log:
+            self._log_problem(event)
+
+    def _log_problem(self, event: dict[str, Any], context: str | None = None) -> None:
+        """Log one problem at WARNING level while few were logged, at DEBUG level after that."""
         logged = self.tally.errors + self.tally.warnings
         level = logging.WARNING if logged <= _MAX_LOGGED_PROBLEMS else logging.DEBUG
         outcome = "read with a warning" if event["severity"] == "warning" else "not ingested"
-        logger.log(level, "ingest: %s %s: %s", event["source"], outcome, event["error"])
+        if context is None:
+            logger.log(level, "ingest: %s %s: %s", event["source"], outcome, event["error"])
+        else:
+            logger.log(level, "ingest: %s %s: %s; %s", event["source"], outcome, event["error"], context)
 
     def _record_document(self, document: dict[str, Any]) -> None:
         source, text, format_name = document["source"], document["text"], document["format"]

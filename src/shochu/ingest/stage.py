@@ -87,8 +87,8 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
         # Progress goes to stderr, so that stdout stays clean for the CLI's JSON summary.
         progress = track(results_in_order(jobs, cache, config.ingest, workers), total=len(jobs),
                          description="Ingesting documents", console=Console(stderr=True))
-        for result, reused in progress:
-            records.add(result, reused)
+        for job, (result, reused) in zip(jobs, progress, strict=True):
+            records.add(job.source, result, reused)
     removed = cache.prune()
 
     logger.info("ingest: %d files extracted, %d reused from the previous run, %d stored results of "

@@ -151,6 +151,35 @@ class ReidentificationConfig(_Section):
                                   "English, Japanese and Thai list.")
 
 
+class NerConfig(_Section):
+    """Optional PERSON detection by spaCy NER pipelines installed on this machine; off when empty."""
+
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="spaCy pipeline per language (en, ja): an installed package name such as ja_ginza, or a "
+        "folder such as /models/en_core_web_sm-3.8.0. Nothing is downloaded; a pipeline that is not "
+        "installed stops the protect stage at start-up with the install command. Empty: NER off.")
+    score: float = Field(0.7, gt=0.0, le=1.0, description="Score of a PERSON span found by NER; overlapping "
+                         "detections keep the higher score, then the longer span.")
+
+    @field_validator("models")
+    @classmethod
+    def _known_languages_and_names(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for language, model in value.items():
+            if language not in ("en", "ja"):
+                problems.append(f"no NER support for language {language!r}; use en or ja")
+            elif not model.strip():
+                problems.append(f"{language}: empty pipeline name; give a package name such as ja_ginza or a "
+                                f"folder")
+            elif not _NER_FOLDER.search(model) and not model.isidentifier():
+                problems.append(f"{language}: {model!r} is neither an installed package name (letters, digits, "
+                                f"underscores) nor a folder; write a folder as ./{model} or as an absolute path")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
+
 class ProtectConfig(_Section):
     entities: list[str] = Field(
         default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
@@ -182,6 +211,7 @@ class ProtectConfig(_Section):
     operators: dict[str, Literal["placeholder", "pseudonym", "hash", "drop_document"]] = Field(
         default_factory=dict, description="Operator per entity type; a type not listed gets 'placeholder'. "
         "'pseudonym' and 'hash' need the key in SHOCHU_PSEUDONYM_KEY.")
+    ner: NerConfig = Field(default_factory=NerConfig)
     reversible_mapping: bool = Field(False, description="Store the original value behind each replacement in "
                                      "protect/mapping.enc, encrypted with the key in SHOCHU_MAPPING_KEY.")
     confidentiality: ConfidentialityConfig = Field(default_factory=ConfidentialityConfig)
@@ -662,6 +692,8 @@ def resolve_path(value: str | None, base: Path) -> str | None:
     return str(candidate if candidate.is_absolute() else (base / candidate).resolve())
 
 
+# A protect.ner.models value with a path separator or a leading . or ~ is a folder.
+_NER_FOLDER = re.compile(r"[/\\]|^[.~]")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -699,6 +731,8 @@ def load_config(path: Path) -> RunConfig:
     config.teacher.path = _resolve_model_path(config.teacher.path, base)
     config.student.path = _resolve_model_path(config.student.path, base)
     config.ingest.input = resolve_path(config.ingest.input, base)
+    config.protect.ner.models = {language: resolve_path(model, base) if _NER_FOLDER.search(model) else model
+                                 for language, model in config.protect.ner.models.items()}
     if config.build.tickets is not None:
         config.build.tickets.path = resolve_path(config.build.tickets.path, base)
     for data in (config.build.instructions, config.build.general):

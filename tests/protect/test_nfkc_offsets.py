@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from shochu.protect.normalize import normalize
+from shochu.protect.normalize import _normalize_by_group, normalize
 from shochu.protect.placeholders import PlaceholderNumbering, Span, replace_spans, resolve_overlaps, value_key
 
 
@@ -76,3 +78,27 @@ def test_numbering_shared_between_texts() -> None:
     first, _ = replace_spans("Ann", [Span(0, 3, "PERSON", 1.0)], numbering)
     second, _ = replace_spans("Bob, Ann", [Span(0, 3, "PERSON", 1.0), Span(5, 8, "PERSON", 1.0)], numbering)
     assert (first, second) == ("[PERSON_1]", "[PERSON_2], [PERSON_1]")
+
+
+# Characters that NFKC changes alone, marks that join the character before
+# them, Hangul jamo that compose, and characters NFKC leaves as they are.
+_NORMALIZE_ALPHABET = (list("aZ09 -\n.@電話番号あいうアイウ") + list("ｶｷﾞﾟ０９－ＡＢ㈱㍻ⅰ①ﬁ\u00a0\u3000\u0340")
+                       + list("กขำัิุู่้๊๋เแ") + ["\u0301", "\u0302", "\u0323", "\u1100", "\u1161", "\u11a8",
+                                                 "\u0cbf", "\u0cd5", "\u0b47", "\u0b3e", "\U0001d400"])
+
+
+def test_normalize_matches_group_reference() -> None:
+    generator = random.Random(7)
+    for _ in range(3000):
+        text = "".join(generator.choice(_NORMALIZE_ALPHABET) for _ in range(generator.randint(1, 24)))
+        assert normalize(text) == _normalize_by_group(text), repr(text)
+
+
+def test_thai_tone_mark_joins_group() -> None:
+    # ่ (a tone mark) joins ก, and ำ expands to two characters under NFKC.
+    text = "ก่ำx"
+    normalized = normalize(text)
+    assert normalized.text == "ก่\u0e4d\u0e32x"
+    assert normalized.to_original(1, 2) == (0, 2)
+    assert normalized.to_original(3, 4) == (2, 3)
+    assert normalized.to_original(4, 5) == (3, 4)

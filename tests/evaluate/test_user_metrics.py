@@ -115,3 +115,22 @@ def test_config_resolves_metric_file(tmp_path: Path) -> None:
     config = load_config(tmp_path / "shochu.yaml")
     assert config.eval.extra_sets == [str(tmp_path / "sets" / "faq.jsonl")]
     assert config.eval.metrics == [f"{tmp_path / 'metrics' / 'team.py'}:score", "package.module:score"]
+
+
+def test_module_metric_file_is_an_eval_input(metric_file: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from shochu.evaluate.stage import _user_files
+    from shochu.workspace import fingerprint_file
+
+    monkeypatch.chdir(metric_file.parent)
+    (tmp_path / "shochu.yaml").write_text("workspace: ws\neval:\n  metrics: [team_metrics:both, sys:exit]\n",
+                                          encoding="utf-8")
+    config = load_config(tmp_path / "shochu.yaml")
+
+    # The module's own file is an input; a built-in module has no file and adds none.
+    assert _user_files(config) == [metric_file]
+    assert str(metric_file.parent) not in sys.path
+    before = fingerprint_file(metric_file)
+    metric_file.write_text(METRICS.replace("hits / len(predictions)", "hits / max(1, len(predictions))"),
+                           encoding="utf-8")
+    assert fingerprint_file(metric_file) != before

@@ -40,7 +40,7 @@ from shochu.evaluate.latency import PeakMemory, measure_latency
 from shochu.evaluate.results import build_results
 from shochu.evaluate.task_metrics import TOKEN_KINDS, TaskScores, kind_of, score_task, token_fidelity
 from shochu.evaluate.teacher_forcing import token_statistics
-from shochu.evaluate.user_metrics import UserMetric, load_metrics, metric_statistics
+from shochu.evaluate.user_metrics import UserMetric, load_metrics, metric_source, metric_statistics
 from shochu.generation import generate, resolve_dtype
 from shochu.models import load_model, load_tokenizer, parameter_count
 from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
@@ -65,13 +65,13 @@ def settings(config: RunConfig) -> dict[str, Any]:
 
 def _user_files(config: RunConfig) -> list[Path]:
     """Return the extra sets and the metric files named in the config, which the stage's results depend on."""
-    # NOTE: a 'module:function' metric is not fingerprinted, so editing that module does not
-    # make the stage run again; `shochu eval --force` does.
+    # NOTE: only the file that defines a metric is fingerprinted; editing another module that it
+    # imports does not make the stage run again, and `shochu eval --force` does.
     files = [Path(value) for value in config.eval.extra_sets]
     for entry in config.eval.metrics:
-        module = entry.rpartition(":")[0]
-        if module.endswith(".py"):
-            files.append(Path(module))
+        source = metric_source(entry)
+        if source is not None:
+            files.append(source)
     return files
 
 

@@ -56,6 +56,33 @@ def _import_module(entry: str, module: str) -> Any:
             sys.path.remove(working)
 
 
+def metric_source(entry: str) -> Path | None:
+    """Return the file that defines an ``eval.metrics`` entry, without running it.
+
+    A ``module:function`` entry is looked up the way ``load_metrics`` imports it
+    (working folder first); None when it cannot be found or has no source file,
+    such as a built-in module. The eval stage fingerprints this file, so that
+    editing the metric makes its results stale.
+    """
+    module = entry.rpartition(":")[0]
+    if module.endswith(".py"):
+        return Path(module)
+    working = str(Path.cwd())
+    added = working not in sys.path
+    if added:
+        sys.path.insert(0, working)
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    finally:
+        if added:
+            sys.path.remove(working)
+    if spec is None or not spec.has_location or not spec.origin:
+        return None
+    return Path(spec.origin)
+
+
 def load_metrics(entries: Sequence[str]) -> list[UserMetric]:
     """Import every ``eval.metrics`` entry; raise ``ValueError`` naming the entry that fails."""
     metrics = []

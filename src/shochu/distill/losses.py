@@ -50,10 +50,12 @@ Memory: the loss never keeps logits for more than ``chunk_size`` tokens. The
 custom autograd function ``_ChunkedLoss`` projects each chunk of hidden states
 to logits, computes the chunk's loss and, in the same pass, its gradient with
 respect to the hidden states and the output weight; it then frees the chunk.
-The backward pass only scales the stored gradients by the incoming one. With
-``TopKLabels`` the gradient with respect to the logits is written out by hand
-(``_topk_chunk``), so at most two ``(chunk, vocab)`` tensors exist at once; the
-other teacher forms run autograd over each chunk. The stored gradients cost one
+The backward pass only scales the stored gradients by the incoming one. The
+gradient with respect to the logits is written out by hand for every teacher form:
+``_topk_chunk`` for ``TopKLabels`` (autograd runs only over the k + 1 outcomes) and
+``_full_chunk`` for teacher logits and ``TeacherHidden`` (formulas in
+``_divergence_terms``). So at most two ``(chunk, vocab)`` tensors exist at once, plus
+temporaries for a few rows at a time. The stored gradients cost one
 ``(tokens, hidden)`` and one ``(vocab, hidden)`` buffer in float32 (or float64).
 """
 
@@ -64,7 +66,6 @@ from dataclasses import dataclass
 from typing import Union
 
 import torch
-import torch.nn.functional as F
 
 IGNORE_INDEX = -100
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "skew_kl", "skew_reverse_kl")
@@ -76,6 +77,8 @@ _MIN_MASS = 1e-12
 _MAX_TOPK_SHARE = 0.99
 # Largest teacher-minus-student logit difference for which the precise log-normaliser is used.
 _MAX_EXPONENT = 60.0
+# Logits per block of rows in the full-vocabulary loss; each block's float32 temporaries take 4 MiB.
+_BLOCK_ELEMENTS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -165,23 +168,61 @@ def divergence(teacher_logits: torch.Tensor, student_logits: torch.Tensor, name:
     it keeps its relative precision when p and q are close.
     """
     ratio, teacher_probs, student_probs = _log_ratio(teacher_logits, student_logits)
+    value, _ = _divergence_terms(ratio, teacher_probs, student_probs, name, jsd_beta, skew_alpha, need_grad=False)
+    return value
+
+
+def _divergence_terms(ratio: torch.Tensor, teacher_probs: torch.Tensor, student_probs: torch.Tensor, name: str,
+                      jsd_beta: float, skew_alpha: float,
+                      need_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Return D(p || q) per row and, if ``need_grad``, dD/ds, s being the student's logits.
+
+    The gradient is written out by hand from d log q_u / d s_v = [u = v] - q_v:
+    with g_u the derivative of D with respect to log q_u, dD/ds_v = g_v - q_v sum_u g_u.
+    With m the mixture of each divergence, L = log(m / q) and M = log(m / p):
+
+    - forward KL: q - p;
+    - reverse KL: -q (r + D);
+    - JSD(beta): -(1 - beta) q (L - sum_u q_u L_u), with m = beta p + (1 - beta) q;
+    - skew KL: (1 - alpha) q (sum_u q_u e^(-M_u) - e^(-M)), with m = alpha p + (1 - alpha) q;
+    - skew reverse KL: q ((sum_u q_u L_u - L) - alpha (e^(-L) - sum_u q_u e^(-L_u))),
+      with m = alpha q + (1 - alpha) p.
+    """
     forward = name == "forward_kl" or (name == "jsd" and jsd_beta == 0.0) or (name == "skew_kl" and skew_alpha == 0.0)
     reverse = (name == "reverse_kl" or (name == "jsd" and jsd_beta == 1.0)
                or (name == "skew_reverse_kl" and skew_alpha == 0.0))
     if forward:
-        return (teacher_probs * ratio).sum(-1)
+        value = (teacher_probs * ratio).sum(-1)
+        return value, (student_probs - teacher_probs) if need_grad else None
     if reverse:
-        return -(student_probs * ratio).sum(-1)
+        value = -(student_probs * ratio).sum(-1)
+        return value, (-student_probs * (ratio + value.unsqueeze(-1))) if need_grad else None
 
     # With m = w p + (1 - w) q: log(m / p) = _log_mix(w, -r) and log(m / q) = _log_mix(1 - w, r).
     if name == "jsd":
         teacher_term = -(teacher_probs * _log_mix(jsd_beta, -ratio)).sum(-1)  # KL(p || m)
-        student_term = -(student_probs * _log_mix(1.0 - jsd_beta, ratio)).sum(-1)  # KL(q || m)
-        return jsd_beta * teacher_term + (1.0 - jsd_beta) * student_term
+        log_mix_over_q = _log_mix(1.0 - jsd_beta, ratio)
+        student_term = -(student_probs * log_mix_over_q).sum(-1)  # KL(q || m)
+        value = jsd_beta * teacher_term + (1.0 - jsd_beta) * student_term
+        if not need_grad:
+            return value, None
+        return value, -(1.0 - jsd_beta) * student_probs * (log_mix_over_q + student_term.unsqueeze(-1))
     if name == "skew_kl":
-        return -(teacher_probs * _log_mix(skew_alpha, -ratio)).sum(-1)
+        log_mix_over_p = _log_mix(skew_alpha, -ratio)
+        value = -(teacher_probs * log_mix_over_p).sum(-1)
+        if not need_grad:
+            return value, None
+        p_over_m = torch.exp(-log_mix_over_p)
+        mean = (student_probs * p_over_m).sum(-1, keepdim=True)
+        return value, (1.0 - skew_alpha) * student_probs * (mean - p_over_m)
     if name == "skew_reverse_kl":
-        return -(student_probs * _log_mix(skew_alpha, ratio)).sum(-1)
+        log_mix_over_q = _log_mix(skew_alpha, ratio)
+        value = -(student_probs * log_mix_over_q).sum(-1)
+        if not need_grad:
+            return value, None
+        q_over_m = torch.exp(-log_mix_over_q)
+        mean = (student_probs * q_over_m).sum(-1, keepdim=True)
+        return value, -student_probs * ((log_mix_over_q + value.unsqueeze(-1)) + skew_alpha * (q_over_m - mean))
     raise ValueError(f"unknown divergence {name!r}; expected one of {', '.join(DIVERGENCES)}")
 
 
@@ -192,21 +233,20 @@ def _log_ratio(teacher_logits: torch.Tensor,
     r = d - log Z with d = teacher_logits - student_logits and Z = sum_v q_v exp(d_v).
     Computing log Z as a difference of two float32 log-sum-exps leaves an error of
     about 1e-6 in every r_v, which is a 2% error for a KL of 5e-5 between a teacher
-    and a student that are close. Written as log1p(sum_v q_v expm1(d_v)) it stays
-    exact to about 1e-9, so that form is used whenever Z is near 1.
+    and a student that are close. So d is first centred by that difference c, and
+    log Z - c = log1p(sum_v q_v expm1(d_v - c)) is added, which stays exact to about 1e-9.
     """
-    difference = teacher_logits - student_logits
     student_probs = student_logits.softmax(-1)
     teacher_probs = teacher_logits.softmax(-1)
-
     plain = teacher_logits.logsumexp(-1, keepdim=True) - student_logits.logsumexp(-1, keepdim=True)
-    # The bounds keep the unused branch finite, so that its zero gradient stays zero instead of NaN.
-    bounded = difference.clamp(max=_MAX_EXPONENT)
+    centred = teacher_logits - student_logits - plain
+
+    # The bound keeps the unused branch finite, so that its zero gradient stays zero instead of NaN.
+    bounded = centred.clamp(max=_MAX_EXPONENT)
     excess = (student_probs * torch.expm1(bounded)).sum(-1, keepdim=True)
     precise = torch.log1p(excess.clamp(min=-0.9))
-    near_one = (plain.detach().abs() < 1.0) & (difference.detach().amax(-1, keepdim=True) < _MAX_EXPONENT)
-    log_normaliser = torch.where(near_one, precise, plain)
-    return difference - log_normaliser, teacher_probs, student_probs
+    usable = centred.detach().amax(-1, keepdim=True) < _MAX_EXPONENT
+    return centred - torch.where(usable, precise, torch.zeros_like(precise)), teacher_probs, student_probs
 
 
 def _log_mix(weight: float, x: torch.Tensor) -> torch.Tensor:
@@ -280,26 +320,6 @@ def _student_rest_values(scaled: torch.Tensor, log_normaliser: torch.Tensor, stu
 # --- one chunk -------------------------------------------------------------------------------
 
 
-def _chunk_sums(logits: torch.Tensor, teacher: Teacher, targets: torch.Tensor | None,
-                settings: LossSettings, vocab_size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Sum D and CE over one chunk; ``logits`` are the student's upcast ``(chunk, vocab_size)`` logits."""
-    scaled = logits / settings.temperature
-    if isinstance(teacher, TopKLabels):
-        teacher_outcomes, student_outcomes = topk_distributions(scaled, teacher, settings.topk_convention)
-    else:
-        if isinstance(teacher, TeacherHidden):
-            teacher_logits = _project(teacher.hidden, teacher.weight, vocab_size)
-        else:
-            teacher_logits = teacher[:, :vocab_size]
-        teacher_outcomes = _upcast(teacher_logits) / settings.temperature
-        student_outcomes = scaled
-
-    kd = divergence(teacher_outcomes, student_outcomes, settings.divergence, settings.jsd_beta,
-                    settings.skew_alpha).sum()
-    ce = F.cross_entropy(logits, targets, reduction="sum") if targets is not None else None
-    return kd, ce
-
-
 def _upcast_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(dtype, torch.float32)
 
@@ -364,7 +384,7 @@ class _ChunkedLoss(torch.autograd.Function):
                 # A projected chunk is a fresh tensor that the gradient may overwrite; given logits are not.
                 kd, ce, grad_logits = _topk_chunk(logits, teacher, targets, plan, need_grad, fresh=weight is not None)
             else:
-                kd, ce, grad_logits = _autograd_chunk(logits, teacher, targets, plan, need_grad)
+                kd, ce, grad_logits = _full_chunk(logits, teacher, targets, plan, need_grad, fresh=weight is not None)
             chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
             if grad_logits is not None:
                 _accumulate_grads(grad_logits, chunk, weight, rows, vocab, grad_inputs, grad_weight)
@@ -392,15 +412,62 @@ class _ChunkedLoss(torch.autograd.Function):
         return grad_inputs, grad_weight, None
 
 
-def _autograd_chunk(logits: torch.Tensor, teacher: Teacher, targets: torch.Tensor | None, plan: _Plan,
-                    need_grad: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Sum D and CE over a chunk with a full-vocabulary teacher; autograd gives the logits' gradient."""
-    logits.requires_grad_(need_grad)
-    with torch.enable_grad():
-        kd, ce = _chunk_sums(logits, teacher, targets, plan.settings, plan.vocab_size)
-        chunk_loss = plan.kd_weight * kd + (plan.ce_weight * ce if ce is not None else 0.0)
-    grad_logits = torch.autograd.grad(chunk_loss, logits)[0] if need_grad else None
-    return kd.detach(), ce.detach() if ce is not None else None, grad_logits
+def _full_chunk(logits: torch.Tensor, teacher: torch.Tensor | TeacherHidden, targets: torch.Tensor | None,
+                plan: _Plan, need_grad: bool,
+                fresh: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Sum D and CE over a chunk with a full-vocabulary teacher; return them and the gradient of the weighted sum.
+
+    The teacher's ``(chunk, vocab)`` logits are projected (``TeacherHidden``) or sliced once;
+    the rest runs over blocks of about ``_BLOCK_ELEMENTS`` logits, whose temporaries are small.
+    The gradient with respect to the logits z, kd_weight / T * dD/ds + ce_weight * (softmax(z) - y)
+    with s = z / T and dD/ds from ``_divergence_terms``, overwrites each block of the logits
+    once it is used when they are ``fresh``, so that at most two ``(chunk, vocab)`` tensors exist.
+    """
+    settings = plan.settings
+    temperature = settings.temperature
+    with torch.no_grad():
+        if isinstance(teacher, TeacherHidden):
+            teacher_logits = _project(teacher.hidden, teacher.weight, plan.vocab_size)
+        else:
+            teacher_logits = teacher[:, :plan.vocab_size]
+        dtype = torch.promote_types(logits.dtype, _upcast_dtype(teacher_logits.dtype))
+        grad = None
+        if need_grad:
+            grad = logits if fresh else torch.empty_like(logits)
+
+        kd = torch.zeros((), dtype=dtype, device=logits.device)
+        ce = torch.zeros((), dtype=dtype, device=logits.device) if targets is not None else None
+        kd_scale = plan.kd_weight / temperature
+        rows_per_block = max(1, _BLOCK_ELEMENTS // max(plan.vocab_size, 1))
+        for start in range(0, logits.shape[0], rows_per_block):
+            block = slice(start, start + rows_per_block)
+            student = logits[block].to(dtype)  # z
+            scaled = student / temperature if temperature != 1.0 else student
+            teacher_block = teacher_logits[block].to(dtype)
+            if temperature != 1.0:
+                teacher_block = teacher_block / temperature
+
+            ratio, teacher_probs, student_probs = _log_ratio(teacher_block, scaled)
+            values, block_grad = _divergence_terms(ratio, teacher_probs, student_probs, settings.divergence,
+                                                   settings.jsd_beta, settings.skew_alpha, need_grad)
+            kd += values.sum()
+            del ratio, teacher_probs
+
+            if targets is not None:
+                block_targets = targets[block].unsqueeze(-1)
+                log_normaliser = student.logsumexp(-1, keepdim=True)
+                ce += (log_normaliser - student.gather(-1, block_targets)).sum()
+            if not need_grad:
+                continue
+
+            block_grad.mul_(kd_scale)
+            if targets is not None and plan.ce_weight:
+                softmax = student_probs if temperature == 1.0 else (student - log_normaliser).exp_()
+                block_grad.add_(softmax, alpha=plan.ce_weight)
+                block_grad.scatter_add_(-1, block_targets, block_grad.new_full(block_targets.shape, -plan.ce_weight))
+            # The block's logits are no longer needed, so a fresh logits buffer takes its gradient.
+            grad[block] = block_grad
+    return kd, ce, grad
 
 
 def _topk_chunk(logits: torch.Tensor, labels: TopKLabels, targets: torch.Tensor | None, plan: _Plan,

@@ -57,11 +57,12 @@ def _import_module(entry: str, module: str) -> Any:
 
 
 def metric_source(entry: str) -> Path | None:
-    """Return the file that defines an ``eval.metrics`` entry, without running it.
+    """Return the file that defines an ``eval.metrics`` entry, without importing the module itself.
 
     A ``module:function`` entry is looked up the way ``load_metrics`` imports it
-    (working folder first); None when it cannot be found or has no source file,
-    such as a built-in module. The eval stage fingerprints this file, so that
+    (working folder first; a dotted name imports its parent package). The result
+    is None when the module cannot be found or has no source file, such as a
+    built-in module. The eval stage fingerprints this file, so that
     editing the metric makes its results stale.
     """
     module = entry.rpartition(":")[0]

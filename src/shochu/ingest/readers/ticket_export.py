@@ -221,7 +221,7 @@ def _read_jsonl(stream: io.TextIOWrapper, collector: _Collector) -> None:
         if not text.strip():
             continue
         try:
-            record = json.loads(text)
+            record = json.loads(text.strip())
         except json.JSONDecodeError as error:
             collector.malformed(line, f"invalid JSON ({error.msg} at column {error.colno})")
             continue

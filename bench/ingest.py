@@ -167,11 +167,12 @@ def base_chunks(workspace_root: Path) -> list[tuple[str, str]]:
     """Ingest the acme documents once and return (text, language) of every chunk."""
     from shochu.config import RunConfig
     from shochu.ingest import stage
-    from shochu.workspace import Workspace, read_jsonl
+    from shochu.ingest.store import read_chunks
+    from shochu.workspace import Workspace
 
     config = RunConfig.model_validate({"workspace": str(workspace_root), "ingest": {"input": str(ACME_DOCS)}})
     stage.run(config, Workspace(workspace_root))
-    chunks = read_jsonl(workspace_root / "ingest" / "chunks.jsonl")
+    chunks = read_chunks(workspace_root / "ingest")
     return [(chunk["text"], chunk["language"]) for chunk in chunks]
 
 

@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 from faker import Faker
 
 from shochu.config import ProtectConfig, RunConfig
+from shochu.ingest.store import write_tables
 from shochu.protect import Masker, stage
 from shochu.workspace import Workspace, read_json, write_jsonl
 
@@ -60,6 +61,8 @@ def time_stage(root: Path, chunks: list[dict[str, object]], protect: dict[str, o
                module: object = stage) -> tuple[float, float, dict]:
     workspace = Workspace(root)
     folder = workspace.reset("ingest")
+    write_tables(folder, chunks)
+    # An ``--old-stage`` from before the Parquet tables reads chunks.jsonl.
     write_jsonl(folder / "chunks.jsonl", chunks)
     workspace.finish("ingest", {}, {"documents": "bench"}, {}, time.time())
     config = RunConfig(workspace=str(root), protect=protect)

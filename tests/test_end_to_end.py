@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from shochu.ingest.store import read_documents
 from shochu.workspace import read_jsonl
 
 pytestmark = pytest.mark.integration
@@ -100,7 +101,7 @@ def test_broken_document_reported_not_fatal(finished_run):
     root, _, _ = finished_run
     errors = read_jsonl(root / "ws" / "ingest" / "errors.jsonl")
     assert [error["source"] for error in errors] == ["broken.pdf"]
-    documents = read_jsonl(root / "ws" / "ingest" / "documents.jsonl")
+    documents = read_documents(root / "ws" / "ingest")
     assert len(documents) >= 5
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import datetime
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from shochu.ingest.store import StoredTable
+from shochu.ingest.writer import OUTPUT_FILES
+from shochu.workspace import read_jsonl
 
 HANDBOOK_HEADER = "ACME Corp - Internal Handbook"
 JAPANESE_TEXT = "社外秘の文書は共有フォルダに保存しないでください。\n経費精算は30日以内に提出してください。"
@@ -45,6 +50,13 @@ product has reached our warehouse and passed inspection by the quality team.</p>
 <footer>All rights reserved. Cookie settings.</footer>
 </body></html>
 """
+
+
+def read_output(folder: Path, kind: str) -> list[dict[str, Any]]:
+    """Return the records of one ingest output: ``documents``, ``chunks``, ``errors`` or ``duplicates``."""
+    if kind in ("documents", "chunks"):
+        return list(StoredTable(folder / OUTPUT_FILES[kind]))
+    return read_jsonl(folder / OUTPUT_FILES[kind])
 
 
 def write_pdf(path: Path, pages: list[str], header: str | None = HANDBOOK_HEADER) -> Path:

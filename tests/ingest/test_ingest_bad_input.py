@@ -15,7 +15,7 @@ from typing import Any
 
 import pypdf
 import pytest
-from conftest import HANDBOOK_PAGES, write_docx, write_pdf
+from conftest import HANDBOOK_PAGES, read_output, write_docx, write_pdf
 
 from shochu.config import RunConfig
 from shochu.ingest import stage
@@ -35,7 +35,7 @@ def run_stage(folder: Path, workspace_root: Path, **ingest: Any) -> dict[str, An
     manifest = stage.run(make_config(workspace.root, folder, **ingest), workspace)
     out = workspace.stage_dir("ingest")
     return {"manifest": manifest, "folder": out,
-            **{name: read_jsonl(out / f"{name}.jsonl") for name in ("documents", "chunks", "errors")}}
+            **{name: read_output(out, name) for name in ("documents", "chunks", "errors")}}
 
 
 def errors_by_source(errors: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -104,7 +104,7 @@ def test_unreadable_file_and_folder_reported(locked_corpus: Path, tmp_path: Path
 def test_unreadable_file_does_not_stop_others(locked_corpus: Path, tmp_path: Path) -> None:
     result = run_stage_without_root_powers(locked_corpus, tmp_path / "workspace")
     assert result.returncode == 0, result.stderr[-3000:]
-    documents = read_jsonl(tmp_path / "workspace" / "ingest" / "documents.jsonl")
+    documents = read_output(tmp_path / "workspace" / "ingest", "documents")
     assert [document["source"] for document in documents] == ["guide.md"]
     assert json.loads(result.stdout.strip().splitlines()[-1])["errors"] == 2
 

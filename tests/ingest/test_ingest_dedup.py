@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import read_output
+
 from shochu.config import RunConfig
 from shochu.ingest import stage
 from shochu.ingest.dedup import DuplicateClusters, NearDuplicateIndex, matching_key
-from shochu.workspace import Workspace, read_jsonl
+from shochu.workspace import Workspace
 
 # ō as one code point (U+014D), and as o followed by a combining macron (U+0304).
 KYOTO_COMPOSED = "Quarterly report:  Sales grew 4 %\n\nin Ky\u014dto."
@@ -90,7 +92,7 @@ def run_stage(folder: Path, workspace_root: Path) -> dict[str, list]:
     manifest = stage.run(config, workspace)
     out = workspace.stage_dir("ingest")
     return {"manifest": manifest,
-            **{name: read_jsonl(out / f"{name}.jsonl") for name in ("documents", "chunks", "duplicates")}}
+            **{name: read_output(out, name) for name in ("documents", "chunks", "duplicates")}}
 
 
 def test_stage_kyoto_duplicate_document_dropped(tmp_path: Path) -> None:

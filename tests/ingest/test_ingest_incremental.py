@@ -3,14 +3,16 @@
 from pathlib import Path
 from typing import Any
 
-from conftest import EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, write_docx, write_pdf, write_random_bytes
+from conftest import (EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, read_output, write_docx, write_pdf,
+                      write_random_bytes)
 from ingest_crash_task import extract_or_die
 
 from shochu.config import IngestConfig, RunConfig
 from shochu.ingest import stage
 from shochu.ingest.incremental import CACHE_FOLDER, Job, extract_in_order
 from shochu.ingest.ingester import extract_file
-from shochu.workspace import Workspace, read_jsonl
+from shochu.ingest.writer import OUTPUT_FILES
+from shochu.workspace import Workspace
 
 OUTPUT_NAMES = ("documents", "chunks", "errors", "duplicates")
 
@@ -24,7 +26,7 @@ def run_stage(workspace_root: Path, folder: Path, **ingest: Any) -> tuple[dict[s
     """Run the stage; return the manifest and the bytes of every output file."""
     workspace = Workspace(workspace_root)
     manifest = stage.run(make_config(workspace.root, folder, **ingest), workspace)
-    outputs = {name: (workspace.stage_dir("ingest") / f"{name}.jsonl").read_bytes() for name in OUTPUT_NAMES}
+    outputs = {name: (workspace.stage_dir("ingest") / OUTPUT_FILES[name]).read_bytes() for name in OUTPUT_NAMES}
     return manifest, outputs
 
 
@@ -67,7 +69,7 @@ def test_reingest_drops_deleted_file(tmp_path: Path) -> None:
     (folder / "returns.html").unlink()
     _, outputs = run_stage(tmp_path / "workspace", folder)
 
-    sources = {record["source"] for record in read_jsonl(tmp_path / "workspace" / "ingest" / "documents.jsonl")}
+    sources = {record["source"] for record in read_output(tmp_path / "workspace" / "ingest", "documents")}
     assert "returns.html" not in sources
     assert b"returns.html" not in outputs["chunks"]
     stored = list((tmp_path / "workspace" / "ingest" / CACHE_FOLDER).glob("*.json"))
@@ -80,7 +82,7 @@ def test_reingest_uses_changed_text(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("The boiler is checked every Friday evening.\n", encoding="utf-8")
     run_stage(tmp_path / "workspace", folder)
 
-    chunks = read_jsonl(tmp_path / "workspace" / "ingest" / "chunks.jsonl")
+    chunks = read_output(tmp_path / "workspace" / "ingest", "chunks")
     texts = [chunk["text"] for chunk in chunks if chunk["source"] == "notes.txt"]
     assert texts == ["The boiler is checked every Friday evening."]
 
@@ -130,7 +132,7 @@ def test_stage_keeps_only_cache_and_outputs(tmp_path: Path) -> None:
     stage.run(make_config(workspace.root, folder), workspace)
 
     names = sorted(path.name for path in workspace.stage_dir("ingest").iterdir())
-    assert names == sorted([CACHE_FOLDER, "manifest.json", *(f"{name}.jsonl" for name in OUTPUT_NAMES)])
+    assert names == sorted([CACHE_FOLDER, "manifest.json", *(OUTPUT_FILES[name] for name in OUTPUT_NAMES)])
 
 
 def generated_folder(folder: Path, count: int) -> Path:

@@ -8,8 +8,9 @@ import xlwt
 
 from shochu.config import RunConfig
 from shochu.ingest import stage
+from shochu.ingest.store import read_chunks, read_documents
 from shochu.ingest.readers import InputFile, ReadError, reader_for
-from shochu.workspace import Workspace, read_jsonl
+from shochu.workspace import Workspace
 
 
 def write_xls(path: Path) -> Path:
@@ -68,8 +69,8 @@ def test_xls_stage_document(tmp_path: Path) -> None:
     config = RunConfig.model_validate({"workspace": str(workspace.root), "ingest": {"input": str(folder)}})
     manifest = stage.run(config, workspace)
 
-    documents = read_jsonl(workspace.stage_dir("ingest") / "documents.jsonl")
+    documents = read_documents(workspace.stage_dir("ingest"))
     assert [(document["source"], document["format"]) for document in documents] == [("staff.xls", "xls")]
     assert manifest["counts"]["errors"] == 0
-    chunks = read_jsonl(workspace.stage_dir("ingest") / "chunks.jsonl")
+    chunks = read_chunks(workspace.stage_dir("ingest"))
     assert any("| Pump | 120 | True |" in chunk["text"] for chunk in chunks)

@@ -4,12 +4,12 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from conftest import EMAIL_WITH_REPLY, write_docx
+from conftest import EMAIL_WITH_REPLY, read_output, write_docx
 
 from shochu.config import RunConfig
 from shochu.ingest import stage
 from shochu.ingest.readers.mail import mail_attachments, split_mbox
-from shochu.workspace import Workspace, read_jsonl
+from shochu.workspace import Workspace
 
 
 def message_with_attachments(docx: Path) -> bytes:
@@ -36,7 +36,7 @@ def ingest(tmp_path: Path, folder: Path) -> dict[str, Any]:
     workspace = Workspace(tmp_path / "workspace")
     config = RunConfig.model_validate({"workspace": str(workspace.root), "ingest": {"input": str(folder)}})
     manifest = stage.run(config, workspace)
-    outputs = {name: read_jsonl(workspace.stage_dir("ingest") / f"{name}.jsonl")
+    outputs = {name: read_output(workspace.stage_dir("ingest"), name)
                for name in ("documents", "chunks", "errors")}
     return {"manifest": manifest, **outputs}
 

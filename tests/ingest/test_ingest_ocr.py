@@ -9,12 +9,14 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from conftest import read_output
+
 from shochu.config import RunConfig
 from shochu.ingest import stage
 from shochu.ingest.readers.base import OcrUnavailableError, ReadOptions
 from shochu.ingest.readers.image import ImageReader
 from shochu.ingest.readers.pdf import PdfReader
-from shochu.workspace import Workspace, read_jsonl
+from shochu.workspace import Workspace
 
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 JAPANESE_FONT = "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
@@ -172,7 +174,7 @@ def run_stage(folder: Path, workspace_root: Path, **ingest: Any) -> dict[str, An
                                        "ingest": {"input": str(folder), **ingest}})
     stage.run(config, workspace)
     out = workspace.stage_dir("ingest")
-    return {name: read_jsonl(out / f"{name}.jsonl") for name in ("documents", "chunks", "errors")}
+    return {name: read_output(out, name) for name in ("documents", "chunks", "errors")}
 
 
 def test_stage_reports_scans_without_ocr(tmp_path: Path, mixed_pdf: Path) -> None:

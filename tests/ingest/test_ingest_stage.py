@@ -5,8 +5,11 @@ from typing import Any
 
 import pytest
 
+from conftest import read_output
+
 from shochu.config import RunConfig
 from shochu.ingest import stage
+from shochu.ingest.writer import OUTPUT_FILES
 from shochu.workspace import Workspace, read_jsonl
 
 
@@ -21,7 +24,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path) -> d
     workspace = Workspace(tmp_path_factory.mktemp("ingested") / "workspace")
     manifest = stage.run(make_config(workspace.root, shared_corpus), workspace)
     folder = workspace.stage_dir("ingest")
-    outputs = {name: read_jsonl(folder / f"{name}.jsonl")
+    outputs = {name: read_output(folder, name)
                for name in ("documents", "chunks", "errors", "duplicates")}
     return {"manifest": manifest, "folder": folder, **outputs}
 
@@ -112,7 +115,7 @@ def test_stage_output_deterministic(tmp_path: Path, shared_corpus: Path) -> None
         workspace = Workspace(tmp_path / name)
         stage.run(make_config(workspace.root, shared_corpus), workspace)
         folder = workspace.stage_dir("ingest")
-        outputs.append([(folder / f"{kind}.jsonl").read_bytes() for kind in ("documents", "chunks")])
+        outputs.append([(folder / OUTPUT_FILES[kind]).read_bytes() for kind in ("documents", "chunks")])
     assert outputs[0] == outputs[1]
 
 
@@ -150,7 +153,7 @@ def test_stage_rejects_workspace_inside_input(corpus: Path) -> None:
 def test_stage_chunk_settings_used(tmp_path: Path, shared_corpus: Path) -> None:
     workspace = Workspace(tmp_path / "workspace")
     stage.run(make_config(workspace.root, shared_corpus, chunk_chars=200, min_chunk_chars=20), workspace)
-    chunks = read_jsonl(workspace.stage_dir("ingest") / "chunks.jsonl")
+    chunks = read_output(workspace.stage_dir("ingest"), "chunks")
     assert max(len(chunk["text"]) for chunk in chunks) <= 200 + 20
 
 

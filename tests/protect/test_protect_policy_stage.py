@@ -13,11 +13,12 @@ import regex
 from cryptography.fernet import Fernet
 
 from shochu.config import RunConfig
+from shochu.ingest.store import write_tables
 from shochu.protect import stage
 from shochu.protect.operators import MissingKeyError
 from shochu.protect.pseudonyms import Pseudonymizer
 from shochu.protect.vault import MappingKeyError, read_mapping, reveal
-from shochu.workspace import Workspace, read_json, read_jsonl, write_jsonl
+from shochu.workspace import Workspace, read_json, read_jsonl
 
 KEY = "a-test-key-of-32-characters-0001"
 OTHER_KEY = "another-test-key-32-characters-2"
@@ -50,8 +51,7 @@ PLANTED = ["Hanako Yamada", "田中太郎", "Kenji Sato", "1990年4月1日", "10
 def _workspace(root: Path) -> Workspace:
     workspace = Workspace(root)
     folder = workspace.reset("ingest")
-    write_jsonl(folder / "chunks.jsonl", CHUNKS)
-    write_jsonl(folder / "documents.jsonl", DOCUMENTS)
+    write_tables(folder, CHUNKS, DOCUMENTS)
     workspace.finish("ingest", {}, {"documents": "test"}, {"chunks": len(CHUNKS)}, time.time())
     return workspace
 

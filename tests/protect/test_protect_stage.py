@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from shochu.config import RunConfig
+from shochu.ingest.store import write_tables
 from shochu.protect import recognizers, stage
-from shochu.workspace import Workspace, read_json, read_jsonl, write_jsonl
+from shochu.workspace import Workspace, read_json, read_jsonl
 
 PLANTED = ["Hanako Yamada", "hanako@example.com", "090-1234-5678", "口座番号 1234567", "1234567",
            "田中太郎", "4111 1111 1111 1111", "Somchai", "+66 2 123 4567", "202-555-0147",
@@ -58,8 +59,7 @@ def _write_tickets(path: Path, rows: list[dict[str, str]], columns: list[str]) -
 def workspace(tmp_path: Path) -> Workspace:
     workspace = Workspace(tmp_path / "run")
     folder = workspace.reset("ingest")
-    write_jsonl(folder / "chunks.jsonl", CHUNKS)
-    write_jsonl(folder / "documents.jsonl", DOCUMENTS)
+    write_tables(folder, CHUNKS, DOCUMENTS)
     workspace.finish("ingest", {"chunk_chars": 1000}, {"documents": "test"}, {"chunks": 4}, time.time())
     return workspace
 

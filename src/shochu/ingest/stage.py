@@ -2,11 +2,13 @@
 
 Outputs in the workspace's ``ingest/`` folder:
 
-- ``documents.jsonl``: one record per document read (id, source, format, language,
-  size, file hash, metadata such as title or e-mail headers).
-- ``chunks.jsonl``: the documents' text split for the later stages, with each
+- ``documents.parquet``: one row per document read (id, source, format, language,
+  size, file hash, and metadata such as title or e-mail headers as JSON text).
+- ``chunks.parquet``: the documents' text split for the later stages, with each
   chunk's language and duplicate ``cluster`` id (the chunk id of the cluster's
-  first chunk; exact and near-duplicate chunks share one).
+  first chunk; exact and near-duplicate chunks share one). Both tables are
+  written in row groups of bounded size while the stage runs, and read back
+  batch by batch with ``shochu.ingest.store`` (``iter_chunks``, ``StoredTable``).
 - ``errors.jsonl``: one record per file, folder or archive member that could not be
   read (``severity`` "error"), or that was read despite a problem such as a name
   that lies about the content (``severity`` "warning"): ``source``, an ``error``

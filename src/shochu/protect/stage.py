@@ -1,14 +1,15 @@
 """The protect stage: mask personal data in ingested chunks and labelled tickets.
 
-Reads ``ingest/chunks.jsonl`` and ``ingest/documents.jsonl`` (and the tickets
-CSV when ``build.tickets`` is set) and writes into ``protect/``:
+Reads ``ingest/chunks.parquet`` and ``ingest/documents.parquet`` batch by
+batch, once per pass (and the tickets CSV when ``build.tickets`` is set), and
+writes into ``protect/``:
 
 - ``chunks.jsonl``: the ingest records with ``text`` and ``heading`` masked, an
   ``entities`` field of counts per type and the document's ``confidentiality``
   label;
 - ``documents.jsonl``: the ingest document records with every string in
   ``metadata`` (title, author, e-mail headers) masked; written only when
-  ingest wrote ``documents.jsonl``;
+  ingest wrote ``documents.parquet``;
 - ``tickets.jsonl``: one record per usable CSV row: ``id``, ``doc_id``
   (``ticket-<id>``), masked ``text``, ``label``, ``entities``, ``confidentiality``;
 - ``privacy_report.json``: counts per type, per source and per document,
@@ -36,7 +37,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from rich.console import Console
 from rich.progress import track
 
 from shochu.config import RunConfig, TicketsConfig
+from shochu.ingest.store import CHUNKS_FILE, DOCUMENTS_FILE, StoredTable
 from shochu.protect.analyzer import SUPPORTED_ENTITIES
 from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
@@ -54,7 +56,7 @@ from shochu.protect.policy import Protector, scan_corpus
 from shochu.protect.report import PrivacyReport
 from shochu.protect.tickets import Ticket, read_tickets, tickets_path
 from shochu.protect.vault import MAPPING_FILE, MappingVault, mapping_key
-from shochu.workspace import Workspace, fingerprint_file, read_jsonl, write_json, write_jsonl
+from shochu.workspace import Workspace, fingerprint_file, write_json, write_jsonl
 
 NAME = "protect"
 
@@ -90,9 +92,9 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     # Read every input before the old output is removed, so that a bad CSV
     # header or a missing file leaves the previous run intact.
     ingest_dir = workspace.require("ingest", NAME)
-    chunks = read_jsonl(ingest_dir / "chunks.jsonl")
-    documents_path = ingest_dir / "documents.jsonl"
-    documents = read_jsonl(documents_path) if documents_path.exists() else None
+    chunks = StoredTable(ingest_dir / CHUNKS_FILE)
+    documents_path = ingest_dir / DOCUMENTS_FILE
+    documents = StoredTable(documents_path) if documents_path.exists() else None
     skipped: Counter[str] = Counter()
     tickets = list(read_tickets(config.build.tickets, skipped)) if config.build.tickets else None
     stage_inputs = inputs(config, workspace)
@@ -140,7 +142,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     return workspace.finish(NAME, settings(config), stage_inputs, counts, started, outputs)
 
 
-def _masked_chunks(protector: Protector, chunks: list[dict[str, Any]],
+def _masked_chunks(protector: Protector, chunks: Collection[dict[str, Any]],
                    report: PrivacyReport) -> Iterator[dict[str, Any]]:
     for index, chunk in enumerate(_progress(chunks, "Masking chunks")):
         doc_id = chunk["doc_id"]
@@ -163,7 +165,7 @@ def _masked_chunks(protector: Protector, chunks: list[dict[str, Any]],
                "confidentiality": protector.scan.labels[doc_id].label}
 
 
-def _masked_documents(protector: Protector, documents: list[dict[str, Any]],
+def _masked_documents(protector: Protector, documents: Collection[dict[str, Any]],
                       report: PrivacyReport) -> Iterator[dict[str, Any]]:
     for document in _progress(documents, "Masking document metadata"):
         doc_id = document["doc_id"]
@@ -207,7 +209,7 @@ def _masked_tickets(protector: Protector, tickets: list[Ticket],
                "confidentiality": protector.scan.labels[doc_id].label}
 
 
-def _texts(chunks: list[dict[str, Any]], tickets: list[Ticket]) -> Iterator[str]:
+def _texts(chunks: Iterable[dict[str, Any]], tickets: list[Ticket]) -> Iterator[str]:
     for chunk in chunks:
         yield from (value for value in (chunk.get("heading"), chunk.get("text")) if value)
     yield from (ticket.text for ticket in tickets)
@@ -220,7 +222,7 @@ def _withheld(record_id: Any, kind: str, *results: MaskResult | None) -> bool:
     return bool(failed)
 
 
-def _progress(records: list[Any], description: str) -> Iterable[Any]:
+def _progress(records: Collection[Any], description: str) -> Iterable[Any]:
     # Progress goes to stderr, so that stdout stays free for command output.
     return track(records, description=description, total=len(records), console=Console(stderr=True),
                  transient=True)

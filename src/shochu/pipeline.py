@@ -32,10 +32,25 @@ CONFIG_NAME = "config.json"
 
 # Stages that consume the built dataset only after it passed the review gate (see shochu.review.gate).
 GATED_STAGES = ("label",)
+# The first stage to show the built dataset to the teacher when training runs the teacher online.
+ONLINE_GATED_STAGES = ("train",)
 
 
 class ReviewGateError(ValueError):
     """The reviewed sample of the built dataset is below the configured acceptance."""
+
+
+def skipped_stages(config: RunConfig) -> dict[str, str]:
+    """Stages that ``shochu run`` leaves out for this config, each with the reason the summary gives."""
+    if config.train.teacher == "online":
+        return {"label": "train.teacher is 'online': the trainer runs the teacher on every batch and reads "
+                         "no stored soft labels"}
+    return {}
+
+
+def gated_stages(config: RunConfig) -> tuple[str, ...]:
+    """Stages that run only after the review gate: the first one that shows the dataset to the teacher."""
+    return ONLINE_GATED_STAGES if config.train.teacher == "online" else GATED_STAGES
 
 
 def stage_module(name: str) -> ModuleType:
@@ -64,7 +79,7 @@ def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = 
     if not force and workspace.is_fresh(name, settings, inputs):
         logger.info("stage %s is up to date; skipped", name)
         return workspace.manifest(name), False
-    if name in GATED_STAGES:
+    if name in gated_stages(config):
         enforce_review_gate(config, workspace, name)
     logger.info("stage %s: starting", name)
     return module.run(config, workspace), True
@@ -97,17 +112,21 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
 
     timings: dict[str, float] = {}
     ran: list[str] = []
+    skipped = skipped_stages(config)
     for name in STAGE_MODULES:
-        manifest, did_run = run_stage(name, config, workspace, force=name in (force or set()))
-        timings[name] = manifest.get("wall_time_s", 0.0)
-        if did_run:
-            ran.append(name)
-            # Everything downstream of a stage that ran must run again.
-            force = (force or set()) | set(list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:])
+        if name in skipped:
+            logger.info("stage %s skipped: %s", name, skipped[name])
+        else:
+            manifest, did_run = run_stage(name, config, workspace, force=name in (force or set()))
+            timings[name] = manifest.get("wall_time_s", 0.0)
+            if did_run:
+                ran.append(name)
+                # Everything downstream of a stage that ran must run again.
+                force = (force or set()) | set(list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:])
         if name == until:
             break
 
-    summary = build_summary(workspace, timings, ran, time.time() - started)
+    summary = build_summary(workspace, timings, ran, time.time() - started, skipped)
     write_json(workspace.root / "summary.json", summary)
     return summary
 
@@ -128,8 +147,12 @@ def check_model_locations(config: RunConfig) -> None:
         resolve_source(config.student.path)
 
 
-def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str], wall_time: float) -> dict:
-    """Describe the run; an output is None when its stage has not finished (for example after ``--until``)."""
+def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str], wall_time: float,
+                  skipped: dict[str, str] | None = None) -> dict:
+    """Describe the run; an output is None when its stage has not finished (for example after ``--until``).
+
+    ``skipped`` maps each stage that the config leaves out to the reason.
+    """
     root = workspace.root
     outputs = {"model": ("export", root / "export" / "model"),
                "report": ("report", root / "report" / "report.html"),
@@ -139,6 +162,7 @@ def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str
         **{key: str(path) if workspace.is_complete(stage) and path.exists() else None
            for key, (stage, path) in outputs.items()},
         "stages_run": ran,
+        "stages_skipped": skipped or {},
         "stage_wall_time_s": timings,
         "wall_time_s": round(wall_time, 1),
     }

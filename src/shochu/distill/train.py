@@ -1,4 +1,4 @@
-"""Train stage: distil the student from stored teacher soft labels.
+"""Train stage: distil the student from stored teacher soft labels or an online teacher.
 
 The loop: AdamW with linear warm-up and cosine decay (a ``LambdaLR`` schedule),
 gradient accumulation, gradient clipping and optional bfloat16 autocast of the
@@ -14,8 +14,13 @@ resume needs: the trainable weights, optimizer moments, schedule, every
 process's RNG state and the data position (examples consumed from the seeded
 stream of shuffled epochs).
 
-Every ``log_every`` steps one line with the KD, CE and total losses, tokens/s
-and peak memory goes to ``metrics.jsonl`` and the console.
+The teacher side (``train.teacher``) is either the stored top-k soft labels of
+the label stage or, with ``online``, the teacher itself run on every micro-batch
+(``shochu.distill.online``); only the online teacher provides the hidden states
+that ``train.hidden_alignment`` (``shochu.distill.alignment``) needs.
+
+Every ``log_every`` steps one line with the KD, CE, alignment and total losses,
+tokens/s and peak memory goes to ``metrics.jsonl`` and the console.
 
 Several processes (``accelerate launch``, see ``shochu.distill.distributed``)
 run data-parallel: each micro-batch of ``batch_size`` examples per process is
@@ -45,11 +50,13 @@ from safetensors.torch import load_file, save_file
 
 from shochu.config import RunConfig, TrainConfig
 from shochu.distill import distributed
+from shochu.distill.alignment import HiddenAlignment, capture_layer_outputs, resolve_pairs
 from shochu.distill.checkpoints import BEST_DIR, BestCheckpoints, apply_moves, step_folder
 from shochu.distill.data import Batch, EncodedExample, collate, encode_records
 from shochu.distill.labels import SoftLabels
-from shochu.distill.losses import LossSettings, TopKLabels, distillation_loss
+from shochu.distill.losses import LossSettings, TeacherHidden, TopKLabels, distillation_loss
 from shochu.distill.lora import add_adapter, is_adapter_model, merged_copy
+from shochu.distill.online import OnlineTeacher, teacher_identity
 from shochu.distill.vocab import check_same_tokenizer, shared_vocab_size
 from shochu.generation import resolve_dtype
 from shochu.models import load_model, load_tokenizer, prepare_models
@@ -60,13 +67,24 @@ logger = logging.getLogger(__name__)
 NAME = "train"
 # Validation record key of each train.metric name.
 METRIC_KEYS = {"val_loss": "loss", "val_kd_loss": "kd_loss", "val_ce_loss": "ce_loss"}
+# Prefix of the alignment projections among the trainable tensors of the resume state.
+ALIGNMENT_PREFIX = "hidden_alignment."
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    return {**config.section("train"), "student": config.section("student")}
+    values = {**config.section("train"), "student": config.section("student")}
+    if config.train.teacher == "online":
+        # The label stage's manifest covers these with stored labels; online, training itself depends on them.
+        values["teacher"] = config.teacher.path
+        values["label"] = {"temperature": config.label.temperature, "max_seq_len": config.label.max_seq_len}
+    return values
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
+    if config.train.teacher == "online":
+        teacher_dir = workspace.models_dir / "teacher"
+        identity = teacher_identity(teacher_dir) if teacher_dir.is_dir() else []
+        return {"build": workspace.output_fingerprint("build"), "teacher": fingerprint_json(identity)}
     return {"build": workspace.output_fingerprint("build"), "label": workspace.output_fingerprint("label")}
 
 
@@ -93,10 +111,11 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
     """
     started = time.time()
     build_dir = workspace.require("build", NAME)
-    label_dir = workspace.require("label", NAME)
+    # The online teacher replaces the stored soft labels, so the label stage need not have run.
+    label_dir = workspace.require("label", NAME) if config.train.teacher == "labels" else workspace.stage_dir("label")
     with distributed.main_first():
-        _, student_dir = prepare_models(config.teacher.path, config.student.path, config.student.layers,
-                                        workspace.models_dir, config.teacher.licence)
+        teacher_dir, student_dir = prepare_models(config.teacher.path, config.student.path, config.student.layers,
+                                                  workspace.models_dir, config.teacher.licence)
     folder = workspace.stage_dir(NAME)
     if distributed.is_main():
         if workspace.is_complete(NAME):
@@ -105,13 +124,15 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
     distributed.barrier()
 
     trainer = Trainer(config, student_dir, build_dir, label_dir, folder,
-                      run_fingerprint=fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)}))
+                      run_fingerprint=fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)}),
+                      teacher_dir=teacher_dir)
     finished = trainer.fit(stop_after_steps)
     if not finished:
         return {}
 
     state = trainer.state
-    counts = {"steps_run": state.step, "best_step": state.best_step, "metric": config.train.metric,
+    counts = {"steps_run": state.step, "teacher": config.train.teacher, "best_step": state.best_step,
+              "metric": config.train.metric,
               "best_metric": state.best_metric,
               # The report shows this figure; it exists only when validation loss ranks checkpoints.
               "best_val_loss": state.best_metric if config.train.metric == "val_loss" else None,
@@ -130,34 +151,67 @@ class StudentLoss(torch.nn.Module):
 
     DDP synchronises gradients only for work done inside the wrapped module's
     ``forward``, and the loss projects hidden states with the output weight
-    itself, so both belong here.
+    itself, so both belong here; so do the hidden-alignment projections.
+
+    The teacher side is either stored soft labels (``logprobs``, ``ids``,
+    ``rest``) or the online teacher's supervised final hidden states and output
+    projection (``teacher_hidden``, ``teacher_weight``) with, for alignment, its
+    layer outputs (``teacher_layers``). ``forward`` returns the loss, the KD sum
+    and the CE sum; the alignment sum of the same call is left in ``align_sum``.
     """
 
     def __init__(self, model: torch.nn.Module, loss_settings: LossSettings, autocast_dtype: torch.dtype,
-                 vocab_size: int | None = None) -> None:
+                 vocab_size: int | None = None, alignment: HiddenAlignment | None = None,
+                 alignment_weight: float = 0.0) -> None:
         super().__init__()
         self.model = model
         self.loss_settings = loss_settings
         self.autocast_dtype = autocast_dtype
         # Logit columns that the loss compares; columns past the tokenizer's size are padding rows.
         self.vocab_size = vocab_size
+        self.alignment = alignment
+        self.alignment_weight = alignment_weight
+        self.align_sum = torch.zeros(())
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, targets: torch.Tensor,
-                target_mask: torch.Tensor, logprobs: torch.Tensor, ids: torch.Tensor, rest: torch.Tensor,
-                num_supervised: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        with _autocast(input_ids.device, self.autocast_dtype):
+                target_mask: torch.Tensor, logprobs: torch.Tensor | None = None, ids: torch.Tensor | None = None,
+                rest: torch.Tensor | None = None, num_supervised: int | None = None,
+                teacher_hidden: torch.Tensor | None = None, teacher_weight: torch.Tensor | None = None,
+                teacher_layers: list[torch.Tensor] | None = None,
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        layers = self.alignment.student_layers if self.alignment is not None else []
+        with _autocast(input_ids.device, self.autocast_dtype), capture_layer_outputs(self.model, layers) as states:
             hidden = self.model.get_decoder()(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
-        output = distillation_loss(hidden, TopKLabels(logprobs, ids, rest), self.loss_settings,
+        if teacher_hidden is not None:
+            teacher = TeacherHidden(teacher_hidden, teacher_weight)
+        else:
+            # Soft-label rows follow the supervised positions in row-major order, as labelling wrote them.
+            teacher = TopKLabels(logprobs, ids, rest)
+        output = distillation_loss(hidden, teacher, self.loss_settings,
                                    weight=self.model.get_output_embeddings().weight, labels=targets,
                                    mask=target_mask, num_supervised=num_supervised, vocab_size=self.vocab_size)
         ce_sum = output.ce_sum if output.ce_sum is not None else torch.zeros_like(output.kd_sum)
-        return output.loss, output.kd_sum, ce_sum
+        loss = output.loss
+        self.align_sum = torch.zeros_like(output.kd_sum)
+        if self.alignment is not None:
+            if teacher_layers is None:
+                raise ValueError("hidden-state alignment needs the online teacher's layer outputs (teacher_layers)")
+            supervised = target_mask.to(torch.bool) & (targets != -100)
+            align_sum = self.alignment(states, teacher_layers, supervised)
+            loss = loss + self.alignment_weight * align_sum / max(num_supervised or output.tokens, 1)
+            self.align_sum = align_sum.detach()
+        return loss, output.kd_sum, ce_sum
 
 
 class Trainer:
     def __init__(self, config: RunConfig, student_dir: Path, build_dir: Path, label_dir: Path,
-                 folder: Path, run_fingerprint: str = "") -> None:
+                 folder: Path, run_fingerprint: str = "", teacher_dir: Path | None = None) -> None:
+        """Set up the student, its data and the teacher side.
+
+        ``label_dir`` is read only with ``train.teacher: labels``. ``teacher_dir`` is
+        the imported teacher that ``train.teacher: online`` runs; by default the
+        ``teacher`` folder beside ``student_dir``, as in a workspace's models folder.
+        """
         self.args: TrainConfig = config.train
         self.folder = folder
         # Identifies the settings and inputs; a saved state from other ones is not resumed.
@@ -166,13 +220,25 @@ class Trainer:
         self.accelerator = distributed.accelerator()
         self.device = self.accelerator.device
         self.autocast_dtype = _autocast_dtype(self.args.dtype, self.device)
+        # Loaded before seeding, so that the student's random streams are those of a run with stored labels.
+        self.online = self._load_online_teacher(teacher_dir or student_dir.parent / "teacher")
         torch.manual_seed(self.args.seed)
 
         self.tokenizer = load_tokenizer(student_dir, padding_side="right")
-        self.train_labels = SoftLabels(label_dir, "train")
-        self.validation_labels = SoftLabels(label_dir, "validation")
-        self._check_tokenizer(student_dir)
-        self.temperature = self.train_labels.temperature
+        self.train_labels: SoftLabels | None = None
+        self.validation_labels: SoftLabels | None = None
+        if self.online is None:
+            self.train_labels = SoftLabels(label_dir, "train")
+            self.validation_labels = SoftLabels(label_dir, "validation")
+            self._check_tokenizer(student_dir)
+            self.temperature = self.train_labels.temperature
+            teacher_columns, teacher_name = self.train_labels.teacher_columns, f"the teacher {self.train_labels.teacher_name}"
+        else:
+            check_same_tokenizer(load_tokenizer(self.online.folder, padding_side="right"), self.tokenizer,
+                                 str(self.online.folder), str(student_dir))
+            # The temperature that stored labels would have been made at.
+            self.temperature = config.label.temperature
+            teacher_columns, teacher_name = self.online.columns, f"the teacher in {self.online.folder}"
         if self.args.metric == "val_ce_loss" and self.args.kd_ratio == 1.0:
             raise ValueError("train.metric is val_ce_loss, but train.kd_ratio=1 gives CE no weight and it is "
                              "not computed; choose val_loss or val_kd_loss, or lower kd_ratio")
@@ -186,25 +252,32 @@ class Trainer:
         self.validation_examples = self._examples(build_dir / "validation.jsonl", self.validation_labels,
                                                   config, "validation")
         if not self.train_examples:
-            raise ValueError("no training examples have soft labels; re-run `shochu label`")
+            raise ValueError("no training examples have soft labels; re-run `shochu label`" if self.online is None
+                             else f"no training examples in {build_dir / 'train.jsonl'} fit label.max_seq_len="
+                                  f"{config.label.max_seq_len}; raise it or re-run `shochu build`")
 
         model = load_model(student_dir)
         if getattr(model.get_output_embeddings(), "bias", None) is not None:
             raise ValueError(f"the student in {student_dir} has an output projection with a bias, "
                              f"which the chunked loss does not support")
-        vocab_size = shared_vocab_size(len(self.tokenizer), self.train_labels.teacher_columns,
+        vocab_size = shared_vocab_size(len(self.tokenizer), teacher_columns,
                                        model.get_output_embeddings().weight.shape[0],
-                                       f"the teacher {self.train_labels.teacher_name}", f"the student in {student_dir}")
+                                       teacher_name, f"the student in {student_dir}")
+        self.alignment = self._alignment(model, student_dir)
         if self.args.lora is not None:
             model = add_adapter(model, self.args.lora)
         model.train()
         self.model = model
         self.trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+        if self.alignment is not None:
+            self.alignment.to(self.device)
+            self.trainable += list(self.alignment.parameters())
         self.trainable_parameters = sum(parameter.numel() for parameter in self.trainable)
         optimizer = torch.optim.AdamW(self.trainable, lr=self.args.learning_rate, weight_decay=self.args.weight_decay)
         # Not passed to accelerator.prepare, which would step it once per process.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
-        self.student = StudentLoss(model, self.loss_settings, self.autocast_dtype, vocab_size)
+        self.student = StudentLoss(model, self.loss_settings, self.autocast_dtype, vocab_size, self.alignment,
+                                   self.args.hidden_alignment.weight if self.args.hidden_alignment else 0.0)
         self.wrapped, self.optimizer = self.accelerator.prepare(self.student, optimizer)
 
         self.state = TrainState()
@@ -214,11 +287,41 @@ class Trainer:
 
     # --- setup --------------------------------------------------------------
 
+    def _load_online_teacher(self, teacher_dir: Path) -> OnlineTeacher | None:
+        if self.args.teacher != "online":
+            return None
+        if not (teacher_dir / "config.json").is_file():
+            raise FileNotFoundError(f"train.teacher is 'online', but {teacher_dir} holds no imported teacher; "
+                                    f"run `shochu train` in the workspace, which imports it, or `shochu check`")
+        # Every process loads its own copy; weights in the autocast dtype (float32 on a CPU).
+        return OnlineTeacher(teacher_dir, self.device, self.autocast_dtype)
+
+    def _alignment(self, model: torch.nn.Module, student_dir: Path) -> HiddenAlignment | None:
+        setting = self.args.hidden_alignment
+        if setting is None:
+            return None
+        if self.online is None:
+            raise ValueError("train.hidden_alignment needs train.teacher 'online': stored soft labels hold no "
+                             "teacher hidden states")
+        pairs = resolve_pairs(setting.layers, student_dir, int(model.config.num_hidden_layers), self.online.num_layers)
+        alignment = HiddenAlignment(pairs, int(model.config.hidden_size), self.online.hidden_size, setting.loss,
+                                    seed=self.args.seed)
+        self.online.layers = alignment.teacher_layers
+        if distributed.is_main():
+            logger.info("aligning hidden states of (student, teacher) layers %s with %s loss, weight %g",
+                        pairs, setting.loss, setting.weight)
+        return alignment
+
     def _check_tokenizer(self, student_dir: Path) -> None:
         check_same_tokenizer(self.train_labels.load_tokenizer(), self.tokenizer,
                              self.train_labels.teacher_name, str(student_dir))
 
-    def _examples(self, path: Path, labels: SoftLabels, config: RunConfig, split: str) -> list[EncodedExample]:
+    def _examples(self, path: Path, labels: SoftLabels | None, config: RunConfig, split: str) -> list[EncodedExample]:
+        if labels is None:
+            # Online teacher: the same encoding and length limit as labelling, without stored rows to check.
+            examples, truncated = encode_records(self.tokenizer, read_jsonl(path), config.label.max_seq_len)
+            self.dropped[split] = len(truncated)
+            return examples
         labels.check_settings(self.tokenizer, config.label.temperature, config.label.top_k)
         examples, truncated = encode_records(self.tokenizer, read_jsonl(path), config.label.max_seq_len)
         labels.check_examples(examples)
@@ -295,7 +398,7 @@ class Trainer:
         # Normalise by the supervised tokens of the whole step (all micro-batches, all processes).
         local_tokens = sum(int(batch.target_mask.sum()) for batch in micro_batches)
         (total_tokens,) = distributed.reduce_sum([local_tokens])
-        kd_sum = ce_sum = 0.0
+        kd_sum = ce_sum = align_sum = 0.0
         for index, batch in enumerate(micro_batches):
             last = index == len(micro_batches) - 1
             sync = contextlib.nullcontext() if last else self.accelerator.no_sync(self.wrapped)
@@ -306,6 +409,7 @@ class Trainer:
                 self.accelerator.backward(loss * processes)
             kd_sum += float(kd)
             ce_sum += float(ce)
+            align_sum += float(self.student.align_sum)
 
         grad_norm = self.accelerator.clip_grad_norm_(self.trainable, self.args.max_grad_norm)
         learning_rate = self.optimizer.param_groups[0]["lr"]
@@ -315,22 +419,37 @@ class Trainer:
         self.state.examples_seen += self.args.grad_accum * global_batch
 
         input_tokens = sum(int(batch.attention_mask.sum()) for batch in micro_batches)
-        kd_sum, ce_sum, input_tokens = distributed.reduce_sum([kd_sum, ce_sum, input_tokens])
+        kd_sum, ce_sum, align_sum, input_tokens = distributed.reduce_sum([kd_sum, ce_sum, align_sum, input_tokens])
         tokens = max(int(total_tokens), 1)
-        return {"loss": self._combine(kd_sum / tokens, ce_sum / tokens), "kd_sum": kd_sum, "ce_sum": ce_sum,
-                "tokens": int(total_tokens), "input_tokens": int(input_tokens), "lr": learning_rate,
-                "grad_norm": float(grad_norm), "seconds": time.perf_counter() - step_started}
+        return {"loss": self._combine(kd_sum / tokens, ce_sum / tokens, align_sum / tokens), "kd_sum": kd_sum,
+                "ce_sum": ce_sum, "align_sum": align_sum, "tokens": int(total_tokens),
+                "input_tokens": int(input_tokens), "lr": learning_rate, "grad_norm": float(grad_norm),
+                "seconds": time.perf_counter() - step_started}
 
-    def _loss_inputs(self, batch: Batch, labels: SoftLabels) -> dict[str, torch.Tensor]:
-        soft = [labels.get(example_id) for example_id in batch.example_ids]
+    def _loss_inputs(self, batch: Batch, labels: SoftLabels | None) -> dict[str, Any]:
+        """Keyword arguments of ``StudentLoss`` for one micro-batch: the batch and its teacher side."""
         tensors = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask, "targets": batch.targets,
-                   "target_mask": batch.target_mask, "logprobs": torch.cat([s[0] for s in soft]),
-                   "ids": torch.cat([s[1] for s in soft]), "rest": torch.cat([s[2] for s in soft])}
-        return {name: tensor.to(self.device) for name, tensor in tensors.items()}
+                   "target_mask": batch.target_mask}
+        tensors = {name: tensor.to(self.device) for name, tensor in tensors.items()}
+        if self.online is not None:
+            supervised = tensors["target_mask"].to(torch.bool) & (tensors["targets"] != -100)
+            teacher = self.online.run(tensors["input_ids"], tensors["attention_mask"], supervised)
+            inputs: dict[str, Any] = {**tensors, "teacher_hidden": teacher.final.hidden,
+                                      "teacher_weight": teacher.final.weight}
+            if self.alignment is not None:
+                inputs["teacher_layers"] = teacher.layers
+            return inputs
+        soft = [labels.get(example_id) for example_id in batch.example_ids]
+        stored = {"logprobs": torch.cat([s[0] for s in soft]), "ids": torch.cat([s[1] for s in soft]),
+                  "rest": torch.cat([s[2] for s in soft])}
+        return {**tensors, **{name: tensor.to(self.device) for name, tensor in stored.items()}}
 
-    def _combine(self, kd: float, ce: float) -> float:
+    def _combine(self, kd: float, ce: float, align: float = 0.0) -> float:
         # CE is not computed when kd_ratio is 1, and then has no weight.
-        return self.args.kd_ratio * self.temperature**2 * kd + (1 - self.args.kd_ratio) * ce
+        total = self.args.kd_ratio * self.temperature**2 * kd + (1 - self.args.kd_ratio) * ce
+        if self.args.hidden_alignment is not None:
+            total += self.args.hidden_alignment.weight * align
+        return total
 
     def _lr_factor(self, step: int) -> float:
         """Linear warm-up to the peak, then cosine decay to a tenth of it at max_steps."""
@@ -343,7 +462,7 @@ class Trainer:
 
     def _add_to_interval(self, record: dict[str, Any]) -> None:
         interval = self._interval
-        for key in ("kd_sum", "ce_sum", "tokens", "input_tokens", "seconds"):
+        for key in ("kd_sum", "ce_sum", "align_sum", "tokens", "input_tokens", "seconds"):
             interval[key] = interval.get(key, 0.0) + record[key]
         interval["steps"] = interval.get("steps", 0) + 1
         interval["lr"], interval["grad_norm"] = record["lr"], record["grad_norm"]
@@ -351,17 +470,26 @@ class Trainer:
     def _log_interval(self) -> None:
         interval, self._interval = self._interval, {}
         tokens = max(interval["tokens"], 1)
-        kd, ce = interval["kd_sum"] / tokens, interval["ce_sum"] / tokens
+        kd, ce, align = interval["kd_sum"] / tokens, interval["ce_sum"] / tokens, interval["align_sum"] / tokens
         record = {"split": "train", "step": self.state.step, "steps": int(interval["steps"]),
-                  "loss": self._combine(kd, ce), "kd_loss": kd, "ce_loss": ce, "lr": interval["lr"],
-                  "grad_norm": interval["grad_norm"], "tokens": int(interval["tokens"]),
+                  "loss": self._combine(kd, ce, align), "kd_loss": kd, "ce_loss": ce, **self._align_field(align),
+                  "lr": interval["lr"], "grad_norm": interval["grad_norm"], "tokens": int(interval["tokens"]),
                   "tokens_per_s": interval["input_tokens"] / interval["seconds"],
                   "supervised_tokens_per_s": interval["tokens"] / interval["seconds"],
                   "ms_per_step": interval["seconds"] * 1000 / interval["steps"], **self._memory()}
         self._write_metrics(record)
         if distributed.is_main():
-            logger.info("step %d | loss %.4f | kd %.4f | ce %.4f | %.0f tokens/s | peak RSS %.0f MiB",
-                        record["step"], record["loss"], kd, ce, record["tokens_per_s"], record["peak_rss_mib"])
+            logger.info("step %d | loss %.4f | kd %.4f | ce %.4f%s | %.0f tokens/s | peak RSS %.0f MiB",
+                        record["step"], record["loss"], kd, ce, self._align_text(record), record["tokens_per_s"],
+                        record["peak_rss_mib"])
+
+    def _align_field(self, align: float) -> dict[str, float]:
+        """The alignment term per supervised token, for records of runs that align hidden states."""
+        return {"align_loss": align} if self.alignment is not None else {}
+
+    @staticmethod
+    def _align_text(record: dict[str, Any]) -> str:
+        return f" | align {record['align_loss']:.4f}" if "align_loss" in record else ""
 
     def _memory(self) -> dict[str, float]:
         """Peak resident memory of the largest process and, on a GPU, peak allocated GPU memory."""
@@ -387,7 +515,7 @@ class Trainer:
     def validate(self) -> dict[str, Any]:
         """Validation losses over every validation example; processes split the batches."""
         self.model.eval()
-        kd_sum = ce_sum = 0.0
+        kd_sum = ce_sum = align_sum = 0.0
         tokens = 0
         starts = range(0, len(self.validation_examples), self.args.batch_size)
         for first in starts[distributed.rank() :: distributed.world_size()]:
@@ -396,12 +524,13 @@ class Trainer:
             _, kd, ce = self.student(**self._loss_inputs(batch, self.validation_labels))
             kd_sum += float(kd)
             ce_sum += float(ce)
+            align_sum += float(self.student.align_sum)
             tokens += int(batch.target_mask.sum())
         self.model.train()
-        kd_sum, ce_sum, tokens = distributed.reduce_sum([kd_sum, ce_sum, tokens])
-        kd, ce = kd_sum / max(tokens, 1), ce_sum / max(tokens, 1)
-        return {"split": "validation", "step": self.state.step, "loss": self._combine(kd, ce),
-                "kd_loss": kd, "ce_loss": ce, "tokens": int(tokens)}
+        kd_sum, ce_sum, align_sum, tokens = distributed.reduce_sum([kd_sum, ce_sum, align_sum, tokens])
+        kd, ce, align = kd_sum / max(tokens, 1), ce_sum / max(tokens, 1), align_sum / max(tokens, 1)
+        return {"split": "validation", "step": self.state.step, "loss": self._combine(kd, ce, align),
+                "kd_loss": kd, "ce_loss": ce, **self._align_field(align), "tokens": int(tokens)}
 
     def _validate_and_checkpoint(self) -> None:
         if not self.validation_examples:
@@ -420,8 +549,9 @@ class Trainer:
         record["best"] = decision.best
         self._write_metrics(record)
         if distributed.is_main():
-            logger.info("step %d | val loss %.4f | kd %.4f | ce %.4f%s", record["step"], record["loss"],
-                        record["kd_loss"], record["ce_loss"], " | best" if decision.best else "")
+            logger.info("step %d | val loss %.4f | kd %.4f | ce %.4f%s%s", record["step"], record["loss"],
+                        record["kd_loss"], record["ce_loss"], self._align_text(record),
+                        " | best" if decision.best else "")
 
         if decision.best:
             self.state.best_step, self.state.best_metric = self.state.step, value
@@ -466,7 +596,7 @@ class Trainer:
                 shutil.rmtree(temporary)
             temporary.mkdir()
             weights = {name: parameter.detach().cpu().contiguous()
-                       for name, parameter in self.model.named_parameters() if parameter.requires_grad}
+                       for name, parameter in self._trainable_by_name().items()}
             save_file(weights, str(temporary / "trainable.safetensors"))
             save_file(_optimizer_tensors(self.optimizer), str(temporary / "optimizer.safetensors"))
             rng = {f"cpu.{rank}": state for rank, state in enumerate(cpu_states)}
@@ -515,8 +645,16 @@ class Trainer:
             self._truncate_metrics(self.state.step)
             logger.info("resumed training at step %d (best step %d)", self.state.step, self.state.best_step)
 
-    def _load_trainable(self, weights: dict[str, torch.Tensor], last: Path) -> None:
+    def _trainable_by_name(self) -> dict[str, torch.nn.Parameter]:
+        """The student's trainable parameters and, prefixed, the alignment projections: the resume state's weights."""
         parameters = {name: parameter for name, parameter in self.model.named_parameters() if parameter.requires_grad}
+        if self.alignment is not None:
+            parameters.update({ALIGNMENT_PREFIX + name: parameter
+                               for name, parameter in self.alignment.named_parameters()})
+        return parameters
+
+    def _load_trainable(self, weights: dict[str, torch.Tensor], last: Path) -> None:
+        parameters = self._trainable_by_name()
         if set(weights) != set(parameters):
             missing = sorted(set(parameters) - set(weights))[:3]
             unexpected = sorted(set(weights) - set(parameters))[:3]

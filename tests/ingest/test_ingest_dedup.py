@@ -73,7 +73,7 @@ def test_large_cluster_stays_one() -> None:
         edited[number * 2] = f"edit{number}"
         clusters.add(index.assign(f"copy{number}", matching_key(" ".join(edited)), "en"))
     assert clusters == {"copy0"}
-    assert len(index.signatures) == 8
+    assert index.indexed_count() == 8
 
 
 def test_near_duplicate_japanese_characters() -> None:

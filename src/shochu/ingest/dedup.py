@@ -14,19 +14,29 @@ can be written as chunks arrive. Only the first ``MAX_INDEXED_PER_CLUSTER``
 chunks of a cluster go into the LSH index. A query therefore returns a bounded
 number of candidates however large clusters grow, and a chunk close only to a
 later member of a large cluster starts a cluster of its own.
+
+Every index (the exact digests, the LSH buckets, the signatures and the
+cluster sizes) is a table in one scratch SQLite database, so memory stays
+bounded on a corpus larger than RAM.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import sqlite3
 import unicodedata
 import zlib
+from pathlib import Path
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import MinHashLSH
 
 NUM_PERM = 128
+# Page cache of the scratch database (SQLite's default is 2 MiB); pages beyond it stay on disk.
+SCRATCH_CACHE_KIB = 64 * 1024
+# Name of the scratch database in the ingest folder while the stage runs.
+SCRATCH_FILE = "duplicates.sqlite.tmp"
 MAX_INDEXED_PER_CLUSTER = 8
 CHARACTER_NGRAM = 5
 WORD_NGRAM = 3
@@ -98,56 +108,140 @@ class _Permutations:
         return permuted.min(axis=0)
 
 
-class NearDuplicateIndex:
-    """MinHash LSH index that assigns each added text to a near-duplicate cluster."""
+# Near-duplicate index: signatures of indexed chunks, LSH band buckets, chunks indexed per cluster.
+# Exact duplicates: chunk and document key digests. Cluster sizes, for the manifest counts.
+_SCRATCH_SCHEMA = """
+CREATE TABLE near_signatures (id INTEGER PRIMARY KEY, item TEXT NOT NULL, cluster TEXT NOT NULL,
+                              signature BLOB NOT NULL);
+CREATE TABLE near_buckets (key BLOB NOT NULL, id INTEGER NOT NULL);
+CREATE INDEX near_buckets_key ON near_buckets (key);
+CREATE TABLE near_clusters (cluster TEXT PRIMARY KEY, indexed INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE exact_chunks (digest BLOB PRIMARY KEY, cluster TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE exact_documents (digest BLOB PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE cluster_sizes (cluster TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
+"""
 
-    def __init__(self, threshold: float, num_perm: int = NUM_PERM) -> None:
+
+def open_scratch(path: Path | None = None) -> sqlite3.Connection:
+    """Open the scratch database of the duplicate indexes: at ``path``, or a temporary file when None.
+
+    Its pages beyond ``SCRATCH_CACHE_KIB`` live on disk, so memory stays
+    bounded however many chunks are indexed. The data is rebuilt by every run,
+    so journaling and syncing are off: a crash loses nothing that matters.
+    """
+    connection = sqlite3.connect("" if path is None else str(path), isolation_level=None)
+    connection.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
+    connection.execute("PRAGMA journal_mode = OFF")
+    connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA temp_store = FILE")
+    connection.executescript(_SCRATCH_SCHEMA)
+
+    # One transaction for the whole run: SQLite writes pages out when its cache
+    # fills, and skips a commit per statement.
+    connection.execute("BEGIN")
+    return connection
+
+
+class NearDuplicateIndex:
+    """MinHash LSH index that assigns each added text to a near-duplicate cluster.
+
+    The LSH band buckets, the indexed signatures and the per-cluster counts
+    are SQLite tables, not Python dicts. A chunk costs one query for its
+    candidates and a few inserts. The band count and width are datasketch's
+    ``MinHashLSH`` choice for the threshold, and a bucket key is the band's
+    raw hash values, so the candidates are the ones datasketch would return.
+    Among candidates equally similar, the one indexed first wins.
+    """
+
+    def __init__(self, threshold: float, num_perm: int = NUM_PERM,
+                 connection: sqlite3.Connection | None = None) -> None:
         self.threshold = threshold
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self.permutations = _Permutations(num_perm, _SEED)
-        self.signatures: dict[str, np.ndarray] = {}  # indexed chunk id -> signature
-        self.cluster_of: dict[str, str] = {}  # indexed chunk id -> cluster id
-        self.indexed: dict[str, int] = {}  # cluster id -> number of its chunks in the index
+        shape = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.bands, self.band_rows = shape.b, shape.r
+        self.db = connection if connection is not None else open_scratch()
+        self._candidates_query = (
+            "SELECT DISTINCT s.id, s.cluster, s.signature FROM near_buckets AS b "
+            "JOIN near_signatures AS s ON s.id = b.id "
+            f"WHERE b.key IN ({', '.join('?' * self.bands)}) ORDER BY s.id")
 
     def assign(self, item_id: str, key: str, language: str) -> str:
         """Add one text by its matching key; return its cluster id (its own id when it starts one)."""
         signature = self.permutations.signature(ngram_hashes(key, language))
-        minhash = LeanMinHash(seed=_SEED, hashvalues=signature, scheme="affine32")
+        bucket_keys = self._bucket_keys(signature)
 
-        best_match, best_similarity = None, self.threshold
-        for candidate in self.lsh.query(minhash):
-            similarity = float(np.mean(self.signatures[candidate] == signature))
-            if similarity >= best_similarity:
-                best_match, best_similarity = candidate, similarity
-        cluster = self.cluster_of[best_match] if best_match is not None else item_id
+        best_cluster, best_similarity = None, 0.0
+        for _, cluster, stored in self.db.execute(self._candidates_query, bucket_keys):
+            similarity = float(np.mean(np.frombuffer(stored, dtype=np.uint32) == signature))
+            if similarity >= self.threshold and (best_cluster is None or similarity > best_similarity):
+                best_cluster, best_similarity = cluster, similarity
+        cluster = best_cluster if best_cluster is not None else item_id
 
-        if self.indexed.get(cluster, 0) < MAX_INDEXED_PER_CLUSTER:
-            self.lsh.insert(item_id, minhash, check_duplication=False)
-            self.signatures[item_id] = signature
-            self.cluster_of[item_id] = cluster
-            self.indexed[cluster] = self.indexed.get(cluster, 0) + 1
+        row = self.db.execute("SELECT indexed FROM near_clusters WHERE cluster = ?", (cluster,)).fetchone()
+        indexed = row[0] if row else 0
+        if indexed < MAX_INDEXED_PER_CLUSTER:
+            cursor = self.db.execute("INSERT INTO near_signatures (item, cluster, signature) VALUES (?, ?, ?)",
+                                     (item_id, cluster, signature.tobytes()))
+            self.db.executemany("INSERT INTO near_buckets (key, id) VALUES (?, ?)",
+                                [(bucket, cursor.lastrowid) for bucket in bucket_keys])
+            self.db.execute("INSERT OR REPLACE INTO near_clusters (cluster, indexed) VALUES (?, ?)",
+                            (cluster, indexed + 1))
         return cluster
+
+    def indexed_count(self) -> int:
+        """Return how many texts are in the LSH index."""
+        return self.db.execute("SELECT COUNT(*) FROM near_signatures").fetchone()[0]
+
+    def _bucket_keys(self, signature: np.ndarray) -> list[bytes]:
+        # One key per band: the band number, then its hash values as bytes.
+        rows = self.band_rows
+        return [band.to_bytes(1, "little") + signature[band * rows:(band + 1) * rows].tobytes()
+                for band in range(self.bands)]
 
 
 class DuplicateClusters:
-    """Cluster ids for chunks: exact duplicates by key digest first, then near-duplicates by MinHash."""
+    """Cluster ids for chunks: exact duplicates by key digest first, then near-duplicates by MinHash.
 
-    def __init__(self, threshold: float) -> None:
-        self.near = NearDuplicateIndex(threshold)
-        self.exact: dict[str, str] = {}  # key digest -> cluster id
-        self.sizes: dict[str, int] = {}
+    ``scratch`` is where the SQLite tables go (a temporary file when None);
+    ``close`` deletes it.
+    """
+
+    def __init__(self, threshold: float, scratch: Path | None = None) -> None:
+        self.scratch = scratch
+        self.db = open_scratch(scratch)
+        self.near = NearDuplicateIndex(threshold, connection=self.db)
 
     def assign(self, item_id: str, text: str, language: str) -> str:
         key = matching_key(text)
-        digest = key_digest(key)
-        cluster = self.exact.get(digest)
-        if cluster is None:
+        digest = bytes.fromhex(key_digest(key))
+        row = self.db.execute("SELECT cluster FROM exact_chunks WHERE digest = ?", (digest,)).fetchone()
+        if row is not None:
+            cluster = row[0]
+        else:
             cluster = self.near.assign(item_id, key, language)
-            self.exact[digest] = cluster
-        self.sizes[cluster] = self.sizes.get(cluster, 0) + 1
+            self.db.execute("INSERT INTO exact_chunks (digest, cluster) VALUES (?, ?)", (digest, cluster))
+        self.db.execute("INSERT INTO cluster_sizes (cluster, size) VALUES (?, 1) "
+                        "ON CONFLICT (cluster) DO UPDATE SET size = size + 1", (cluster,))
         return cluster
+
+    def first_document(self, digest: str, doc_id: str, source: str) -> dict[str, str] | None:
+        """Return the id and source of the earlier document with this key digest, or record this one as first."""
+        raw = bytes.fromhex(digest)
+        row = self.db.execute("SELECT doc_id, source FROM exact_documents WHERE digest = ?", (raw,)).fetchone()
+        if row is not None:
+            return {"doc_id": row[0], "source": row[1]}
+        self.db.execute("INSERT INTO exact_documents (digest, doc_id, source) VALUES (?, ?, ?)",
+                        (raw, doc_id, source))
+        return None
 
     def counts(self) -> dict[str, int]:
         """Return how many clusters have more than one member, and how many members those hold."""
-        shared = [size for size in self.sizes.values() if size > 1]
-        return {"duplicate_clusters": len(shared), "chunks_in_duplicate_clusters": sum(shared)}
+        clusters, members = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM cluster_sizes WHERE size > 1").fetchone()
+        return {"duplicate_clusters": clusters, "chunks_in_duplicate_clusters": members}
+
+    def close(self) -> None:
+        """Close the scratch database and delete its file."""
+        self.db.close()
+        if self.scratch is not None:
+            self.scratch.unlink(missing_ok=True)

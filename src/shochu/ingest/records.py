@@ -17,7 +17,7 @@ from typing import Any
 
 from shochu.config import IngestConfig
 from shochu.ingest.chunking import chunk_text
-from shochu.ingest.dedup import DuplicateClusters, key_digest, matching_key
+from shochu.ingest.dedup import SCRATCH_FILE, DuplicateClusters, key_digest, matching_key
 from shochu.ingest.files import Problem, document_id
 from shochu.ingest.ingester import FileResult, error_message, problem_event
 from shochu.ingest.normalize import detect_language
@@ -74,8 +74,8 @@ class RecordWriter:
         self.config = config
         self.writer = writer
         self.tally = tally
-        self.seen_texts: dict[str, dict[str, str]] = {}  # matching-key digest -> first document's id and source
-        self.clusters = DuplicateClusters(config.near_duplicate_threshold)
+        # Chunk clusters and document digests live in a scratch SQLite file; ``close`` deletes it.
+        self.clusters = DuplicateClusters(config.near_duplicate_threshold, writer.folder / SCRATCH_FILE)
 
     def add(self, source: str, result: FileResult, reused: bool) -> None:
         """Write the records of input file ``source``; ``reused`` marks a result kept from an earlier run."""
@@ -147,7 +147,7 @@ class RecordWriter:
 
         # Exact duplicates, compared by matching key: the first file in path order is kept.
         text_digest = key_digest(matching_key(text))
-        original = self.seen_texts.get(text_digest)
+        original = self.clusters.first_document(text_digest, doc_id, source)
         if original is not None:
             self.writer.write("duplicates", {"doc_id": doc_id, "source": source,
                                              "duplicate_of": original["doc_id"],
@@ -155,7 +155,6 @@ class RecordWriter:
             self.tally.duplicates_dropped += 1
             logger.debug("ingest: %s dropped as a duplicate of %s", source, original["source"])
             return
-        self.seen_texts[text_digest] = {"doc_id": doc_id, "source": source}
 
         language = detect_language(text)
         self.writer.write("documents", {

@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +85,20 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     tally = Tally()
     with StageWriter(folder) as writer:
         records = RecordWriter(config.ingest, writer, tally)
-        for problem in problems:
-            records.record_problem(problem)
-        # Progress goes to stderr, so that stdout stays clean for the CLI's JSON summary.
-        progress = track(results_in_order(jobs, cache, config.ingest, workers), total=len(jobs),
-                         description="Ingesting documents", console=Console(stderr=True))
-        for job, (result, reused) in zip(jobs, progress, strict=True):
-            records.add(job.source, result, reused)
+        with closing(records.clusters):
+            for problem in problems:
+                records.record_problem(problem)
+            # Progress goes to stderr, so that stdout stays clean for the CLI's JSON summary.
+            progress = track(results_in_order(jobs, cache, config.ingest, workers), total=len(jobs),
+                             description="Ingesting documents", console=Console(stderr=True))
+            for job, (result, reused) in zip(jobs, progress, strict=True):
+                records.add(job.source, result, reused)
+            cluster_counts = records.clusters.counts()
     removed = cache.prune()
 
     logger.info("ingest: %d files extracted, %d reused from the previous run, %d stored results of "
                 "removed or changed files deleted", tally.extracted, tally.reused, removed)
-    counts = {**tally.counts(), **records.clusters.counts()}
+    counts = {**tally.counts(), **cluster_counts}
     logger.info("ingest: %d documents, %d chunks, %d duplicates dropped",
                 counts["documents"], counts["chunks"], counts["duplicates_dropped"])
     _log_errors_summary(counts, folder / OUTPUT_FILES["errors"])

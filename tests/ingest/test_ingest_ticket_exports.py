@@ -297,8 +297,8 @@ def test_unknown_suffix_needs_format(tmp_path: Path) -> None:
     assert out["documents"] == []
     [error] = out["errors"]
     assert error["error"] == "ReadError"
-    assert error["message"] == ("cannot tell the format of a '.txt' file; set ingest.tickets[0].format to csv or "
-                                "jsonl, or rename the file to .csv or .jsonl")
+    assert error["message"] == ("unknown export format for a '.txt' file; set ingest.tickets[0].format to csv "
+                                "or jsonl, or rename the file to .csv or .jsonl")
 
 
 def test_changed_mapping_extracts_again(tmp_path: Path) -> None:

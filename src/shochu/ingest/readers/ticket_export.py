@@ -45,6 +45,8 @@ _MAX_QUOTED_LINES = 10
 _MAX_QUOTED_COLUMNS = 30
 # Nested JSON objects are searched this deep for field names to suggest.
 _MAX_FIELD_DEPTH = 4
+# Field names of a JSONL export gathered for a missing-field message.
+_MAX_SUGGESTED_FIELDS = 1000
 _MISSING = object()
 
 
@@ -60,7 +62,7 @@ class Ticket:
 
 @dataclass(frozen=True)
 class ExportProblem:
-    """A problem in one export file: an ``error`` code, a ``message`` that says what to do, a severity."""
+    """A problem in one export file: an ``error`` code, a ``message`` with what to do, and a severity."""
 
     error: str
     message: str
@@ -120,7 +122,7 @@ def read_ticket_export(file: InputFile, index: int, mapping: TicketMapping) -> T
     """
     export_format = mapping.format or FORMATS_BY_SUFFIX.get(file.suffix)
     if export_format is None:
-        raise ReadError(f"cannot tell the format of a '{file.suffix or '(no suffix)'}' file; set "
+        raise ReadError(f"unknown export format for a '{file.suffix or '(no suffix)'}' file; set "
                         f"ingest.tickets[{index}].format to csv or jsonl, or rename the file to .csv "
                         f"or .jsonl")
     sha256 = hashlib.sha256(file.data).hexdigest()
@@ -228,7 +230,7 @@ def _read_jsonl(stream: io.TextIOWrapper, collector: _Collector) -> None:
         if not isinstance(record, dict):
             collector.malformed(line, f"a JSON {type(record).__name__}, not an object")
             continue
-        if len(found_fields) < 1000:
+        if len(found_fields) < _MAX_SUGGESTED_FIELDS:
             found_fields.update(dict.fromkeys(_field_paths(record)))
         records.append((line, record))
 
@@ -281,7 +283,7 @@ def join_ticket_text(values: list[tuple[str, str]]) -> str:
     """Join (column, value) pairs as "Title: value" lines, then the last value after a blank line.
 
     This is the layout of ``build.tickets`` (``shochu.protect.tickets.ticket_text``).
-    Empty values are left out; a dotted JSON path is titled by its words.
+    Empty values are left out, and a dotted JSON path is titled by its words.
     """
     *fields, (_, body) = values
     lines = [f"{_title(column)}: {value.strip()}" for column, value in fields if value.strip()]
@@ -311,7 +313,7 @@ class _Collector:
                                    *self.mapping.metadata_columns]))
 
     def check_columns(self, found: list[str], where: str, present: set[str] | None = None) -> bool:
-        """Report mapped columns missing from ``found``; return False when the tickets cannot be read."""
+        """Report mapped columns missing from ``found``, and return False when the tickets cannot be read."""
         present = set(found) if present is None else present
         settings = [("id_column", self.mapping.id_column),
                     *(("text_columns", column) for column in self.mapping.text_columns),

@@ -133,16 +133,17 @@ def pieces(text: str, size: int = MAX_PIECE_CHARS) -> Iterator[tuple[int, int]]:
         yield start, len(text)
 
 
-class SpacyPersonRecognizer(FailClosed, LocalRecognizer):
+class _SpacyPersons(LocalRecognizer):
     """PERSON spans from the person entities of one spaCy pipeline, each with the same score."""
 
-    def __init__(self, language: str, model: str, score: float) -> None:
+    def __init__(self, language: str, model: str, score: float, piece_chars: int = MAX_PIECE_CHARS) -> None:
         if language not in SCRIPTS:
             raise ValueError(f"protect.ner.models: no NER support for language {language!r}; "
                              f"use {' or '.join(LANGUAGES)}")
         self.language = language
         self.model = model
         self.score = score
+        self.piece_chars = piece_chars
         self._script = SCRIPTS[language]
         super().__init__(supported_entities=["PERSON"], name=f"ShochuSpacyPersonRecognizer[{language}]")
 
@@ -158,7 +159,7 @@ class SpacyPersonRecognizer(FailClosed, LocalRecognizer):
         if not self._script.search(text):
             return []
         found = []
-        for start, end in pieces(text):
+        for start, end in pieces(text, self.piece_chars):
             # GiNZA's Sudachi tokenizer is not safe to share between threads.
             with _lock:
                 document = self._nlp(text[start:end])
@@ -174,6 +175,14 @@ class SpacyPersonRecognizer(FailClosed, LocalRecognizer):
             recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
                                   RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id},
         )
+
+
+class SpacyPersonRecognizer(FailClosed, _SpacyPersons):
+    """``_SpacyPersons`` whose errors withhold the text instead of letting it through unmasked.
+
+    ``FailClosed`` wraps ``analyze`` only when the class after it in the MRO
+    defines it, hence the private base class.
+    """
 
 
 def ner_recognizers(models: Mapping[str, str], score: float) -> list[SpacyPersonRecognizer]:

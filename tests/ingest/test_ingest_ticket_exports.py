@@ -159,6 +159,18 @@ def test_shift_jis_csv_export(tmp_path: Path) -> None:
         "exports/sjis.csv#S-1": "Subject: パスワード再設定\n\n社内ポータルのパスワードを再設定してください。"}
 
 
+def test_cp874_thai_csv_export(tmp_path: Path) -> None:
+    export = ("ticket_id,subject,body,category,priority\r\n"
+              "TH-9,ขอรหัสผ่านใหม่,ลืมรหัสผ่านเข้าระบบบัญชี กรุณาตั้งค่าใหม่ให้ด้วยครับ,บัญชี,สูง\r\n").encode("cp874")
+    out = run_ingest(tmp_path, {"exports/thai.csv": export}, [CSV_MAPPING])
+    [document] = out["documents"]
+    assert document["language"] == "th"
+    assert document["metadata"] == {"category": "บัญชี", "priority": "สูง", "ticket_id": "TH-9", "line": 2,
+                                    "encoding": "cp874"}
+    assert chunk_texts(out["chunks"]) == {
+        "exports/thai.csv#TH-9": "Subject: ขอรหัสผ่านใหม่\n\nลืมรหัสผ่านเข้าระบบบัญชี กรุณาตั้งค่าใหม่ให้ด้วยครับ"}
+
+
 def test_missing_column_names_fix(tmp_path: Path) -> None:
     export = "ticket_id,Subject,body,category\nT-1,Printer jam,It jams.,hardware\n"
     out = run_ingest(tmp_path, {"exports/tickets.csv": export}, [{**CSV_MAPPING, "metadata_columns": []}])
@@ -191,6 +203,17 @@ def test_missing_jsonl_field_suggests_path(tmp_path: Path) -> None:
     assert "column 'ticket.subject' of ingest.tickets[0].text_columns is not in any record" in error["message"]
     assert "columns found: 'ticket.id', 'ticket.subjet', 'description'." in error["message"]
     assert "Did you mean 'ticket.subjet'?" in error["message"]
+
+
+def test_missing_jsonl_id_field_once(tmp_path: Path) -> None:
+    records = [{"id": f"H-{number}", "ticket": {"subject": "Same"}, "description": "Same body."}
+               for number in (1, 2)]
+    export = "".join(json.dumps(record) + "\n" for record in records)
+    out = run_ingest(tmp_path, {"helpdesk/a.jsonl": export}, [{**JSONL_MAPPING, "metadata_columns": []}])
+    assert out["documents"] == []
+    assert [error["error"] for error in out["errors"]] == ["ticket_column_missing"]
+    assert "column 'ticket.id' of ingest.tickets[0].id_column is not in any record" in out["errors"][0]["message"]
+    assert "Did you mean 'id'?" in out["errors"][0]["message"]
 
 
 def test_bad_json_line_skipped(tmp_path: Path) -> None:

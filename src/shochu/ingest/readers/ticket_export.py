@@ -218,7 +218,7 @@ def _delimiter(header: str, suffix: str) -> str:
 
 def _read_jsonl(stream: io.TextIOWrapper, collector: _Collector) -> None:
     found_fields: dict[str, None] = {}
-    records: list[tuple[int, dict[str, Any]]] = []
+    present: set[str] = set()
     for line, text in enumerate(stream, start=1):
         if not text.strip():
             continue
@@ -232,16 +232,14 @@ def _read_jsonl(stream: io.TextIOWrapper, collector: _Collector) -> None:
             continue
         if len(found_fields) < _MAX_SUGGESTED_FIELDS:
             found_fields.update(dict.fromkeys(_field_paths(record)))
-        records.append((line, record))
+        present.update(column for column in collector.mapped_columns
+                       if column not in present and _lookup(record, column) is not _MISSING)
+        collector.add(line, lambda column, record=record: _json_text(_lookup(record, column)))
 
     # A mapped field that no record has is a mapping error, like a missing CSV
     # column, rather than a ticket without a value.
-    present = {column for column in collector.mapped_columns()
-               if any(_lookup(record, column) is not _MISSING for _, record in records)}
     if not collector.check_columns(list(found_fields), "any record", present):
-        return
-    for line, record in records:
-        collector.add(line, lambda column, record=record: _json_text(_lookup(record, column)))
+        collector.discard_tickets()
 
 
 def _lookup(record: dict[str, Any], path: str) -> Any:
@@ -307,10 +305,8 @@ class _Collector:
         self.lines_without_id: list[int] = []
         self.lines_without_text: list[int] = []
         self.metadata_columns = list(mapping.metadata_columns)
-
-    def mapped_columns(self) -> list[str]:
-        return list(dict.fromkeys([self.mapping.id_column, *self.mapping.text_columns,
-                                   *self.mapping.metadata_columns]))
+        self.mapped_columns = list(dict.fromkeys([mapping.id_column, *mapping.text_columns,
+                                                  *mapping.metadata_columns]))
 
     def check_columns(self, found: list[str], where: str, present: set[str] | None = None) -> bool:
         """Report mapped columns missing from ``found``, and return False when the tickets cannot be read."""
@@ -336,6 +332,16 @@ class _Collector:
                 f"case-sensitive) and re-run",
                 severity="warning" if is_metadata else "error"))
         return readable
+
+    def discard_tickets(self) -> None:
+        """Drop the tickets read so far, and their problems, once the mapping turns out not to fit."""
+        self.export.tickets.clear()
+        self.export.problems = [problem for problem in self.export.problems
+                                if problem.error != "duplicate_ticket_id"]
+        self.listed["duplicate_ticket_id"].clear()
+        self.unlisted_lines["duplicate_ticket_id"].clear()
+        self.lines_without_id.clear()
+        self.lines_without_text.clear()
 
     def malformed(self, line: int, detail: str) -> None:
         advice = ("a value that contains the delimiter, a double quote or a line break must be "
@@ -431,7 +437,22 @@ def _quoted_columns(found: list[str]) -> str:
 
 
 def _suggestion(column: str, found: list[str]) -> str:
-    """Return " Did you mean 'X'?" for the closest column name, ignoring case, or an empty string."""
+    """Return " Did you mean 'X'?" for the closest column name, or an empty string.
+
+    A name that differs only by case comes first, then a JSON path that ends in
+    the same field name ("id" for "ticket.id"), then the closest by spelling.
+    """
     folded = {name.casefold(): name for name in found}
-    close = difflib.get_close_matches(column.casefold(), list(folded), n=1, cutoff=0.6)
-    return f" Did you mean '{folded[close[0]]}'?" if close else ""
+    key = column.casefold()
+    leaf = key.rsplit(".", 1)[-1]
+    same_leaf = [name for folded_name, name in folded.items() if folded_name.rsplit(".", 1)[-1] == leaf]
+    if key in folded:
+        close = folded[key]
+    elif same_leaf:
+        close = same_leaf[0]
+    else:
+        matches = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+        if not matches:
+            return ""
+        close = folded[matches[0]]
+    return f" Did you mean '{close}'?"

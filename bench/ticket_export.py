@@ -103,7 +103,8 @@ def main() -> None:
         return
 
     print(f"# {platform.platform()}, Python {platform.python_version()}, {args.tickets} tickets per export")
-    print(f"{'encoding':<9} {'MiB':>6} {'reader':<14} {'documents':>9} {'seconds':>8} {'peak growth MiB':>16}")
+    print(f"{'encoding':<9} {'MiB':>6} {'reader':<14} {'documents':>9} {'seconds':>8} "
+          f"{'peak growth MiB':>16}")
     with tempfile.TemporaryDirectory() as folder:
         for encoding in args.encodings:
             path = Path(folder) / f"tickets-{encoding}.csv"

@@ -271,6 +271,17 @@ def test_many_bad_rows_summarised() -> None:
                                            "26); the first 20 are listed one by one")
 
 
+def test_unclosed_quote_reports_lost_lines() -> None:
+    rows = ["ticket_id,subject,body", 'T-0,Open,"a quote that is never closed']
+    rows += [f"T-{number},Subject {number},Body {number} {'x' * 200}" for number in range(1, 2000)]
+    file = InputFile("t.csv", ("\n".join(rows) + "\n").encode())
+    export = read_ticket_export(file, 0, TicketMapping(files=["t.csv"]))
+    [problem] = export.problems
+    assert problem.message.startswith("lines 2 to 579 skipped: field larger than field limit (131072);")
+    assert export.tickets[0].ticket_id == "T-578"
+    assert len(export.tickets) == 1422
+
+
 def test_encoding_change_after_first_mib() -> None:
     """A file whose first MiB is ASCII and whose later rows are Shift_JIS is detected again in full."""
     ascii_rows = "".join(f"A-{number:06d},Subject {number},Plain ASCII body {number}.\r\n"

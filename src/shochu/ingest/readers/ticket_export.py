@@ -185,7 +185,9 @@ def _read_csv(stream: io.TextIOWrapper, suffix: str, collector: _Collector) -> N
             if header is None:
                 raise ReadError(f"the header line cannot be parsed as CSV ({error}); check the first line "
                                 f"of the export and re-run") from error
-            collector.malformed(line, f"{error}")
+            # An unclosed quote makes the following lines one value, up to the
+            # csv module's field size limit; every line it swallowed is lost.
+            collector.malformed(line, f"{error}", last_line=reader.line_num)
             continue
         if not any(cell.strip() for cell in row):
             continue
@@ -343,11 +345,14 @@ class _Collector:
         self.lines_without_id.clear()
         self.lines_without_text.clear()
 
-    def malformed(self, line: int, detail: str) -> None:
+    def malformed(self, line: int, detail: str, last_line: int | None = None) -> None:
+        where = f"line {line}"
+        if last_line is not None and last_line > line:
+            where = f"lines {line} to {last_line}"
         advice = ("a value that contains the delimiter, a double quote or a line break must be "
                   "enclosed in double quotes" if self.export.format == "ticket_csv"
                   else "each line must hold one JSON object")
-        self._list("malformed_row", line, f"line {line} skipped: {detail}; fix that row of the "
+        self._list("malformed_row", line, f"{where} skipped: {detail}; fix that row of the "
                    f"export ({advice}) and re-run")
 
     def add(self, line: int, value_of: Callable[[str], str | None]) -> None:

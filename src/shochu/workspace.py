@@ -134,17 +134,20 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Read a JSONL file; a malformed line raises ``ValueError`` naming file and line."""
-    records = []
+    return list(iter_jsonl(path))
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the records of a JSONL file one line at a time; a malformed line raises ``ValueError``."""
     with open(path, encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError as error:
                 raise ValueError(f"{path}:{line_number}: invalid JSON ({error.msg}); "
                                  f"delete the file and re-run the stage that wrote it") from error
-    return records
 
 
 # --- stages and manifests -------------------------------------------------

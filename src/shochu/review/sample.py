@@ -19,13 +19,14 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shochu.config import ReviewConfig
 from shochu.ingest.normalize import detect_language
-from shochu.workspace import Workspace, read_json, read_jsonl, write_json, write_jsonl
+from shochu.workspace import Workspace, iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -54,18 +55,33 @@ class Sources:
     languages: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, protect_dir: Path) -> Sources:
+    def load(cls, protect_dir: Path, examples: Iterable[dict[str, Any]]) -> Sources:
+        """Read the source records that ``examples`` may name, streaming the protect outputs line by line.
+
+        Only those records, and the languages of their documents, are kept, so
+        memory follows the number of examples, not the size of the corpus.
+        """
+        wanted_ids: set[str] = set()
+        wanted_documents: set[str] = set()
+        for example in examples:
+            wanted_ids.update(candidate_source_ids(example))
+            if example.get("doc_id"):
+                wanted_documents.add(str(example["doc_id"]))
+
         sources = cls()
         chunks = protect_dir / "chunks.jsonl"
         tickets = protect_dir / "tickets.jsonl"
         documents = protect_dir / "documents.jsonl"
         if chunks.exists():
-            sources.chunks = {record["chunk_id"]: record for record in read_jsonl(chunks)}
+            sources.chunks = {record["chunk_id"]: record for record in iter_jsonl(chunks)
+                              if str(record.get("chunk_id")) in wanted_ids}
         if tickets.exists():
-            sources.tickets = {str(record["id"]): record for record in read_jsonl(tickets)}
+            sources.tickets = {str(record["id"]): record for record in iter_jsonl(tickets)
+                               if str(record.get("id")) in wanted_ids}
+        wanted_documents.update(str(record.get("doc_id")) for record in sources.chunks.values())
         if documents.exists():
-            sources.languages = {record["doc_id"]: record["language"]
-                                 for record in read_jsonl(documents) if record.get("language")}
+            sources.languages = {record["doc_id"]: record["language"] for record in iter_jsonl(documents)
+                                 if record.get("language") and record["doc_id"] in wanted_documents}
         return sources
 
     def find(self, example: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
@@ -93,14 +109,28 @@ class Sources:
         return self.chunks.get(source_id) or self.tickets.get(source_id)
 
 
+def candidate_source_ids(example: dict[str, Any]) -> set[str]:
+    """Return every id that ``Sources.find`` may look up for an example."""
+    ids: set[str] = set()
+    for name in _SOURCE_ID_FIELDS:
+        value = example.get(name)
+        if isinstance(value, list):
+            ids.update(str(item) for item in value)
+        elif value:
+            ids.add(str(value))
+    prefix = f"{example.get('task')}-"
+    example_id = str(example.get("id", ""))
+    if example_id.startswith(prefix):
+        ids.add(example_id[len(prefix):])
+    return ids
+
+
 def load_cards(workspace: Workspace) -> list[dict[str, Any]]:
     """Return one card per example in ``build/{train,validation,test}.jsonl``, sorted by id."""
     build_dir = workspace.require("build", "review")
     protect_dir = workspace.root / "protect"
-    sources = Sources.load(protect_dir)
 
-    cards: list[dict[str, Any]] = []
-    unsourced = 0
+    examples: list[tuple[str, dict[str, Any]]] = []
     for split in BUILD_SPLITS:
         path = build_dir / f"{split}.jsonl"
         if not path.exists():
@@ -110,9 +140,15 @@ def load_cards(workspace: Workspace) -> list[dict[str, Any]]:
                 if required not in example:
                     raise ValueError(f"{path}: example {line_number} has no {required!r} field; "
                                      f"re-run `shochu build --workspace {workspace.root} --force`")
-            card = make_card(example, split, sources)
-            unsourced += card["source"] is None
-            cards.append(card)
+            examples.append((split, example))
+    sources = Sources.load(protect_dir, (example for _, example in examples))
+
+    cards: list[dict[str, Any]] = []
+    unsourced = 0
+    for split, example in examples:
+        card = make_card(example, split, sources)
+        unsourced += card["source"] is None
+        cards.append(card)
     if unsourced:
         logger.warning("review: %d of %d examples have no source text in %s", unsourced, len(cards),
                        protect_dir)

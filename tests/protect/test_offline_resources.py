@@ -1,7 +1,11 @@
-"""The protect stage fetches nothing: spaCy loads no model, tldextract, Sudachi and PyThaiNLP stay offline."""
+"""The protect stage fetches nothing: no spaCy model with NER off, GiNZA from its wheel with NER on.
+
+tldextract, Sudachi and PyThaiNLP stay offline too.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -98,3 +102,29 @@ def test_pythainlp_reads_bundled_lists_offline(tmp_path: Path) -> None:
         "True [] []",
         "[]",
     ]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ja_ginza") is None,
+                    reason="GiNZA is not installed; run make install-ner")
+def test_ginza_loads_from_wheel_offline(tmp_path: Path) -> None:
+    # With protect.ner on, spacy.load reads ja_ginza from its installed wheel: no connection, no file
+    # written under HOME. A fresh interpreter, with the same audit hook as above.
+    script = (
+        "import os, sys\n"
+        "connections = []\n"
+        "def audit(event, args):\n"
+        "    if event == 'socket.connect':\n"
+        "        connections.append(event)\n"
+        "        raise OSError('network disabled in this test')\n"
+        "sys.addaudithook(audit)\n"
+        "from shochu.config import ProtectConfig\n"
+        "from shochu.protect import Masker\n"
+        "masker = Masker(ProtectConfig(ner={'models': {'ja': 'ja_ginza'}}))\n"
+        "print(masker.mask('昨日、田中と山本が東京駅で会った。').text)\n"
+        "print(connections)\n"
+        "print(sorted(os.listdir(os.path.expanduser('~'))))\n"
+    )
+    environment = dict(os.environ, HOME=str(tmp_path))
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                               env=environment)
+    assert completed.stdout.splitlines() == ["昨日、[PERSON_1]と[PERSON_2]が東京駅で会った。", "[]", "[]"]

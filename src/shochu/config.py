@@ -44,7 +44,7 @@ class StudentSpec(_Section):
 
 
 class TicketMapping(_Section):
-    """How ingest reads one kind of ticket export: one document per ticket instead of one table."""
+    """Column mapping of one kind of ticket export, which ingest reads as one document per ticket."""
 
     files: list[str] = Field(..., min_length=1, description="Glob patterns on the path relative to "
                              "ingest.input ('exports/*.csv', 'helpdesk/**/*.jsonl'; '**' spans folders, "

@@ -37,7 +37,7 @@ FORMATS_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson":
 # Bytes from the start of the file on which the encoding is detected.
 _DETECTION_BYTES = 1 << 20
 _DELIMITERS = (",", "\t", ";", "|")
-# Problems listed one per line of errors.jsonl, per kind and file; the rest are counted in one more line.
+# Problems listed one per line of errors.jsonl, per kind and file. The rest are counted in one more line.
 _MAX_LISTED_PROBLEMS = 20
 # Line numbers quoted in a message that counts skipped tickets.
 _MAX_QUOTED_LINES = 10
@@ -186,7 +186,7 @@ def _read_csv(stream: io.TextIOWrapper, suffix: str, collector: _Collector) -> N
                 raise ReadError(f"the header line cannot be parsed as CSV ({error}); check the first line "
                                 f"of the export and re-run") from error
             # An unclosed quote makes the following lines one value, up to the
-            # csv module's field size limit; every line it swallowed is lost.
+            # csv module's field size limit, so every line it swallowed is lost.
             collector.malformed(line, f"{error}", last_line=reader.line_num)
             continue
         if not any(cell.strip() for cell in row):

@@ -98,9 +98,9 @@ def test_row_groups_bounded_by_rows(tmp_path: Path) -> None:
     assert writer.rows == 1050
 
 
-def test_row_groups_bounded_by_bytes(tmp_path: Path) -> None:
+def test_row_groups_bounded_by_chars(tmp_path: Path) -> None:
     path = tmp_path / CHUNKS_FILE
-    with TableWriter(path, CHUNK_SCHEMA, row_group_rows=10_000, row_group_bytes=50_000) as writer:
+    with TableWriter(path, CHUNK_SCHEMA, row_group_rows=10_000, row_group_chars=50_000) as writer:
         for number in range(100):
             writer.append(chunk(number, "文" * 10_000))
 

@@ -1,7 +1,7 @@
 """The ingest stage's tables of documents and chunks, stored as Parquet and read back in batches.
 
 ``TableWriter`` buffers records and writes them as row groups of at most
-``ROW_GROUP_ROWS`` rows or about ``ROW_GROUP_BYTES`` of text, so the stage
+``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_CHARS`` characters of text, so the stage
 holds one row group in memory however large the corpus is. The file is written
 under a temporary name and renamed into place only when the writer closes
 without an exception, so a killed or failed run leaves no partial table.
@@ -30,7 +30,7 @@ from shochu.workspace import atomic_path
 CHUNKS_FILE = "chunks.parquet"
 DOCUMENTS_FILE = "documents.parquet"
 ROW_GROUP_ROWS = 2048
-ROW_GROUP_BYTES = 16 << 20
+ROW_GROUP_CHARS = 16 << 20  # characters of string fields, about 16 to 64 MiB of UTF-8
 BATCH_ROWS = 1024
 
 # Ingest fills every column. Only ids and chunk text are required, so that a
@@ -64,11 +64,11 @@ class TableWriter:
     """Writer of one Parquet table, flushed in bounded row groups and renamed into place on success."""
 
     def __init__(self, path: Path, schema: pa.Schema, row_group_rows: int = ROW_GROUP_ROWS,
-                 row_group_bytes: int = ROW_GROUP_BYTES) -> None:
+                 row_group_chars: int = ROW_GROUP_CHARS) -> None:
         self.path = path
         self.schema = schema
         self.row_group_rows = row_group_rows
-        self.row_group_bytes = row_group_bytes
+        self.row_group_chars = row_group_chars
         self.rows = 0
         self._buffer: list[dict[str, Any]] = []
         self._buffered_chars = 0
@@ -97,7 +97,7 @@ class TableWriter:
                                                        default=str)}
         self._buffer.append(record)
         self._buffered_chars += sum(len(value) for value in record.values() if isinstance(value, str))
-        if len(self._buffer) >= self.row_group_rows or self._buffered_chars >= self.row_group_bytes:
+        if len(self._buffer) >= self.row_group_rows or self._buffered_chars >= self.row_group_chars:
             self.flush()
 
     def flush(self) -> None:

@@ -3,6 +3,7 @@
 Usage (from the repository root):
 
     .venv/bin/python bench/protect.py [--seed 20241205] [--repeats 12] [--throughput-mb 1.0]
+        [--ner-ja ja_ginza] [--ner-en FOLDER] [--ner-throughput-mb 0.05]
 
 The labelled set comes from ``bench/protect_cases.py`` and is generated at run
 time. A detection counts as correct only when its start, end and entity type
@@ -11,7 +12,9 @@ same process, is Presidio's own predefined pattern recognizers (e-mail, phone,
 card, IBAN, IP) over the same blank spaCy tokenizer. Presidio's PERSON
 detection needs a spaCy NER model, which Shochu does not load, so the baseline
 finds no names. Shochu runs with NER off, its default: every PERSON span
-comes from cues and gazetteers.
+comes from cues and gazetteers. It runs again with ``protect.ner`` on, with
+the pipelines of ``--ner-ja`` (GiNZA's ``ja_ginza`` by default) and
+``--ner-en`` that are installed, and prints what it left out.
 
 Throughput is measured in one process: the benchmark texts are
 repeated until they reach ``--throughput-mb`` megabytes of UTF-8 and masked in
@@ -20,7 +23,9 @@ pieces of about 1,500 characters, Shochu's default chunk size. With
 as an example of documents with little personal data. Each throughput line
 gives MB per CPU-second of this process (``time.process_time``), which is the
 per-core figure, next to MB per wall-clock second, which drops when other jobs
-share the cores.
+share the cores. NER off and on are also timed side by side on
+``--ner-throughput-mb`` (0.05 by default) of the mixed and of the Japanese
+benchmark texts, a smaller amount because NER is much slower.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from protect_cases import STRUCTURED, Case, generate_cases, name_overlap  # noqa
 from shochu.config import ProtectConfig  # noqa: E402
 from shochu.protect import Masker  # noqa: E402
 from shochu.protect.analyzer import LANGUAGE, BlankNlpEngine  # noqa: E402
+from shochu.protect.ner import check_models  # noqa: E402
 from shochu.protect.normalize import normalize  # noqa: E402
 from shochu.protect.placeholders import Span, resolve_overlaps  # noqa: E402
 from shochu.protect.recognizers import offline_suffix_extractor  # noqa: E402
@@ -60,8 +66,8 @@ from shochu.protect.recognizers import offline_suffix_extractor  # noqa: E402
 Detector = Callable[[str], list[tuple[int, int, str]]]
 
 
-def shochu_detector() -> Detector:
-    masker = Masker(ProtectConfig())
+def shochu_detector(config: ProtectConfig | None = None) -> Detector:
+    masker = Masker(config or ProtectConfig())
 
     def detect(text: str) -> list[tuple[int, int, str]]:
         spans, failed = masker.detect(text)
@@ -182,12 +188,53 @@ def throughput(pieces: list[str], detect: Detector) -> tuple[float, float]:
     return size / 1_000_000 / cpu_seconds, size / 1_000_000 / wall_seconds
 
 
+def ner_setting(ja: str, en: str) -> dict[str, str]:
+    """Return protect.ner.models for the pipelines given and installed; say which were left out and why."""
+    models = {}
+    for language, model in (("ja", ja), ("en", en)):
+        if not model:
+            print(f"NER for {language}: no pipeline given, so none is measured")
+            continue
+        try:
+            check_models({language: model})
+        except ValueError as error:
+            print(f"NER for {language}: {error}")
+            continue
+        models[language] = model
+    return models
+
+
+def ner_label(models: dict[str, str]) -> str:
+    return ", ".join(f"{language}={model}" for language, model in models.items())
+
+
+def print_ner_throughput(cases: list[Case], detectors: dict[str, Detector], megabytes: float) -> None:
+    """Print NER-off and NER-on throughput side by side on a smaller slice of the benchmark texts."""
+    texts = {"benchmark texts": benchmark_pieces(cases, megabytes),
+             "Japanese benchmark texts": benchmark_pieces([case for case in cases if case.language == "ja"],
+                                                          megabytes)}
+    print()
+    print(f"NER off and on over {megabytes} MB of text (load average {os.getloadavg()[0]:.1f}):")
+    print("| detector | text | MB | MB per CPU-second (per core) | MB per wall-clock second |",
+          "|---|---|---|---|---|", sep="\n")
+    for name, detect in detectors.items():
+        for label, pieces in texts.items():
+            size = sum(len(piece.encode("utf-8")) for piece in pieces) / 1_000_000
+            per_cpu_second, per_wall_second = throughput(pieces, detect)
+            print(f"| {name} | {label} | {size:.2f} | {per_cpu_second:.3f} | {per_wall_second:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=20241205)
     parser.add_argument("--repeats", type=int, default=12, help="Cases per template.")
     parser.add_argument("--throughput-mb", type=float, default=1.0, help="MB of text for the throughput run.")
     parser.add_argument("--real-html", help="Folder of HTML files whose text is also timed.")
+    # NER on (protect.ner), measured beside NER off.
+    parser.add_argument("--ner-ja", default="ja_ginza", help="spaCy pipeline for protect.ner.models.ja; '' for none.")
+    parser.add_argument("--ner-en", default="", help="spaCy pipeline (package or folder) for protect.ner.models.en.")
+    parser.add_argument("--ner-throughput-mb", type=float, default=0.05,
+                        help="MB of text for the NER-on throughput run, smaller because NER is slow.")
     arguments = parser.parse_args()
 
     cases = generate_cases(arguments.seed, arguments.repeats)
@@ -206,6 +253,12 @@ def main() -> None:
                  "baseline: Presidio predefined pattern recognizers": presidio_baseline_detector()}
     for name, detect in detectors.items():
         print("\n".join(report(name, cases, detect)))
+    ner_models = ner_setting(arguments.ner_ja, arguments.ner_en)
+    ner_detectors = {"Shochu (NER off, the default)": detectors["Shochu (NER off, the default)"]}
+    if ner_models:
+        name = f"Shochu (NER on: {ner_label(ner_models)})"
+        ner_detectors[name] = shochu_detector(ProtectConfig(ner={"models": ner_models}))
+        print("\n".join(report(name, cases, ner_detectors[name])))
     texts = {"benchmark texts": benchmark_pieces(cases, arguments.throughput_mb)}
     if arguments.real_html:
         texts[f"HTML text in {arguments.real_html}"] = html_pieces(arguments.real_html)
@@ -217,6 +270,8 @@ def main() -> None:
             size = sum(len(piece.encode("utf-8")) for piece in pieces) / 1_000_000
             per_cpu_second, per_wall_second = throughput(pieces, detect)
             print(f"| {name} | {label} | {size:.2f} | {per_cpu_second:.2f} | {per_wall_second:.2f} |")
+    if ner_models:
+        print_ner_throughput(cases, ner_detectors, arguments.ner_throughput_mb)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ def test_reader_streams_batches(tmp_path: Path) -> None:
         seen += len(batch)
         peak = max(peak, pa.total_allocated_bytes())
     assert seen == 20_000
-    # Arrow memory never holds more than a few row groups (about 1.5 MB of UTF-8 each).
+    # Arrow memory never contains more than a few row groups (about 1.5 MB of UTF-8 each).
     assert peak < 8_000_000
 
 

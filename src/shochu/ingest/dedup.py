@@ -33,7 +33,7 @@ import numpy as np
 from datasketch import MinHashLSH
 
 NUM_PERM = 128
-# Page cache of the scratch database (SQLite's default is 2 MiB); pages beyond it stay on disk.
+# Page cache of the scratch database (SQLite's default is 2,000 KiB); pages beyond it stay on disk.
 SCRATCH_CACHE_KIB = 64 * 1024
 # Name of the scratch database in the ingest folder while the stage runs.
 SCRATCH_FILE = "duplicates.sqlite.tmp"
@@ -170,12 +170,16 @@ class NearDuplicateIndex:
         signature = self.permutations.signature(ngram_hashes(key, language))
         bucket_keys = self._bucket_keys(signature)
 
-        best_cluster, best_similarity = None, 0.0
-        for _, cluster, stored in self.db.execute(self._candidates_query, bucket_keys):
-            similarity = float(np.mean(np.frombuffer(stored, dtype=np.uint32) == signature))
-            if similarity >= self.threshold and (best_cluster is None or similarity > best_similarity):
-                best_cluster, best_similarity = cluster, similarity
-        cluster = best_cluster if best_cluster is not None else item_id
+        # Estimated Jaccard similarity to every candidate; argmax takes the first
+        # of equal maxima, which is the earliest indexed since rows come by id.
+        cluster = item_id
+        candidates = self.db.execute(self._candidates_query, bucket_keys).fetchall()
+        if candidates:
+            stored = np.frombuffer(b"".join(row[2] for row in candidates), dtype=np.uint32)
+            similarities = (stored.reshape(len(candidates), -1) == signature).mean(axis=1)
+            best = int(np.argmax(similarities))
+            if similarities[best] >= self.threshold:
+                cluster = candidates[best][1]
 
         row = self.db.execute("SELECT indexed FROM near_clusters WHERE cluster = ?", (cluster,)).fetchone()
         indexed = row[0] if row else 0

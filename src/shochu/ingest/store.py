@@ -2,7 +2,7 @@
 
 ``TableWriter`` buffers records and writes them as row groups of at most
 ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_CHARS`` characters of text, so the stage
-holds one row group in memory however large the corpus is. The file is written
+keeps one row group in memory however large the corpus is. The file is written
 under a temporary name and renamed into place only when the writer closes
 without an exception, so a killed or failed run leaves no partial table.
 

@@ -61,12 +61,12 @@ class Sources:
         Only those records, and the languages of their documents, are kept, so
         memory follows the number of examples, not the size of the corpus.
         """
-        wanted_ids: set[str] = set()
-        wanted_documents: set[str] = set()
+        needed_ids: set[str] = set()
+        needed_documents: set[str] = set()
         for example in examples:
-            wanted_ids.update(candidate_source_ids(example))
+            needed_ids.update(candidate_source_ids(example))
             if example.get("doc_id"):
-                wanted_documents.add(str(example["doc_id"]))
+                needed_documents.add(str(example["doc_id"]))
 
         sources = cls()
         chunks = protect_dir / "chunks.jsonl"
@@ -74,14 +74,14 @@ class Sources:
         documents = protect_dir / "documents.jsonl"
         if chunks.exists():
             sources.chunks = {record["chunk_id"]: record for record in iter_jsonl(chunks)
-                              if str(record.get("chunk_id")) in wanted_ids}
+                              if str(record.get("chunk_id")) in needed_ids}
         if tickets.exists():
             sources.tickets = {str(record["id"]): record for record in iter_jsonl(tickets)
-                               if str(record.get("id")) in wanted_ids}
-        wanted_documents.update(str(record.get("doc_id")) for record in sources.chunks.values())
+                               if str(record.get("id")) in needed_ids}
+        needed_documents.update(str(record.get("doc_id")) for record in sources.chunks.values())
         if documents.exists():
             sources.languages = {record["doc_id"]: record["language"] for record in iter_jsonl(documents)
-                                 if record.get("language") and record["doc_id"] in wanted_documents}
+                                 if record.get("language") and record["doc_id"] in needed_documents}
         return sources
 
     def find(self, example: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:

@@ -77,8 +77,11 @@ _MIN_MASS = 1e-12
 _MAX_TOPK_SHARE = 0.99
 # Largest teacher-minus-student logit difference for which the precise log-normaliser is used.
 _MAX_EXPONENT = 60.0
-# Logits per block of rows in the full-vocabulary loss; each block's float32 temporaries take 4 MiB.
-_BLOCK_ELEMENTS = 1 << 20
+# Logits per block of rows in the full-vocabulary loss. On the CPU each float32 temporary of a block
+# takes 4 MiB; other devices get larger blocks, so that each kernel launch has enough work.
+_CPU_BLOCK_ELEMENTS = 1 << 20
+# NOTE: a guess, not measured on an accelerator; at most about 10 such temporaries exist at once.
+_DEVICE_BLOCK_ELEMENTS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -429,7 +432,7 @@ def _full_chunk(logits: torch.Tensor, teacher: torch.Tensor | TeacherHidden, tar
     """Sum D and CE over a chunk with a full-vocabulary teacher; return them and the gradient of the weighted sum.
 
     The teacher's ``(chunk, vocab)`` logits are projected (``TeacherHidden``) or sliced once;
-    the rest runs over blocks of about ``_BLOCK_ELEMENTS`` logits, whose temporaries are small.
+    the rest runs over blocks of rows of about ``_CPU_BLOCK_ELEMENTS`` logits on the CPU.
     The gradient with respect to the logits z, kd_weight / T * dD/ds + ce_weight * (softmax(z) - y)
     with s = z / T and dD/ds from ``_divergence_terms``, overwrites each block of the logits
     once it is used when they are ``fresh``, so that at most two ``(chunk, vocab)`` tensors exist.
@@ -449,7 +452,8 @@ def _full_chunk(logits: torch.Tensor, teacher: torch.Tensor | TeacherHidden, tar
         kd = torch.zeros((), dtype=dtype, device=logits.device)
         ce = torch.zeros((), dtype=dtype, device=logits.device) if targets is not None else None
         kd_scale = plan.kd_weight / temperature
-        rows_per_block = max(1, _BLOCK_ELEMENTS // max(plan.vocab_size, 1))
+        block_elements = _CPU_BLOCK_ELEMENTS if logits.device.type == "cpu" else _DEVICE_BLOCK_ELEMENTS
+        rows_per_block = max(1, block_elements // max(plan.vocab_size, 1))
         for start in range(0, logits.shape[0], rows_per_block):
             block = slice(start, start + rows_per_block)
             student = logits[block].to(dtype)  # z

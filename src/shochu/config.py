@@ -472,8 +472,9 @@ class EvalConfig(_Section):
     latency_new_tokens: int = Field(32, ge=2, description="Tokens decoded per timed prompt; the probe always "
                                     "decodes this many, so short answers do not distort the decode speed.")
     baseline: bool = Field(False, description="Also train a hard-label baseline (the initial student trained "
-                           "with CE only, train.kd_ratio 0, on the same data and steps) into eval/baseline and "
-                           "evaluate it beside the distilled student; this runs a second training.")
+                           "with CE only, train.kd_ratio 0, on the same data and steps) into WORKSPACE/baseline and "
+                           "evaluate it beside the distilled student; this runs a second training, which "
+                           "resumes after an interruption and is reused while its inputs are unchanged.")
 
 
 class CostConfig(_Section):

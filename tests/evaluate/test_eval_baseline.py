@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 from tiny_models import tiny_run_config, write_protected_corpus
 
 from shochu.evaluate import report
-from shochu.evaluate.baseline import baseline_config
+from shochu.evaluate.baseline import baseline_config, train_baseline
 from shochu.pipeline import run_stage
 from shochu.workspace import Workspace, read_json, read_jsonl
 
@@ -50,7 +50,7 @@ def test_baseline_config_drops_kd() -> None:
 def test_baseline_model_evaluated(evaluated) -> None:
     _, _, results = evaluated
     assert list(results["models"]) == ["teacher", "student_init", "student", "baseline"]
-    assert results["models"]["baseline"]["path"] == "eval/baseline/best"
+    assert results["models"]["baseline"]["path"] == "baseline/best"
     for entry in results["tasks"].values():
         assert "baseline" in entry["metrics"]
         assert "baseline" in entry["intervals"]
@@ -58,7 +58,7 @@ def test_baseline_model_evaluated(evaluated) -> None:
 
 def test_baseline_trained_with_ce_only(evaluated) -> None:
     _, workspace, _ = evaluated
-    records = [r for r in read_jsonl(workspace.stage_dir("eval") / "baseline" / "metrics.jsonl")
+    records = [r for r in read_jsonl(workspace.root / "baseline" / "metrics.jsonl")
                if r["split"] == "train"]
     assert records
     for record in records:
@@ -68,7 +68,7 @@ def test_baseline_trained_with_ce_only(evaluated) -> None:
 def test_baseline_same_budget(evaluated) -> None:
     config, workspace, _ = evaluated
     distilled = read_jsonl(workspace.stage_dir("train") / "metrics.jsonl")
-    baseline = read_jsonl(workspace.stage_dir("eval") / "baseline" / "metrics.jsonl")
+    baseline = read_jsonl(workspace.root / "baseline" / "metrics.jsonl")
     last_step = max(r["step"] for r in distilled if r["split"] == "train")
     assert max(r["step"] for r in baseline if r["split"] == "train") == last_step
     assert last_step == config.train.max_steps
@@ -76,14 +76,24 @@ def test_baseline_same_budget(evaluated) -> None:
 
 def test_baseline_keeps_best_only(evaluated) -> None:
     _, workspace, _ = evaluated
-    names = {path.name for path in (workspace.stage_dir("eval") / "baseline").iterdir()}
+    names = {path.name for path in (workspace.root / "baseline").iterdir()}
     assert "best" in names
+    assert "finished.json" in names
     assert "last" not in names
+
+
+def test_finished_baseline_reused(evaluated) -> None:
+    # Eval empties its own folder on every run; the baseline outside it is not trained again.
+    config, workspace, _ = evaluated
+    weights = workspace.root / "baseline" / "best" / "model.safetensors"
+    written = weights.stat().st_mtime_ns
+    assert train_baseline(config, workspace) == workspace.root / "baseline" / "best"
+    assert weights.stat().st_mtime_ns == written
 
 
 def test_baseline_weights_differ(evaluated) -> None:
     _, workspace, _ = evaluated
-    baseline = load_file(workspace.stage_dir("eval") / "baseline" / "best" / "model.safetensors")
+    baseline = load_file(workspace.root / "baseline" / "best" / "model.safetensors")
     initial = load_file(workspace.models_dir / "student-init" / "model.safetensors")
     distilled = load_file(workspace.stage_dir("train") / "best" / "model.safetensors")
     name = next(key for key in baseline if "layers.0.mlp" in key)

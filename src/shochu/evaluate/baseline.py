@@ -2,9 +2,13 @@
 
 With ``eval.baseline`` the eval stage trains the initial student again with
 ``train.kd_ratio`` set to 0 and every other train setting unchanged (data,
-steps, learning rate, batch size, seed), into ``eval/baseline``. Its best
+steps, learning rate, batch size, seed), into ``WORKSPACE/baseline``. Its best
 checkpoint is evaluated beside the distilled student, so the difference between
 the two is what the teacher's soft labels added.
+
+The folder lives outside ``eval/``, which every eval run empties, so that an
+interrupted baseline resumes from its last checkpoint, and a finished one is
+reused while the train settings and the train stage's inputs are unchanged.
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ import shutil
 from pathlib import Path
 
 from shochu.config import RunConfig
+from shochu.distill import train
 from shochu.distill.checkpoints import BEST_DIR
 from shochu.distill.train import Trainer
-from shochu.workspace import Workspace, fingerprint_json
+from shochu.workspace import Workspace, fingerprint_json, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
 FOLDER = "baseline"
+# Written when the baseline finished; holds the fingerprint of what it was trained from.
+FINISHED_FILE = "finished.json"
 
 
 def baseline_config(config: RunConfig) -> RunConfig:
@@ -37,24 +44,37 @@ def baseline_config(config: RunConfig) -> RunConfig:
     return copy
 
 
-def train_baseline(config: RunConfig, workspace: Workspace, output: Path) -> Path:
-    """Train the hard-label baseline into ``output/baseline`` and return its best checkpoint folder.
+def train_baseline(config: RunConfig, workspace: Workspace) -> Path:
+    """Train the hard-label baseline into ``WORKSPACE/baseline`` and return its best checkpoint folder.
 
-    Only ``best`` and ``metrics.jsonl`` are kept; the resume state in ``last`` is deleted
-    after training, because a new eval run starts from an empty eval folder anyway.
+    A finished baseline with the same fingerprint is returned as it is. Otherwise
+    training resumes from ``last`` when that state has the same fingerprint, and
+    starts afresh when it has not. Only ``best`` and ``metrics.jsonl`` are kept
+    once training ends.
     """
     settings = baseline_config(config)
-    folder = output / FOLDER
+    folder = workspace.root / FOLDER
+    best = folder / BEST_DIR
+    fingerprint = fingerprint_json({"baseline": settings.section("train"),
+                                    "inputs": train.inputs(settings, workspace)})
+    finished = folder / FINISHED_FILE
+    if finished.is_file():
+        if read_json(finished).get("fingerprint") == fingerprint and (best / "config.json").is_file():
+            logger.info("baseline: reusing the finished hard-label baseline in %s", folder)
+            return best
+        logger.info("baseline: the train settings or data changed; training the baseline again")
+        shutil.rmtree(folder)
+
     folder.mkdir(parents=True, exist_ok=True)
     logger.info("training the hard-label baseline (kd_ratio 0, %d steps at most) into %s",
                 settings.train.max_steps, folder)
     trainer = Trainer(settings, workspace.models_dir / "student-init", workspace.stage_dir("build"),
-                      workspace.stage_dir("label"), folder,
-                      run_fingerprint=fingerprint_json({"baseline": settings.section("train")}))
+                      workspace.stage_dir("label"), folder, run_fingerprint=fingerprint)
     trainer.fit()
-    shutil.rmtree(folder / "last", ignore_errors=True)
-    best = folder / BEST_DIR
     if not (best / "config.json").is_file():
         raise FileNotFoundError(f"the baseline training finished without a checkpoint in {best}")
+    shutil.rmtree(folder / "last", ignore_errors=True)
+    write_json(finished, {"fingerprint": fingerprint, "steps": trainer.state.step,
+                          "best_step": trainer.state.best_step})
     logger.info("baseline: %d steps, best step %d", trainer.state.step, trainer.state.best_step)
     return best

@@ -375,7 +375,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     output = workspace.reset(NAME)
     if config.eval.baseline:
         workspace.require("label", NAME)
-        folders["baseline"] = train_baseline(config, workspace, output)
+        folders["baseline"] = train_baseline(config, workspace)
 
     evaluation = evaluate_models(folders, tasks, config, user_metrics)
     for name, folder in folders.items():

@@ -258,12 +258,13 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Folder of documents to ingest (searched recursively).")],
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
-    chunk_chars: Annotated[int | None, typer.Option(help="Target chunk size in characters. (default: 1500)")] = None,
+    chunk_tokens: Annotated[int | None, typer.Option(
+        help="Most tokens in a chunk, counted with the teacher's tokenizer. (default: 640)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Extract, normalise, de-duplicate and chunk every document in FOLDER."""
-    overrides = {"ingest": {"input": str(folder.resolve()), "chunk_chars": chunk_chars}}
+    overrides = {"ingest": {"input": str(folder.resolve()), "chunk_tokens": chunk_tokens}}
     _run_one("ingest", _guard(_config_for, workspace, config_file, overrides), force, verbose)
 
 

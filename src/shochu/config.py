@@ -65,8 +65,12 @@ class TicketMapping(_Section):
 
 class IngestConfig(_Section):
     input: str | None = Field(None, description="Folder of documents to ingest.")
-    chunk_chars: int = Field(1500, ge=200, description="Target chunk size in characters.")
-    min_chunk_chars: int = Field(200, ge=1, description="Chunks shorter than this merge with a neighbour.")
+    # 640 tokens is about the 1,500 characters of the former chunk_chars default: the
+    # SmolLM2 tokenizer makes 1 token of about 2.2 characters of examples/acme/docs.
+    chunk_tokens: int = Field(640, ge=32, description="Most tokens in a chunk, counted with the tokenizer of "
+                              "teacher.path without special tokens; a longer section is split at sentence ends.")
+    min_chunk_tokens: int = Field(90, ge=1, description="A chunk with fewer tokens joins a neighbouring chunk of "
+                                  "its own section when the two fit within chunk_tokens.")
     max_file_mb: float = Field(100.0, gt=0, description="Files (and archive members) larger than this, "
                                "in MiB, are not read and are listed in errors.jsonl.")
     max_archive_mb: float = Field(1024.0, gt=0, description="Most uncompressed data, in MiB, read from "
@@ -82,6 +86,22 @@ class IngestConfig(_Section):
     tickets: list[TicketMapping] = Field(default_factory=list, description="Ticket exports (CSV or JSONL) "
                                          "read as one document per ticket; files that no mapping matches "
                                          "are read as before.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_character_budget(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ({"chunk_chars", "min_chunk_chars"} & data.keys()):
+            raise ValueError("chunk_chars and min_chunk_chars were replaced by chunk_tokens and min_chunk_tokens, "
+                             "counted with the teacher's tokenizer; divide a character count by about 2.2 for "
+                             "the packaged SmolLM2 teacher (chunk_chars 1500 is about chunk_tokens 640)")
+        return data
+
+    @model_validator(mode="after")
+    def _minimum_below_budget(self) -> IngestConfig:
+        if self.min_chunk_tokens >= self.chunk_tokens:
+            raise ValueError(f"min_chunk_tokens ({self.min_chunk_tokens}) must be less than chunk_tokens "
+                             f"({self.chunk_tokens})")
+        return self
 
 
 ConfidentialityLabel = Literal["public", "internal", "confidential", "secret"]
@@ -669,7 +689,7 @@ def format_errors(source: Path | str, error: ValidationError) -> str:
 
 
 def _spelling_hint(location: tuple[Any, ...]) -> str:
-    """Suggest the setting that an unknown key was probably meant to be, such as chunk_chars for chunk_char."""
+    """Suggest the setting that an unknown key was probably meant to be, such as chunk_tokens for chunk_token."""
     model: Any = RunConfig
     for part in location[:-1]:
         if isinstance(part, int):

@@ -37,6 +37,15 @@ def test_folder_rules(labeller: Labeller, source: str, label: str) -> None:
     assert labeller.label(_facts(source=source)).label == label
 
 
+@pytest.mark.parametrize("pattern", ["exports/*.csv", "*.csv", "exports/tickets.csv", "exports/**"])
+def test_folder_rule_covers_each_ticket_of_an_export(pattern: str) -> None:
+    # Ingest names a ticket "<export file>#<ticket id>"; a rule that names the file covers its tickets.
+    labeller = Labeller(ConfidentialityConfig(folders={pattern: "secret"}))
+    assert labeller.label(_facts(source="exports/tickets.csv#T-1042")).label == "secret"
+    assert labeller.label(_facts(source="exports/other.jsonl#T-1")).label == (
+        "secret" if pattern == "exports/**" else "public")
+
+
 def test_folder_rule_named(labeller: Labeller) -> None:
     assert labeller.label(_facts(source="hr/a.docx")).rules == ("folder hr/**",)
 

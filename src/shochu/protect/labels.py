@@ -77,10 +77,14 @@ class Labeller:
 
     def _matches(self, facts: DocumentFacts) -> Iterable[tuple[str, str]]:
         if facts.source:
+            # A ticket of an export has the source "exports/tickets.csv#T-1042"; a rule that names
+            # the export file must cover each of its tickets.
             path = facts.source.replace("\\", "/")
+            paths = {path, path.split("#", 1)[0]}
             for pattern, expression, label in self._folders:
-                name = path.rsplit("/", 1)[-1]
-                if expression.fullmatch(path) or ("/" not in pattern and expression.fullmatch(name)):
+                if any(expression.fullmatch(candidate)
+                       or ("/" not in pattern and expression.fullmatch(candidate.rsplit("/", 1)[-1]))
+                       for candidate in paths):
                     yield label, f"folder {pattern}"
         for marking in facts.markings:
             folded = _fold(marking)

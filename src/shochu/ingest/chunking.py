@@ -1,20 +1,31 @@
-"""Structure-aware chunking of normalised document text.
+"""Structure-aware chunking of normalised document text within a token budget.
 
 Text is split into blocks (headings, paragraphs, Markdown tables, fenced code),
-blocks are packed into chunks of up to ``chunk_chars`` characters without
-crossing a heading, and chunks shorter than ``min_chunk_chars`` are merged into
-a neighbour. A block longer than ``chunk_chars`` is split at sentence ends, then
-at line breaks, then between words; a table is split only between rows.
+and blocks are packed into chunks of at most ``chunk_tokens`` tokens, counted
+with the teacher's tokenizer (``shochu.ingest.tokens.TokenCounter``), without
+crossing a heading. A chunk under ``min_chunk_tokens`` joins a neighbouring
+chunk of its own section when the joined chunk stays within the budget, and a
+chunk of headings only joins the text that follows it. So a short section stays
+a short chunk of its own.
 
-Because short chunks are always merged, a chunk can exceed ``chunk_chars`` by
-the size of the short chunk merged into it, and a single table row longer than
-``chunk_chars`` stays whole.
+A block over the budget is split at sentence ends, then at line breaks, then
+between words, and a single sentence still over the budget is cut at token
+boundaries, never inside a character or between a letter and its combining
+marks. A table is split between rows, repeating its header rows in every piece.
+
+While packing, a chunk's size is the sum of its parts' token counts. Every
+finished chunk is then counted again as a whole and split further if that count
+is over the budget. So no chunk exceeds ``chunk_tokens`` by the tokenizer's own
+count, except a run of combining marks longer than the budget, which has no
+cut point.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
@@ -40,6 +51,7 @@ class Block:
     kind: str  # "heading", "paragraph", "table" or "code"
     text: str
     heading: str | None  # nearest heading at or above this block
+    section: int = 0  # number of headings at or above this block; 0 before the first heading
 
 
 @dataclass
@@ -47,13 +59,32 @@ class Chunk:
     text: str
     heading: str | None
     headings_only: bool = False
+    section: int = 0
+    tokens: int = 0  # the tokenizer's count of ``text`` once ``chunk_text`` returns; an estimate before
 
 
-def chunk_text(text: str, markdown: bool, chunk_chars: int, min_chunk_chars: int) -> list[Chunk]:
-    """Split a document's text into chunks; ``markdown`` enables headings, tables and fences."""
+class TokenCounter(Protocol):
+    """What chunking needs from a tokenizer; ``shochu.ingest.tokens.TokenCounter`` implements it."""
+
+    separator_tokens: int  # tokens of the paragraph break that joins the parts of a chunk
+
+    def count(self, texts: Sequence[str]) -> list[int]: ...
+
+    def token_ends(self, text: str) -> list[int]: ...
+
+
+def chunk_text(text: str, markdown: bool, counter: TokenCounter, chunk_tokens: int,
+               min_chunk_tokens: int) -> list[Chunk]:
+    """Split a document's text into chunks of at most ``chunk_tokens`` tokens.
+
+    ``markdown`` enables headings, tables and code fences. Each returned chunk's
+    ``tokens`` is the tokenizer's count of its text.
+    """
     blocks = split_blocks(text, markdown)
-    chunks = _pack(blocks, chunk_chars)
-    return _merge_short(chunks, min_chunk_chars)
+    sizes = counter.count([block.text for block in blocks])
+    chunks = _pack(blocks, sizes, chunk_tokens, counter)
+    chunks = _merge_short(chunks, min_chunk_tokens, chunk_tokens, counter.separator_tokens)
+    return _fit_counted(chunks, chunk_tokens, counter)
 
 
 # --- blocks ---------------------------------------------------------------
@@ -65,11 +96,12 @@ def split_blocks(text: str, markdown: bool) -> list[Block]:
     lines: list[str] = []
     kind = "paragraph"
     heading: str | None = None
+    section = 0
     in_fence = False
 
     def flush() -> None:
         if lines:
-            blocks.append(Block(kind, "\n".join(lines), heading))
+            blocks.append(Block(kind, "\n".join(lines), heading, section))
             lines.clear()
 
     for line in text.split("\n"):
@@ -88,6 +120,7 @@ def split_blocks(text: str, markdown: bool) -> list[Block]:
         kind = line_kind
         if kind == "heading":
             heading = _HEADING.match(line).group(2)
+            section += 1
         if kind == "code":
             in_fence = True
         lines.append(line)
@@ -111,51 +144,107 @@ def _line_kind(line: str, markdown: bool) -> str:
 
 # --- splitting over-long blocks --------------------------------------------
 
+# A piece of text and its token count.
+Piece = tuple[str, int]
 
-def split_block(block: Block, limit: int) -> list[str]:
-    """Return the block's text in pieces of at most ``limit`` characters where possible."""
-    if len(block.text) <= limit:
-        return [block.text]
+
+def split_block(block: Block, size: int, limit: int, counter: TokenCounter) -> list[Piece]:
+    """Return the block's text in pieces of at most ``limit`` tokens; ``size`` is the block's count."""
+    if size <= limit:
+        return [(block.text, size)]
     if block.kind == "table":
-        return _split_table(block.text, limit)
-    return split_to_fit(block.text, limit)
+        return _split_table(block.text, limit, counter)
+    return split_to_fit(block.text, limit, counter)
 
 
-def _split_table(text: str, limit: int) -> list[str]:
-    """Split a Markdown table between rows, repeating its header row in every piece."""
+def _split_table(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
+    """Split a Markdown table between rows, repeating its header rows in every piece.
+
+    A row that does not fit beside the header rows is split as text, without them.
+    """
     rows = text.split("\n")
     header: list[str] = []
     if len(rows) > 2 and _TABLE_SEPARATOR.match(rows[1].strip()):
         header, rows = rows[:2], rows[2:]
-    header_size = sum(len(row) + 1 for row in header)
+    header_size = counter.count(["\n".join(header)])[0] + len(header) if header else 0
+    row_sizes = counter.count(rows)
 
-    pieces: list[list[str]] = []
+    pieces: list[Piece] = []
+    current: list[str] = []
     size = 0
-    for row in rows:
-        if pieces and size + len(row) + 1 <= limit:
-            pieces[-1].append(row)
-            size += len(row) + 1
+    for row, row_size in zip(rows, row_sizes):
+        # Each row costs its tokens plus one for the line break before it.
+        if current and size + row_size + 1 <= limit:
+            current.append(row)
+            size += row_size + 1
+            continue
+        if current:
+            pieces.append(("\n".join(current), size))
+        if header_size + row_size + 1 <= limit:
+            current, size = [*header, row], header_size + row_size + 1
         else:
-            pieces.append([*header, row])
-            size = header_size + len(row) + 1
-    return ["\n".join(piece) for piece in pieces]
+            pieces.extend(split_to_fit(row, limit, counter))
+            current, size = [], 0
+    if current:
+        pieces.append(("\n".join(current), size))
+    return pieces
 
 
-def split_to_fit(text: str, limit: int) -> list[str]:
-    """Split text into pieces of at most ``limit`` characters at the best cut points available."""
-    return [piece.strip() for piece in _fit_segments(text, limit) if piece.strip()]
+def split_to_fit(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
+    """Split text into stripped pieces of at most ``limit`` tokens at the best cut points available.
+
+    The returned counts are the tokenizer's counts of the stripped pieces.
+    """
+    segments = _fit_segments(text, counter.count([text])[0], limit, counter, level=0)
+    pieces = [piece.strip() for piece, _ in _pack_strings(segments, limit)]
+    pieces = [piece for piece in pieces if piece]
+    fitted: list[Piece] = []
+    for piece, size in zip(pieces, counter.count(pieces)):
+        if size <= limit:
+            fitted.append((piece, size))
+        else:
+            # Joined segments can count a few tokens more than their sum; cut such a piece again.
+            fitted.extend(_cut_tokens(piece, size, limit, counter, step=limit - (size - limit)))
+    return fitted
 
 
-def _fit_segments(text: str, limit: int) -> list[str]:
-    """Return pieces of at most ``limit`` characters that concatenate back to ``text``."""
-    if len(text) <= limit:
-        return [text]
-    for pattern in _CUT_POINTS:
-        segments = _cut_after(text, pattern)
+def _fit_segments(text: str, size: int, limit: int, counter: TokenCounter, level: int) -> list[Piece]:
+    """Return segments of at most ``limit`` tokens each that concatenate back to ``text``.
+
+    ``level`` is the first cut pattern to try: the segments that one pattern
+    made contain no further match of it.
+    """
+    if size <= limit:
+        return [(text, size)]
+    for index in range(level, len(_CUT_POINTS)):
+        segments = _cut_after(text, _CUT_POINTS[index])
         if len(segments) > 1:
-            fitted = [piece for segment in segments for piece in _fit_segments(segment, limit)]
-            return _pack_strings(fitted, limit)
-    return [text[start:start + limit] for start in range(0, len(text), limit)]
+            sizes = counter.count(segments)
+            return [fitted for segment, segment_size in zip(segments, sizes)
+                    for fitted in _fit_segments(segment, segment_size, limit, counter, index + 1)]
+    return _cut_tokens(text, size, limit, counter, step=limit)
+
+
+def _cut_tokens(text: str, size: int, limit: int, counter: TokenCounter, step: int) -> list[Piece]:
+    """Cut text after every ``step`` tokens; cut a piece again with a smaller step while it counts over ``limit``.
+
+    The pieces concatenate back to ``text``. Text with no allowed cut point
+    (see ``TokenCounter.token_ends``) stays whole even when it is over ``limit``.
+    """
+    ends = counter.token_ends(text)
+    step = max(1, min(step, len(ends)))
+    cuts = ends[step - 1::step]
+    if not cuts:
+        return [(text, size)]
+    bounds = [0, *cuts, len(text)]
+    pieces = [text[start:end] for start, end in zip(bounds, bounds[1:]) if start < end]
+    result: list[Piece] = []
+    for piece, piece_size in zip(pieces, counter.count(pieces)):
+        if piece_size <= limit or len(pieces) == 1:
+            result.append((piece, piece_size))
+        else:
+            result.extend(_cut_tokens(piece, piece_size, limit, counter, step - (piece_size - limit)))
+    return result
 
 
 def _cut_after(text: str, pattern: re.Pattern[str]) -> list[str]:
@@ -165,96 +254,124 @@ def _cut_after(text: str, pattern: re.Pattern[str]) -> list[str]:
     return [text[start:end] for start, end in zip(starts, [*ends, len(text)]) if start < end]
 
 
-def _pack_strings(segments: list[str], limit: int) -> list[str]:
-    """Concatenate consecutive segments into pieces of similar size, none above ``limit``.
+def _pack_strings(segments: list[Piece], limit: int) -> list[Piece]:
+    """Concatenate consecutive segments into pieces of similar size, none above ``limit`` tokens by estimate.
 
     Each piece aims at the total size divided by the number of pieces needed, so
     the last piece is not left as a short remainder.
     """
-    total = sum(len(segment) for segment in segments)
+    total = sum(size for _, size in segments)
     target = total / max(1, -(-total // limit))
-    pieces: list[str] = []
-    current = ""
-    for segment in segments:
-        if current and (len(current) + len(segment) > limit or len(current) >= target):
-            pieces.append(current)
-            current = ""
+    pieces: list[Piece] = []
+    current, current_size = "", 0
+    for segment, size in segments:
+        if current and (current_size + size > limit or current_size >= target):
+            pieces.append((current, current_size))
+            current, current_size = "", 0
         current += segment
-    pieces.append(current)
+        current_size += size
+    pieces.append((current, current_size))
     return pieces
 
 
 # --- packing and merging -----------------------------------------------------
 
 
-def _pack(blocks: list[Block], limit: int) -> list[Chunk]:
-    """Pack consecutive blocks into chunks of at most ``limit`` characters; a heading starts a chunk."""
+def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCounter) -> list[Chunk]:
+    """Pack consecutive blocks into chunks of at most ``limit`` tokens by estimate; a heading starts a chunk."""
+    separator = counter.separator_tokens
     chunks: list[Chunk] = []
     parts: list[str] = []
     size = 0
     heading: str | None = None
+    section = 0
     headings_only = True
 
-    for block in blocks:
+    def flush() -> None:
+        chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only, section, size))
+
+    for block, block_size in zip(blocks, sizes):
         if block.kind == "heading" and parts and not headings_only:
-            chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading))
+            flush()
             parts, size, headings_only = [], 0, True
         # Pieces that follow a heading leave room for it, so the heading is not left alone.
-        room = limit - size - len(_PARAGRAPH_BREAK) if parts and headings_only else limit
-        for piece in split_block(block, room if room >= limit // 2 else limit):
-            added = len(piece) + (len(_PARAGRAPH_BREAK) if parts else 0)
+        room = limit - size - separator if parts and headings_only else limit
+        for piece, piece_size in split_block(block, block_size, room if room >= limit // 2 else limit, counter):
+            added = piece_size + (separator if parts else 0)
             if parts and size + added > limit:
-                chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only))
+                flush()
                 parts, size, headings_only = [], 0, True
-                added = len(piece)
+                added = piece_size
             parts.append(piece)
             size += added
-            heading = block.heading
+            heading, section = block.heading, block.section
             headings_only = headings_only and block.kind == "heading"
 
     if parts:
-        chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only))
+        flush()
     return chunks
 
 
-def _merge_short(chunks: list[Chunk], min_chars: int) -> list[Chunk]:
-    """Merge every chunk shorter than ``min_chars`` into a neighbour, unless it is the only chunk."""
+def _merge_short(chunks: list[Chunk], min_tokens: int, limit: int, separator: int) -> list[Chunk]:
+    """Merge chunks under ``min_tokens`` into a neighbour where the rules of ``_merge_targets`` allow it."""
     chunks = list(chunks)
     index = 0
-    while index < len(chunks) and len(chunks) > 1:
-        if len(chunks[index].text) >= min_chars:
+    while index < len(chunks):
+        if chunks[index].tokens >= min_tokens:
             index += 1
             continue
-        other = _merge_target(chunks, index)
-        first, second = sorted((index, other))
-        chunks[first:second + 1] = [_joined(chunks[first], chunks[second])]
+        fitting = [other for other in _merge_targets(chunks, index)
+                   if chunks[index].tokens + separator + chunks[other].tokens <= limit]
+        if not fitting:
+            index += 1
+            continue
+        first, second = sorted((index, fitting[0]))
+        chunks[first:second + 1] = [_joined(chunks[first], chunks[second], separator)]
         index = first
     return chunks
 
 
-def _merge_target(chunks: list[Chunk], index: int) -> int:
-    """Pick the neighbour a short chunk joins.
+def _merge_targets(chunks: list[Chunk], index: int) -> list[int]:
+    """Return the neighbours a short chunk may join, the preferred one first.
 
-    A chunk of headings only joins the text that follows it. The tail of a
-    section joins the chunk before it in the same section. Otherwise the
-    smaller neighbour is chosen, which keeps merged chunks close to the limit.
+    A chunk of headings only joins the text that follows it. Any other chunk
+    joins only a neighbour of its own section, the chunk before it first, so
+    the tail of a section joins the rest of the section.
     """
-    if index == 0:
-        return 1
-    if index == len(chunks) - 1:
-        return index - 1
-    chunk, previous, following = chunks[index], chunks[index - 1], chunks[index + 1]
-    if chunk.headings_only:
-        return index + 1
-    if previous.heading == chunk.heading:
-        return index - 1
-    if following.heading == chunk.heading:
-        return index + 1
-    return index - 1 if len(previous.text) <= len(following.text) else index + 1
+    chunk = chunks[index]
+    following = index + 1 if index + 1 < len(chunks) else None
+    if chunk.headings_only and following is not None:
+        return [following]
+    targets = [index - 1] if index > 0 else []
+    if following is not None:
+        targets.append(following)
+    return [other for other in targets if chunks[other].section == chunk.section]
 
 
-def _joined(first: Chunk, second: Chunk) -> Chunk:
-    """Join two adjacent chunks under the heading of the longer one, which contains most of the text."""
-    heading = first.heading if len(first.text) >= len(second.text) else second.heading
-    return Chunk(first.text + _PARAGRAPH_BREAK + second.text, heading,
-                 first.headings_only and second.headings_only)
+def _joined(first: Chunk, second: Chunk, separator: int) -> Chunk:
+    """Join two adjacent chunks; the joined chunk belongs to the section of the second."""
+    return Chunk(first.text + _PARAGRAPH_BREAK + second.text, second.heading,
+                 first.headings_only and second.headings_only, second.section,
+                 first.tokens + separator + second.tokens)
+
+
+def _fit_counted(chunks: list[Chunk], limit: int, counter: TokenCounter) -> list[Chunk]:
+    """Count every chunk as a whole; split one whose count is over ``limit`` until each piece fits."""
+    fitted: list[Chunk] = []
+    for chunk, size in zip(chunks, counter.count([chunk.text for chunk in chunks])):
+        fitted.extend(_fit_chunk(chunk, size, limit, counter))
+    return fitted
+
+
+def _fit_chunk(chunk: Chunk, size: int, limit: int, counter: TokenCounter) -> list[Chunk]:
+    """Return the chunk with its exact count, or its halves split at the middle paragraph break."""
+    if size <= limit:
+        return [Chunk(chunk.text, chunk.heading, chunk.headings_only, chunk.section, size)]
+    parts = chunk.text.split(_PARAGRAPH_BREAK)
+    if len(parts) == 1:
+        return [Chunk(piece, chunk.heading, False, chunk.section, piece_size)
+                for piece, piece_size in split_to_fit(chunk.text, limit, counter)]
+    middle = len(parts) // 2
+    halves = [_PARAGRAPH_BREAK.join(parts[:middle]), _PARAGRAPH_BREAK.join(parts[middle:])]
+    return [fitted for half, half_size in zip(halves, counter.count(halves))
+            for fitted in _fit_chunk(Chunk(half, chunk.heading, False, chunk.section), half_size, limit, counter)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shochu.config import IngestConfig
-from shochu.ingest.chunking import chunk_text
+from shochu.ingest.chunking import TokenCounter, chunk_text
 from shochu.ingest.dedup import SCRATCH_FILE, DuplicateClusters, key_digest, matching_key
 from shochu.ingest.files import Problem, document_id
 from shochu.ingest.ingester import FileResult, error_message, problem_event
@@ -43,6 +43,8 @@ class Tally:
     warnings: int = 0
     duplicates_dropped: int = 0
     chars: int = 0
+    tokens: int = 0
+    max_chunk_tokens: int = 0
     formats: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     error_types: Counter[str] = field(default_factory=Counter)
@@ -60,6 +62,8 @@ class Tally:
             "warnings": self.warnings,
             "duplicates_dropped": self.duplicates_dropped,
             "chars": self.chars,
+            "tokens": self.tokens,
+            "max_chunk_tokens": self.max_chunk_tokens,
             "formats": dict(sorted(self.formats.items())),
             "languages": dict(sorted(self.languages.items())),
             "error_types": dict(sorted(self.error_types.items())),
@@ -70,8 +74,9 @@ class Tally:
 class RecordWriter:
     """Write the records of each file's extraction result, in the order the results are added."""
 
-    def __init__(self, config: IngestConfig, writer: StageWriter, tally: Tally) -> None:
+    def __init__(self, config: IngestConfig, writer: StageWriter, tally: Tally, counter: TokenCounter) -> None:
         self.config = config
+        self.counter = counter
         self.writer = writer
         self.tally = tally
         # Chunk clusters and document digests live in a scratch SQLite file; ``close`` deletes it.
@@ -136,7 +141,8 @@ class RecordWriter:
     def _record_document(self, document: dict[str, Any]) -> None:
         source, text, format_name = document["source"], document["text"], document["format"]
         try:
-            chunks = chunk_text(text, document["markdown"], self.config.chunk_chars, self.config.min_chunk_chars)
+            chunks = chunk_text(text, document["markdown"], self.counter, self.config.chunk_tokens,
+                                self.config.min_chunk_tokens)
         except Exception as error:  # noqa: BLE001 - a file that cannot be chunked becomes an errors.jsonl record
             self.record_problem(Problem(source, type(error).__name__,
                                         error_message(f"chunking the {format_name} text", error)))
@@ -168,12 +174,14 @@ class RecordWriter:
             chunk_language = detect_language(chunk.text)
             self.writer.write("chunks", {
                 "chunk_id": chunk_id, "doc_id": doc_id, "source": source, "index": index,
-                "heading": chunk.heading, "text": chunk.text, "language": chunk_language,
+                "heading": chunk.heading, "text": chunk.text, "tokens": chunk.tokens, "language": chunk_language,
                 "cluster": self.clusters.assign(chunk_id, chunk.text, chunk_language),
             })
 
         self.tally.documents += 1
         self.tally.chunks += len(chunks)
+        self.tally.tokens += sum(chunk.tokens for chunk in chunks)
+        self.tally.max_chunk_tokens = max([self.tally.max_chunk_tokens, *(chunk.tokens for chunk in chunks)])
         self.tally.chars += len(text)
         self.tally.formats[format_name] += 1
         self.tally.languages[language] += 1

@@ -5,8 +5,9 @@ Outputs in the workspace's ``ingest/`` folder:
 - ``documents.parquet``: one row per document read (id, source, format, language,
   size, file hash, and metadata such as title or e-mail headers as JSON text).
 - ``chunks.parquet``: the documents' text split for the later stages, with each
-  chunk's language and duplicate ``cluster`` id (the chunk id of the cluster's
-  first chunk; exact and near-duplicate chunks share one). Both tables are
+  chunk's ``tokens`` (its length in tokens of the teacher's tokenizer), language
+  and duplicate ``cluster`` id (the chunk id of the cluster's first chunk; exact
+  and near-duplicate chunks share one). Both tables are
   written in row groups of bounded size while the stage runs, and read back
   batch by batch with ``shochu.ingest.store`` (``iter_chunks``, ``StoredTable``).
 - ``errors.jsonl``: one record per file, folder or archive member that could not be
@@ -17,11 +18,15 @@ Outputs in the workspace's ``ingest/`` folder:
   after NFKC, case folding and white-space normalisation.
 - ``manifest.json``: written last, by ``Workspace.finish``. Its counts say how
   many files were ``extracted`` in this run and how many ``reused`` the stored
-  extraction of an earlier run.
+  extraction of an earlier run, and the chunks' total ``tokens`` and
+  ``max_chunk_tokens``.
 - ``extracted/``: one stored extraction result per input file, keyed by its
   source, content hash and the extraction settings (``incremental.py``). A
   re-run extracts only new and changed files; de-duplication and chunking then
   run over every file again, so the output equals that of a run from scratch.
+  Chunk sizes are in tokens of the teacher's tokenizer, so the stage's inputs
+  include a fingerprint of that tokenizer and a new teacher makes it stale;
+  extraction does not depend on it and its stored results stay valid.
 
 Metadata can contain personal data (names in e-mail headers, authors); it stays
 in these files. Logs carry only counts, relative paths, formats and error classes,
@@ -44,6 +49,7 @@ from shochu.config import RunConfig
 from shochu.ingest.files import fingerprint_input, list_input_files, relative_source
 from shochu.ingest.incremental import CACHE_FOLDER, ExtractionCache, results_in_order, worker_count
 from shochu.ingest.records import RecordWriter, Tally
+from shochu.ingest.tokens import load_token_counter, tokenizer_fingerprint
 from shochu.ingest.writer import OUTPUT_FILES, StageWriter
 from shochu.workspace import Workspace, fingerprint_file
 
@@ -60,8 +66,9 @@ def settings(config: RunConfig) -> dict[str, Any]:
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
-    """Return fingerprints of the stage's inputs: the whole input folder."""
-    return {"documents": fingerprint_input(input_folder(config))}
+    """Return fingerprints of the stage's inputs: the whole input folder and the teacher's tokenizer."""
+    return {"documents": fingerprint_input(input_folder(config)),
+            "tokenizer": tokenizer_fingerprint(config.teacher.path)}
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
@@ -76,6 +83,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
 
     # Fingerprinted before reading, so that a file changed during the run makes the next run stale.
     input_fingerprints = inputs(config, workspace)
+    counter = load_token_counter(config.teacher.path, workspace.models_dir)
     folder = _prepare_folder(workspace)
     cache = ExtractionCache(folder / CACHE_FOLDER, config.ingest)
     jobs = [cache.job(path, relative_source(path, root)) for path in files]
@@ -84,7 +92,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
 
     tally = Tally()
     with StageWriter(folder) as writer:
-        records = RecordWriter(config.ingest, writer, tally)
+        records = RecordWriter(config.ingest, writer, tally, counter)
         with closing(records.clusters):
             for problem in problems:
                 records.record_problem(problem)

@@ -43,6 +43,7 @@ CHUNK_SCHEMA = pa.schema([
     pa.field("index", pa.int32()),
     pa.field("heading", pa.string()),
     pa.field("text", pa.string(), nullable=False),
+    pa.field("tokens", pa.int32()),  # tokens of the teacher's tokenizer, without special tokens
     pa.field("language", pa.string()),
     pa.field("cluster", pa.string()),
 ])

@@ -49,11 +49,11 @@ def test_misspelt_key_gets_suggestion(tmp_path: Path) -> None:
     from shochu.config import ConfigError, load_config
 
     config_file = tmp_path / "run.yaml"
-    config_file.write_text("workspace: ws\ningest:\n  chunk_char: 600\n", encoding="utf-8")
+    config_file.write_text("workspace: ws\ningest:\n  chunk_token: 600\n", encoding="utf-8")
     try:
         load_config(config_file)
     except ConfigError as error:
         message = str(error)
     else:
         raise AssertionError("a misspelt key was accepted")
-    assert "ingest.chunk_char: Extra inputs are not permitted (got 600); did you mean 'chunk_chars'?" in message
+    assert "ingest.chunk_token: Extra inputs are not permitted (got 600); did you mean 'chunk_tokens'?" in message

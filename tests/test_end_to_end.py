@@ -28,7 +28,7 @@ CONFIG = """
 workspace: ws
 ingest:
   input: docs
-  chunk_chars: 1000
+  chunk_tokens: 448
 build:
   max_chunks: 4
   max_new_tokens: 32

@@ -90,11 +90,11 @@ def test_reingest_uses_changed_text(tmp_path: Path) -> None:
 def test_reingest_chunk_settings_reuse(tmp_path: Path) -> None:
     folder = build_folder(tmp_path / "docs")
     run_stage(tmp_path / "workspace", folder)
-    manifest, outputs = run_stage(tmp_path / "workspace", folder, chunk_chars=200, min_chunk_chars=20)
+    manifest, outputs = run_stage(tmp_path / "workspace", folder, chunk_tokens=64, min_chunk_tokens=8)
     assert manifest["counts"]["extracted"] == 0
     assert manifest["counts"]["reused"] == 8
 
-    _, scratch = run_stage(tmp_path / "scratch", folder, chunk_chars=200, min_chunk_chars=20)
+    _, scratch = run_stage(tmp_path / "scratch", folder, chunk_tokens=64, min_chunk_tokens=8)
     assert outputs["chunks"] == scratch["chunks"]
 
 

@@ -152,7 +152,7 @@ def test_stage_rejects_workspace_inside_input(corpus: Path) -> None:
 
 def test_stage_chunk_settings_used(tmp_path: Path, shared_corpus: Path) -> None:
     workspace = Workspace(tmp_path / "workspace")
-    stage.run(make_config(workspace.root, shared_corpus, chunk_chars=200, min_chunk_chars=20), workspace)
+    stage.run(make_config(workspace.root, shared_corpus, chunk_tokens=64, min_chunk_tokens=8), workspace)
     chunks = read_output(workspace.stage_dir("ingest"), "chunks")
     assert max(len(chunk["text"]) for chunk in chunks) <= 200 + 20
 

@@ -105,7 +105,7 @@ def write_run(root: Path, teacher: Path, student: Path) -> Path:
         "workspace": "ws",
         "teacher": {"path": str(teacher)},
         "student": {"path": str(student)},
-        "ingest": {"input": "docs", "chunk_chars": 200, "min_chunk_chars": 50},
+        "ingest": {"input": "docs", "chunk_tokens": 64, "min_chunk_tokens": 16},
         "build": {"tasks": ["qa", "summary"], "max_new_tokens": 16, "batch_size": 4, "repetition_penalty": 10.0,
                   "min_response_chars": 1, "max_repetition": 1.0, "filters": {"enabled": []},
                   "split": {"validation": 0.25, "test": 0.25}},

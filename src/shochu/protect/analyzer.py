@@ -10,17 +10,16 @@ context words.
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections.abc import Iterable, Iterator
 
 import spacy
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
 from shochu.config import NerConfig
 from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
+from shochu.protect.context import WindowContextEnhancer
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
     DateOfBirthRecognizer,
@@ -98,6 +97,13 @@ class BlankNlpEngine(NlpEngine):
             for doc in self._nlp.pipe(texts, batch_size=batch_size):
                 yield doc.text, self._artifacts(doc, language)
 
+    @property
+    def tokenizer(self):
+        """The spaCy tokenizer of the blank pipeline, loaded on first use."""
+        if self._nlp is None:
+            self.load()
+        return self._nlp.tokenizer
+
     def is_stopword(self, word: str, language: str) -> bool:
         return self._nlp.vocab[word].is_stop
 
@@ -158,42 +164,6 @@ class LazyNlpArtifacts(NlpArtifacts):
         return self._parse().keywords
 
 
-class TokenSearchContextEnhancer(LemmaContextAwareEnhancer):
-    """Presidio's lemma context enhancer, finding the token at a match start by binary search.
-
-    Presidio 2.2.366 scans every token for every result, which is quadratic
-    in text length. On a synthetic 100 kB text with 9,000 matches the whole
-    analysis took 11.6 s with the scan and 2.2 s with the binary search (one
-    CPU core of the development machine). NOTE: it keeps the token ends of
-    the text being analysed, so one instance must not serve two threads.
-    """
-
-    def enhance_using_context(self, text: str, raw_results: list, nlp_artifacts: NlpArtifacts,
-                              recognizers: list, context: list[str] | None = None) -> list:
-        # Presidio deep-copies every result and then skips those of recognizers
-        # without context words, so only the others are passed to it.
-        with_context = {recognizer.id for recognizer in recognizers if recognizer.context}
-        enhanced = [result for result in raw_results if _recognizer_id(result) in with_context]
-        unchanged = [result for result in raw_results if _recognizer_id(result) not in with_context]
-        if not enhanced:
-            return unchanged
-
-        tokens = nlp_artifacts.tokens if nlp_artifacts is not None else None
-        self._token_ends = [token.idx + len(token) for token in tokens] if tokens is not None else []
-        return unchanged + super().enhance_using_context(text, enhanced, nlp_artifacts, recognizers, context)
-
-    def _find_index_of_match_token(self, word: str, start: int, tokens, tokens_indices: list[int]) -> int:
-        # The first token that ends after the match start, as in Presidio's linear scan.
-        position = bisect.bisect_right(self._token_ends, start)
-        if position == len(self._token_ends):
-            raise ValueError(f"no token covers the match start at offset {start}")
-        return position
-
-
-def _recognizer_id(result) -> str | None:
-    return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
-
-
 class _RedactArguments(logging.Filter):
     """Replace the arguments of Presidio's log records, which can quote analysed text.
 
@@ -245,5 +215,6 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
         recognizers += ner_recognizers(ner.models, ner.score)
 
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
-    return AnalyzerEngine(registry=registry, nlp_engine=BlankNlpEngine(), supported_languages=[LANGUAGE],
-                          context_aware_enhancer=TokenSearchContextEnhancer())
+    nlp_engine = BlankNlpEngine()
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
+                          context_aware_enhancer=WindowContextEnhancer(nlp_engine))

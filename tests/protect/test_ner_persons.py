@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import time
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from shochu.config import ConfigError, ProtectConfig, load_config
-from shochu.protect import Masker
+from shochu.config import ConfigError, ProtectConfig, RunConfig, load_config
+from shochu.ingest.store import write_tables
+from shochu.protect import Masker, stage
 from shochu.protect.ner import GINZA_PINS, SpacyPersonRecognizer, check_models, install_command, pieces
 from shochu.protect.recognizers import FAILED_KEY
+from shochu.workspace import Workspace, read_jsonl
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 NER_SCORE = 0.7
@@ -184,3 +187,31 @@ def test_missing_model_reported_before_loading() -> None:
 def test_ginza_pins_match_makefile() -> None:
     makefile = (REPOSITORY / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^GINZA := (.+)$", makefile, re.MULTILINE).group(1) == GINZA_PINS
+
+
+def ingested_workspace(root: Path, text: str) -> Workspace:
+    workspace = Workspace(root)
+    chunk = {"chunk_id": "memo-0000", "doc_id": "memo", "source": "memo.txt", "index": 0, "heading": None,
+             "text": text}
+    write_tables(workspace.reset("ingest"), [chunk], [{"doc_id": "memo", "source": "memo.txt", "format": "txt",
+                                                       "metadata": {}}])
+    workspace.finish("ingest", {"chunk_chars": 1000}, {"documents": "test"}, {"chunks": 1}, time.time())
+    return workspace
+
+
+def test_protect_stage_stops_on_missing_model(tmp_path: Path) -> None:
+    workspace = ingested_workspace(tmp_path / "run", "昨日、田中と山本が会った。")
+    config = RunConfig(workspace=str(workspace.root), protect={"ner": {"models": {"en": "en_core_web_sm"}}})
+    missing = r"^protect\.ner\.models\.en: spaCy pipeline en_core_web_sm is not installed"
+    with pytest.raises(ValueError, match=missing):
+        stage.run(config, workspace)
+    assert not workspace.stage_dir("protect").exists()
+
+
+@needs_ginza
+def test_protect_stage_masks_bare_names(tmp_path: Path) -> None:
+    workspace = ingested_workspace(tmp_path / "run", "昨日、田中と山本が東京駅で会った。")
+    config = RunConfig(workspace=str(workspace.root), protect={"ner": {"models": {"ja": "ja_ginza"}}})
+    stage.run(config, workspace)
+    chunks = read_jsonl(workspace.stage_dir("protect") / "chunks.jsonl")
+    assert [chunk["text"] for chunk in chunks] == ["昨日、[PERSON_1]と[PERSON_2]が東京駅で会った。"]

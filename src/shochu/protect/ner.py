@@ -64,7 +64,7 @@ def is_folder(model: str) -> bool:
 
 
 def install_command(model: str) -> str:
-    """Return what a user runs to install ``model`` from an official source, without any download at run time."""
+    """Return the command or steps that install ``model`` from an official source."""
     if model in INSTALL_COMMANDS:
         return INSTALL_COMMANDS[model]
     if model.startswith(("en_core_web_", "ja_core_news_", "xx_ent_wiki_")):
@@ -114,7 +114,7 @@ def load_pipeline(language: str, model: str):
 
 
 def pieces(text: str, size: int = MAX_PIECE_CHARS) -> Iterator[tuple[int, int]]:
-    """Yield ``(start, end)`` pieces of ``text`` of at most ``size`` characters, cut after a line or sentence end.
+    """Yield ``(start, end)`` pieces of at most ``size`` characters, cut after a line or sentence end.
 
     NOTE: a name that straddles a cut without any break in the last half of
     the piece is missed.

@@ -49,6 +49,7 @@ from shochu.ingest.store import CHUNKS_FILE, DOCUMENTS_FILE, StoredTable
 from shochu.protect.analyzer import SUPPORTED_ENTITIES
 from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
+from shochu.protect.ner import check_models
 from shochu.protect.operators import KEYED_OPERATORS, PSEUDONYM_KEY_VARIABLE, Operators, key_id
 from shochu.protect.placeholders import PlaceholderNumbering
 from shochu.protect.reidentify import check_combinations
@@ -102,6 +103,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     # Keys and settings that the later passes need are checked before any text is read.
     operators = Operators.from_config(config.protect, SUPPORTED_ENTITIES)
     vault_key = mapping_key() if config.protect.reversible_mapping else None
+    check_models(config.protect.ner.models)
     undetected = check_combinations(config.protect, SUPPORTED_ENTITIES)
     if undetected:
         logger.warning("re-identification combinations name %s, which protect.entities leaves out; "

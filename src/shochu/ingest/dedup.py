@@ -34,7 +34,7 @@ from datasketch import MinHashLSH
 
 NUM_PERM = 128
 # Page cache of the scratch database (SQLite's default is 2,000 KiB); pages beyond it stay on disk.
-SCRATCH_CACHE_KIB = 64 * 1024
+SCRATCH_CACHE_KIB = 16 * 1024
 # Name of the scratch database in the ingest folder while the stage runs.
 SCRATCH_FILE = "duplicates.sqlite.tmp"
 MAX_INDEXED_PER_CLUSTER = 8

@@ -50,8 +50,8 @@ def _first_loss_and_gradient(trainer: train.Trainer) -> tuple[float, dict[str, t
 
 
 # Relative gradient error allowed per tensor. The KD gradient is q - p, which is small for the
-# near-uniform tiny models, so the float16 rounding of the stored p is a large share of it
-# (measured: 3-5% at kd_ratio 1, about 0.1% once CE adds its larger gradient).
+# near-uniform tiny models, so the float16 rounding of the stored p is a large share of it.
+# Measured: 3-5% at kd_ratio 1, and about 0.1% once CE adds its larger gradient.
 @pytest.mark.parametrize(("kd_ratio", "gradient_tolerance"), [(1.0, 0.1), (0.6, 5e-3)])
 def test_online_matches_full_labels_on_step_one(full_labels, tmp_path, tiny_model_dir, tiny_student_dir,
                                                 vocabulary, kd_ratio, gradient_tolerance):
@@ -108,7 +108,8 @@ def test_online_training_runs_without_labels(tmp_path, tiny_model_dir, tiny_stud
     assert not workspace.stage_dir("label").exists()
     assert manifest["counts"]["teacher"] == "online"
     assert manifest["counts"]["steps_run"] == 4
-    assert "teacher" in manifest["inputs"] and "label" not in manifest["inputs"]
+    assert "teacher" in manifest["inputs"]
+    assert "label" not in manifest["inputs"]
     assert (workspace.stage_dir("train") / "best" / "config.json").is_file()
     validation = [r for r in read_jsonl(workspace.stage_dir("train") / "metrics.jsonl") if r["split"] == "validation"]
     assert [r["step"] for r in validation] == [2, 4]

@@ -2,7 +2,7 @@
 
 For each aligned pair (student layer i, teacher layer j) a bias-free linear
 projection P maps the output of student layer i (its residual stream, before the
-final norm) into the teacher's hidden size; it starts as the identity when both
+final norm) into the teacher's hidden size. P starts as the identity when both
 sizes are equal. Per supervised token, the term is the mean over pairs of
 
 - ``mse``: mean over the teacher's hidden size of (P s - t)^2;

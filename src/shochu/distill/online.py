@@ -2,8 +2,8 @@
 
 With ``train.teacher: online`` the trainer reads no stored soft labels. Each
 process loads its own copy of the teacher (eval mode, no gradients, weights in the
-trainer's autocast dtype) and, per micro-batch, hands the loss the teacher's final
-hidden states at the supervised positions together with its output projection
+trainer's autocast dtype). Per micro-batch the loss receives the teacher's final
+hidden states at the supervised positions with its output projection
 (``TeacherHidden``), so full-vocabulary teacher logits exist only one loss chunk
 at a time. The teacher's output projection is kept in float32 so that the teacher
 logits are not rounded to bfloat16 before the softmax.

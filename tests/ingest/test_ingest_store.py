@@ -26,7 +26,8 @@ TEXTS = [
 
 def chunk(number: int, text: str, heading: str | None = None) -> dict:
     return {"chunk_id": f"doc-{number:04d}", "doc_id": "doc", "source": "a/文書.md", "index": number,
-            "heading": heading, "text": text, "language": "ja", "cluster": f"doc-{number:04d}"}
+            "heading": heading, "text": text, "tokens": len(text), "language": "ja",
+            "cluster": f"doc-{number:04d}"}
 
 
 DOCUMENT = {"doc_id": "doc", "source": "a/文書.md", "format": "markdown", "language": "ja", "chars": 42,
@@ -162,6 +163,15 @@ def test_scratch_database_deleted(tmp_path: Path) -> None:
     assert clusters.counts() == {"duplicate_clusters": 1, "chunks_in_duplicate_clusters": 2}
     clusters.close()
     assert not scratch.exists()
+
+
+def test_scratch_left_by_killed_run_replaced(tmp_path: Path) -> None:
+    scratch = tmp_path / SCRATCH_FILE
+    DuplicateClusters(0.8, scratch).assign("old", TEXTS[0], "ja")  # never closed, as after a kill
+
+    clusters = DuplicateClusters(0.8, scratch)
+    assert clusters.assign("new", TEXTS[0], "ja") == "new"
+    clusters.close()
 
 
 def test_first_document_by_digest() -> None:

@@ -129,6 +129,8 @@ def open_scratch(path: Path | None = None) -> sqlite3.Connection:
     bounded however many chunks are indexed. The data is rebuilt by every run,
     so journaling and syncing are off: a crash loses nothing that matters.
     """
+    if path is not None:
+        path.unlink(missing_ok=True)  # left by a killed run; its tables would clash
     connection = sqlite3.connect("" if path is None else str(path), isolation_level=None)
     connection.execute(f"PRAGMA cache_size = -{SCRATCH_CACHE_KIB}")
     connection.execute("PRAGMA journal_mode = OFF")

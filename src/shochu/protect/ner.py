@@ -164,8 +164,14 @@ class _SpacyPersons(LocalRecognizer):
             with _lock:
                 document = self._nlp(text[start:end])
             found += [(start + entity.start_char, start + entity.end_char) for entity in document.ents
-                      if entity.label_ in PERSON_LABELS]
+                      if entity.label_ in PERSON_LABELS and not self._ends_in_common_noun(entity)]
         return found
+
+    def _ends_in_common_noun(self, entity) -> bool:
+        # GiNZA 5.3.0 labels 佐々木工業 or 杉本駅 (a family name and a common noun) Person. Such a
+        # company or place is not a person's name, as in Sudachi's recognizer. A lone token stays:
+        # Sudachi tags some family names, such as 古川, as common nouns.
+        return self.language == "ja" and len(entity) > 1 and entity[-1].tag_.startswith("名詞-普通名詞")
 
     def _result(self, start: int, end: int) -> RecognizerResult:
         explanation = AnalysisExplanation(recognizer=self.name, original_score=self.score,

@@ -179,7 +179,7 @@ class NerConfig(_Section):
         description="spaCy pipeline per language (en, ja): an installed package name such as ja_ginza, or a "
         "folder such as /models/en_core_web_sm-3.8.0. Nothing is downloaded; a pipeline that is not "
         "installed stops the protect stage at start-up with the install command. Empty: NER off.")
-    score: float = Field(0.7, gt=0.0, le=1.0, description="Score of a PERSON span found by NER; overlapping "
+    score: float = Field(0.7, gt=0.0, le=1.0, description="Score of a PERSON span found by NER. Overlapping "
                          "detections keep the higher score, then the longer span.")
 
     @field_validator("models")

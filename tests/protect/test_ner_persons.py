@@ -64,7 +64,7 @@ def test_ginza_finds_bare_names(ner_masker: Masker, text: str, expected: list) -
 @needs_ginza
 def test_ginza_leaves_company_and_place(ner_masker: Masker) -> None:
     assert person_spans(ner_masker, "トヨタ自動車の決算が発表された。") == []
-    # GiNZA labels these Person; a family name followed by a common noun is dropped.
+    # GiNZA labels these Person, but a family name followed by a common noun is dropped.
     assert person_spans(ner_masker, "佐々木工業の決算が発表された。") == []
     assert person_spans(ner_masker, "杉本駅の改札で待ち合わせた。") == []
     assert person_spans(ner_masker, "片山商店に在庫を問い合わせた。") == []
@@ -93,7 +93,7 @@ def test_offsets_across_pieces() -> None:
 
 @needs_ginza
 def test_pipeline_error_withholds_text() -> None:
-    # One piece over SudachiPy's byte limit makes GiNZA raise; the result must cover the whole text.
+    # One piece over SudachiPy's byte limit makes GiNZA raise, so the result must cover the whole text.
     recognizer = SpacyPersonRecognizer("ja", "ja_ginza", NER_SCORE, piece_chars=100_000)
     text = "今日は晴れです。" * 2100
     results = recognizer.analyze(text, ["PERSON"])

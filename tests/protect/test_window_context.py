@@ -26,7 +26,7 @@ SENTENCES = [
 
 # Punctuation, whitespace runs, stop words and tokens with a colon inside, around values that match.
 PIECES = (list("ab:1- \n\t.,()@'\"-;!?/") + ["\u3000", "  ", "電話", "โทร", ":)", "''", "tel", "phone:", "call",
-          "the", "be", "ip", "to:", "re:the", "http://a.b", "a:b", "10:30", "090-1234-5678", "10.0.0.1"])
+          "the", "be", "ip", "to:", "re:the", "http://a.b", "a:b", "10:30", "090-1234-5678", "10.0.0.1", "ΑΣ:the", "No.:"])
 
 
 class RecordingEnhancer(WindowContextEnhancer):

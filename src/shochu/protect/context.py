@@ -19,6 +19,7 @@ import re
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.attrs import IDX, LENGTH
 
 _CHUNK_START = re.compile(r"(?<!\S)\S")
 _CHUNK = re.compile(r"\S+")
@@ -90,7 +91,11 @@ class _TextContext:
         self._nlp_engine = nlp_engine
         self._language = nlp_engine.get_supported_languages()[0]
         self._chunk_starts = [match.start() for match in _CHUNK_START.finditer(text)]
-        self._colon_pieces: set[str] | None = None
+        self._colon_chunks: list[tuple[int, int]] | None = None
+        self._colon_pieces: dict[int, set[str]] = {}
+        self._keywords: dict[str, bool] = {}
+        lowered = text.lower()
+        self._lowered = lowered if len(lowered) == len(text) and "\u03a3" not in text else None
 
     def keywords_around(self, start: int, before: int, after: int) -> list[str]:
         """Return the keywords near the token at ``start`` that Presidio's enhancer reads, in no order.
@@ -126,8 +131,10 @@ class _TextContext:
               before: int, after: int) -> list[str] | None:
         """Return the keywords of both walks in one window, or None when a walk reached an untrusted token."""
         tokens = self._tokenize(window_start, window_end)
-        starts = [window_start + token.idx for token in tokens]
-        ends = [token_start + len(token) for token_start, token in zip(starts, tokens)]
+        # Reading offsets as an array avoids building a Token object for every token of the window.
+        offsets = tokens.to_array([IDX, LENGTH])
+        starts = (offsets[:, 0] + window_start).tolist()
+        ends = (offsets[:, 0] + offsets[:, 1] + window_start).tolist()
         index = bisect.bisect_right(ends, start)
         if index == len(ends):
             if window_end == len(self._text):
@@ -167,26 +174,47 @@ class _TextContext:
         lemma without ":" is a keyword when it passes the filter, or when it
         is a piece of a kept lemma that contains ":" anywhere in the text.
         """
-        if ":" not in lemma and self._passes_filter(lemma):
-            return True
-        return lemma in self._pieces_of_colon_lemmas()
+        known = self._keywords.get(lemma)
+        if known is None:
+            known = (":" not in lemma and self._passes_filter(lemma)) or self._is_colon_piece(lemma)
+            self._keywords[lemma] = known
+        return known
 
-    def _pieces_of_colon_lemmas(self) -> set[str]:
-        if self._colon_pieces is None:
-            self._colon_pieces = set()
-            for match in _COLON_CHUNK.finditer(self._text):
-                chunk = max(bisect.bisect_right(self._chunk_starts, match.start()) - 1, 0)
-                first_chunk = chunk - _UNTRUSTED_CHUNKS
-                window_start = self._chunk_starts[first_chunk] if first_chunk > 0 else 0
-                last_chunk = chunk + _UNTRUSTED_CHUNKS
-                window_end = (len(self._text) if last_chunk >= len(self._chunk_starts)
-                              else self._chunk_starts[last_chunk])
-                for token in self._tokenize(window_start, window_end):
-                    lemma = token.lower_.lower()
-                    inside = match.start() <= window_start + token.idx < match.end()
-                    if inside and ":" in lemma and self._passes_filter(lemma):
-                        self._colon_pieces.update(lemma.split(":"))
-        return self._colon_pieces
+    def _is_colon_piece(self, lemma: str) -> bool:
+        """Return whether ``lemma`` is a piece of a kept lemma with ":", tokenizing only chunks that may hold one.
+
+        Every piece of such a lemma borders a ":". Slices of the lower-cased
+        text equal the lower-cased tokens unless lowering changes the length
+        or the text has a capital sigma, whose lower case depends on the
+        letters after it, and then every chunk with a ":" is tokenized.
+        """
+        if self._colon_chunks is None:
+            self._colon_chunks = [match.span() for match in _COLON_CHUNK.finditer(self._text)]
+        for chunk_start, chunk_end in self._colon_chunks:
+            if self._lowered is not None:
+                lowered_chunk = self._lowered[chunk_start:chunk_end]
+                if f"{lemma}:" not in lowered_chunk and f":{lemma}" not in lowered_chunk:
+                    continue
+            if lemma in self._colon_pieces_in(chunk_start, chunk_end):
+                return True
+        return False
+
+    def _colon_pieces_in(self, chunk_start: int, chunk_end: int) -> set[str]:
+        pieces = self._colon_pieces.get(chunk_start)
+        if pieces is None:
+            pieces = set()
+            chunk = max(bisect.bisect_right(self._chunk_starts, chunk_start) - 1, 0)
+            first_chunk = chunk - _UNTRUSTED_CHUNKS
+            window_start = self._chunk_starts[first_chunk] if first_chunk > 0 else 0
+            last_chunk = chunk + _UNTRUSTED_CHUNKS
+            window_end = len(self._text) if last_chunk >= len(self._chunk_starts) else self._chunk_starts[last_chunk]
+            for token in self._tokenize(window_start, window_end):
+                lemma = token.lower_.lower()
+                inside = chunk_start <= window_start + token.idx < chunk_end
+                if inside and ":" in lemma and self._passes_filter(lemma):
+                    pieces.update(lemma.split(":"))
+            self._colon_pieces[chunk_start] = pieces
+        return pieces
 
 
 def _recognizer_id(result: RecognizerResult) -> str | None:

@@ -1,9 +1,9 @@
 """Measure how the ingest stage's peak memory grows with the size of the corpus.
 
 For each size the script writes a folder of Markdown and HTML files made from
-the acme sample documents, runs ``shochu ingest`` on it in a child process, and
-samples the resident memory (RSS) of that process and its extraction workers
-every 50 ms. It prints one row per size: files, chunks, wall seconds, the peak
+the acme sample documents and runs ``shochu ingest`` on it in a child process.
+It samples the resident memory (RSS) of that process and its extraction
+workers every 50 ms. It prints one row per size: files, chunks, wall seconds, the peak
 RSS of the main process (VmHWM, exact), the peak RSS of the whole process tree
 (sampled), and the growth of the main process's peak per chunk between
 consecutive sizes.
@@ -13,7 +13,7 @@ their words (of their characters for Japanese and Thai text) with random ones,
 so nearly every chunk differs from every other. That is the worst case for the
 duplicate indexes: every chunk is new and goes into them.
 
-    .venv/bin/python bench/ingest_memory.py --files 250 1000 4000
+    .venv/bin/python bench/ingest_memory.py --files 250 500 1000
 
 ``--source`` runs another checkout's code (its ``src`` folder goes first on
 ``sys.path`` of the child), which is how the record compares before and after.
@@ -109,6 +109,8 @@ def run_ingest(folder: Path, workspace: Path, workers: int, source: Path | None)
     if process.returncode != 0:
         raise RuntimeError(f"ingest child failed with exit status {process.returncode}")
     result = json.loads(output.strip().splitlines()[-1])
+    if result["documents"] == 0:
+        raise RuntimeError(f"ingest read no document of {folder}; see {workspace}/ingest/errors.jsonl")
     return {**result, "wall_s": wall, "tree_peak_mib": tree_peak / 2**20,
             "main_peak_mib": result["main_peak_kib"] / 1024}
 
@@ -129,7 +131,7 @@ def _tree_rss(process: psutil.Process) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--files", type=int, nargs="+", default=[250, 1000, 4000], help="corpus sizes in files")
+    parser.add_argument("--files", type=int, nargs="+", default=[250, 500, 1000], help="corpus sizes in files")
     parser.add_argument("--parts", type=int, default=8, help="sample documents joined into each file")
     parser.add_argument("--replace", type=float, default=0.3, help="share of words replaced in each copy")
     parser.add_argument("--workers", type=int, default=2, help="ingest.workers for every run")

@@ -9,6 +9,8 @@ from conftest import read_output
 
 from shochu.config import RunConfig
 from shochu.ingest import stage
+from shochu.ingest.tokens import load_token_counter
+from shochu.models import PACKAGED_TEACHER
 from shochu.ingest.writer import OUTPUT_FILES
 from shochu.workspace import Workspace, read_jsonl
 
@@ -85,9 +87,10 @@ def test_stage_email_metadata(ingested: dict[str, Any]) -> None:
 def test_stage_chunk_records(ingested: dict[str, Any]) -> None:
     document = by_source(ingested["documents"])["guide.md"]
     chunks = [chunk for chunk in ingested["chunks"] if chunk["doc_id"] == document["doc_id"]]
+    text = "# Guide\n\nStart the machine with the green button."
     assert chunks == [{
         "chunk_id": f"{document['doc_id']}-0000", "doc_id": document["doc_id"], "source": "guide.md",
-        "index": 0, "heading": "Guide", "text": "# Guide\n\nStart the machine with the green button.",
+        "index": 0, "heading": "Guide", "text": text, "tokens": load_token_counter(PACKAGED_TEACHER).count([text])[0],
         "language": "en", "cluster": f"{document['doc_id']}-0000",
     }]
 
@@ -106,7 +109,7 @@ def test_stage_manifest_counts(ingested: dict[str, Any]) -> None:
 def test_stage_manifest_written(ingested: dict[str, Any]) -> None:
     manifest = json.loads((ingested["folder"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["stage"] == "ingest"
-    assert set(manifest["inputs"]) == {"documents"}
+    assert set(manifest["inputs"]) == {"documents", "tokenizer"}
 
 
 def test_stage_output_deterministic(tmp_path: Path, shared_corpus: Path) -> None:

@@ -61,6 +61,7 @@ class Chunk:
     headings_only: bool = False
     section: int = 0
     tokens: int = 0  # the tokenizer's count of ``text`` once ``chunk_text`` returns; an estimate before
+    counted: bool = False  # True when ``tokens`` is already the tokenizer's count of ``text``
 
 
 class TokenCounter(Protocol):
@@ -149,7 +150,11 @@ Piece = tuple[str, int]
 
 
 def split_block(block: Block, size: int, limit: int, counter: TokenCounter) -> list[Piece]:
-    """Return the block's text in pieces of at most ``limit`` tokens; ``size`` is the block's count."""
+    """Return the block's text in pieces of at most ``limit`` tokens, each with its exact count.
+
+    ``size`` is the tokenizer's count of the whole block. Table pieces can count
+    over ``limit``, because rows are packed by the sum of their counts.
+    """
     if size <= limit:
         return [(block.text, size)]
     if block.kind == "table":
@@ -187,7 +192,7 @@ def _split_table(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
             current, size = [], 0
     if current:
         pieces.append(("\n".join(current), size))
-    return pieces
+    return list(zip([piece for piece, _ in pieces], counter.count([piece for piece, _ in pieces])))
 
 
 def split_to_fit(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
@@ -288,7 +293,9 @@ def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCount
     headings_only = True
 
     def flush() -> None:
-        chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only, section, size))
+        # A chunk of one piece already has the piece's exact count.
+        chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only, section, size,
+                            counted=len(parts) == 1))
 
     for block, block_size in zip(blocks, sizes):
         if block.kind == "heading" and parts and not headings_only:
@@ -357,8 +364,10 @@ def _joined(first: Chunk, second: Chunk, separator: int) -> Chunk:
 
 def _fit_counted(chunks: list[Chunk], limit: int, counter: TokenCounter) -> list[Chunk]:
     """Count every chunk as a whole; split one whose count is over ``limit`` until each piece fits."""
+    counts = iter(counter.count([chunk.text for chunk in chunks if not chunk.counted]))
     fitted: list[Chunk] = []
-    for chunk, size in zip(chunks, counter.count([chunk.text for chunk in chunks])):
+    for chunk in chunks:
+        size = chunk.tokens if chunk.counted else next(counts)
         fitted.extend(_fit_chunk(chunk, size, limit, counter))
     return fitted
 
@@ -366,10 +375,10 @@ def _fit_counted(chunks: list[Chunk], limit: int, counter: TokenCounter) -> list
 def _fit_chunk(chunk: Chunk, size: int, limit: int, counter: TokenCounter) -> list[Chunk]:
     """Return the chunk with its exact count, or its halves split at the middle paragraph break."""
     if size <= limit:
-        return [Chunk(chunk.text, chunk.heading, chunk.headings_only, chunk.section, size)]
+        return [Chunk(chunk.text, chunk.heading, chunk.headings_only, chunk.section, size, counted=True)]
     parts = chunk.text.split(_PARAGRAPH_BREAK)
     if len(parts) == 1:
-        return [Chunk(piece, chunk.heading, False, chunk.section, piece_size)
+        return [Chunk(piece, chunk.heading, False, chunk.section, piece_size, counted=True)
                 for piece, piece_size in split_to_fit(chunk.text, limit, counter)]
     middle = len(parts) // 2
     halves = [_PARAGRAPH_BREAK.join(parts[:middle]), _PARAGRAPH_BREAK.join(parts[middle:])]

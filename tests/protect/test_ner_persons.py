@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import spacy
 from pydantic import ValidationError
 
 from shochu.config import ConfigError, ProtectConfig, RunConfig, load_config
@@ -221,3 +222,13 @@ def test_protect_stage_masks_bare_names(tmp_path: Path) -> None:
     stage.run(config, workspace)
     chunks = read_jsonl(workspace.stage_dir("protect") / "chunks.jsonl")
     assert [chunk["text"] for chunk in chunks] == ["昨日、[PERSON_1]と[PERSON_2]が東京駅で会った。"]
+
+
+def test_pipeline_without_ner_rejected(tmp_path: Path) -> None:
+    folder = tmp_path / "blank_en"
+    spacy.blank("en").to_disk(folder)
+    with pytest.raises(ValueError) as raised:
+        Masker(ProtectConfig(ner={"models": {"en": str(folder)}}))
+    assert str(raised.value) == (
+        f"protect.ner.models.en: pipeline {folder} has no ner component (its components: none); choose a "
+        f"pipeline that recognizes named entities")

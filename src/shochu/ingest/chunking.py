@@ -65,7 +65,7 @@ class Chunk:
 
 
 class TokenCounter(Protocol):
-    """What chunking needs from a tokenizer; ``shochu.ingest.tokens.TokenCounter`` implements it."""
+    """Interface of the token counter that chunking uses, implemented by ``shochu.ingest.tokens``."""
 
     separator_tokens: int  # tokens of the paragraph break that joins the parts of a chunk
 
@@ -231,7 +231,7 @@ def _fit_segments(text: str, size: int, limit: int, counter: TokenCounter, level
 
 
 def _cut_tokens(text: str, size: int, limit: int, counter: TokenCounter, step: int) -> list[Piece]:
-    """Cut text after every ``step`` tokens; cut a piece again with a smaller step while it counts over ``limit``.
+    """Cut text after every ``step`` tokens, and a piece still over ``limit`` again with a smaller step.
 
     The pieces concatenate back to ``text``. Text with no allowed cut point
     (see ``TokenCounter.token_ends``) stays whole even when it is over ``limit``.
@@ -283,7 +283,7 @@ def _pack_strings(segments: list[Piece], limit: int) -> list[Piece]:
 
 
 def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCounter) -> list[Chunk]:
-    """Pack consecutive blocks into chunks of at most ``limit`` tokens by estimate; a heading starts a chunk."""
+    """Pack consecutive blocks into chunks of at most ``limit`` tokens by estimate; headings start chunks."""
     separator = counter.separator_tokens
     chunks: list[Chunk] = []
     parts: list[str] = []
@@ -303,7 +303,8 @@ def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCount
             parts, size, headings_only = [], 0, True
         # Pieces that follow a heading leave room for it, so the heading is not left alone.
         room = limit - size - separator if parts and headings_only else limit
-        for piece, piece_size in split_block(block, block_size, room if room >= limit // 2 else limit, counter):
+        piece_limit = room if room >= limit // 2 else limit
+        for piece, piece_size in split_block(block, block_size, piece_limit, counter):
             added = piece_size + (separator if parts else 0)
             if parts and size + added > limit:
                 flush()
@@ -382,5 +383,7 @@ def _fit_chunk(chunk: Chunk, size: int, limit: int, counter: TokenCounter) -> li
                 for piece, piece_size in split_to_fit(chunk.text, limit, counter)]
     middle = len(parts) // 2
     halves = [_PARAGRAPH_BREAK.join(parts[:middle]), _PARAGRAPH_BREAK.join(parts[middle:])]
-    return [fitted for half, half_size in zip(halves, counter.count(halves))
-            for fitted in _fit_chunk(Chunk(half, chunk.heading, False, chunk.section), half_size, limit, counter)]
+    fitted: list[Chunk] = []
+    for half, half_size in zip(halves, counter.count(halves)):
+        fitted.extend(_fit_chunk(Chunk(half, chunk.heading, False, chunk.section), half_size, limit, counter))
+    return fitted

@@ -74,7 +74,8 @@ class Tally:
 class RecordWriter:
     """Write the records of each file's extraction result, in the order the results are added."""
 
-    def __init__(self, config: IngestConfig, writer: StageWriter, tally: Tally, counter: TokenCounter) -> None:
+    def __init__(self, config: IngestConfig, writer: StageWriter, tally: Tally,
+                 counter: TokenCounter) -> None:
         self.config = config
         self.counter = counter
         self.writer = writer
@@ -92,7 +93,7 @@ class RecordWriter:
             self.tally.read_seconds.update(result.read_seconds)
 
         # Problems of archive members, mbox messages and attachments are logged after the
-        # whole file, so that the log line can say how much of the rest of the file was ingested.
+        # whole file, so that the log line can give how much of the rest of the file was ingested.
         member_problems: list[dict[str, Any]] = []
         documents_before = self.tally.documents
         for event in result.events:
@@ -112,7 +113,8 @@ class RecordWriter:
             self._log_problem(event, f"the rest of {source} was read and gave "
                                      f"{self.tally.documents - documents_before} ingested documents")
 
-    def record_problem(self, problem: Problem | dict[str, Any], severity: str = "error", log: bool = True) -> None:
+    def record_problem(self, problem: Problem | dict[str, Any], severity: str = "error",
+                       log: bool = True) -> None:
         """Write one errors.jsonl line; a warning marks a file that was still ingested.
 
         ``log=False`` leaves the log line to the caller, which logs it with ``_log_problem``.
@@ -174,7 +176,8 @@ class RecordWriter:
             chunk_language = detect_language(chunk.text)
             self.writer.write("chunks", {
                 "chunk_id": chunk_id, "doc_id": doc_id, "source": source, "index": index,
-                "heading": chunk.heading, "text": chunk.text, "tokens": chunk.tokens, "language": chunk_language,
+                "heading": chunk.heading, "text": chunk.text, "tokens": chunk.tokens,
+                "language": chunk_language,
                 "cluster": self.clusters.assign(chunk_id, chunk.text, chunk_language),
             })
 

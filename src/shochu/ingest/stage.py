@@ -25,8 +25,9 @@ Outputs in the workspace's ``ingest/`` folder:
   re-run extracts only new and changed files; de-duplication and chunking then
   run over every file again, so the output equals that of a run from scratch.
   Chunk sizes are in tokens of the teacher's tokenizer, so the stage's inputs
-  include a fingerprint of that tokenizer and a new teacher makes it stale;
-  extraction does not depend on it and its stored results stay valid.
+  include a fingerprint of that tokenizer and a new teacher makes the stage
+  stale. Extraction does not depend on the tokenizer, so its stored results
+  stay valid.
 
 Metadata can contain personal data (names in e-mail headers, authors); it stays
 in these files. Logs carry only counts, relative paths, formats and error classes,

@@ -47,7 +47,8 @@ class TokenCounter:
         self.backend.no_padding()
         self.fingerprint = fingerprint
         self.name = name
-        # What a paragraph break adds between two texts; pre-tokenizers may split "\n\n" into two tokens there.
+        # What a paragraph break adds between two texts. Byte-level pre-tokenizers
+        # split "\n\n" into two tokens there.
         joined, first, second = self.count(["a\n\na", "a", "a"])
         self.separator_tokens = max(1, joined - first - second)
 
@@ -62,7 +63,7 @@ class TokenCounter:
         """Return the character offset after each token of ``text``, where a cut keeps whole characters.
 
         Offsets are character (code point) positions, so a cut there never splits
-        a multi-byte character. A byte-level token that holds part of a character
+        a multi-byte character. A byte-level token that contains part of a character
         shares that character's offsets, and an offset in front of a combining
         mark (a Thai vowel or tone mark, a Japanese voiced sound mark) is
         dropped, so that a cut keeps the mark with its base letter.
@@ -91,8 +92,9 @@ def _source_fingerprint(source: ModelSource) -> str:
         return _cached_file_fingerprint(source.folder / source.gguf_file)
     files = [source.folder / name for name in _TOKENIZER_FILES if (source.folder / name).is_file()]
     if not files:
-        raise FileNotFoundError(f"teacher folder {source.folder} has no tokenizer files ({', '.join(_TOKENIZER_FILES[:3])}, "
-                                f"...); copy the tokenizer files next to the model, as save_pretrained writes them")
+        expected = ", ".join(_TOKENIZER_FILES[:3])
+        raise FileNotFoundError(f"teacher folder {source.folder} has no tokenizer files ({expected}, ...); "
+                                f"copy the tokenizer files next to the model, as save_pretrained writes them")
     parts = [f"{path.name}\0{_cached_file_fingerprint(path)}" for path in files]
     return fingerprint_bytes("\n".join(parts).encode("utf-8"))
 
@@ -109,31 +111,38 @@ def _file_fingerprint(path: str, size: int, modified_ns: int) -> str:
 
 
 def load_token_counter(teacher: str, models_dir: Path | None = None) -> TokenCounter:
-    """Return the token counter of teacher path ``teacher``, loading its tokenizer at most once per process."""
+    """Return the token counter of teacher path ``teacher``.
+
+    The last four counters loaded stay cached in the process.
+    """
     source = resolve_source(teacher)
     return _load_counter(source, _source_fingerprint(source), str(models_dir) if models_dir else None)
 
 
 @functools.lru_cache(maxsize=4)
 def _load_counter(source: ModelSource, fingerprint: str, models_dir: str | None) -> TokenCounter:
-    stored = Path(models_dir) / "tokenizers" / f"{fingerprint}.json" if models_dir and source.gguf_file else None
+    stored = None
+    if models_dir and source.gguf_file:
+        stored = Path(models_dir) / "tokenizers" / f"{fingerprint}.json"
     if stored is not None and stored.is_file():
         logger.info("ingest: counting tokens with the tokenizer of %s, stored in %s", source.label, stored)
         return TokenCounter(Tokenizer.from_file(str(stored)), fingerprint, source.label)
 
     imported = Path(models_dir) / "teacher" if models_dir else None
     description = read_model_description(imported) if imported else {}
-    if source.gguf_file and description.get("source") == source.label and description.get("source_sha256") == fingerprint:
+    same_file = description.get("source") == source.label and description.get("source_sha256") == fingerprint
+    if source.gguf_file and same_file:
         tokenizer = load_tokenizer(imported)
-        logger.info("ingest: counting tokens with the tokenizer of %s (imported from %s)", imported, source.label)
+        logger.info("ingest: counting tokens with the tokenizer of %s (imported from %s)",
+                    imported, source.label)
     else:
         tokenizer = _load_tokenizer(source)
         logger.info("ingest: counting tokens with the tokenizer of %s", source.label)
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
-        raise ValueError(f"the tokenizer of teacher {source.label} has no fast (Rust) version, which ingest needs "
-                         f"to count tokens; save the teacher with a tokenizer.json file")
+        raise ValueError(f"the tokenizer of teacher {source.label} has no fast (Rust) version, which "
+                         f"ingest needs to count tokens; save the teacher with a tokenizer.json file")
     if stored is not None:
         write_text(stored, backend.to_str())
     return TokenCounter(backend, fingerprint, source.label)

@@ -47,7 +47,8 @@ def html_to_markdown(content: bytes | str, drop_quotes: bool = False) -> tuple[s
         for quoted in tree.xpath(_QUOTE_XPATH):
             quoted.drop_tree()
 
-    # The structural conversion and the title heading come first, because trafilatura prunes the tree it is given.
+    # The structural conversion and the title heading come first, because trafilatura
+    # prunes the tree it is given.
     structured, headings = structural_markdown(tree)
     title_heading = _first_h1(tree)
     extracted = trafilatura.extract(tree, output_format="markdown", include_tables=True,
@@ -64,10 +65,11 @@ def html_to_markdown(content: bytes | str, drop_quotes: bool = False) -> tuple[s
 def _first_h1(tree: Any) -> str | None:
     """Return the text of the page's first ``<h1>`` outside navigation, or None."""
     for element in tree.iter("h1"):
-        if not any(is_boilerplate(ancestor) and ancestor.tag != "header" for ancestor in element.iterancestors()):
-            text = collapse(element.text_content())
-            if text:
-                return text
+        if any(is_boilerplate(ancestor) and ancestor.tag != "header" for ancestor in element.iterancestors()):
+            continue
+        text = collapse(element.text_content())
+        if text:
+            return text
     return None
 
 

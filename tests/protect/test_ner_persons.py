@@ -73,6 +73,14 @@ def test_ginza_leaves_company_and_place(ner_masker: Masker) -> None:
 
 
 @needs_ginza
+@pytest.mark.parametrize("text", ["起動には systemd を使います。", "ホームディレクトリは ~ で表します。",
+                                  "email の設定を変更した。", "README.Debian.gz を読んでください。"])
+def test_ginza_latin_words_not_names(ner_masker: Masker, text: str) -> None:
+    # GiNZA labels each of these Latin words or symbols Person; in Japanese text they are dropped.
+    assert person_spans(ner_masker, text) == []
+
+
+@needs_ginza
 def test_cue_score_wins_over_ner(ner_masker: Masker) -> None:
     # Sudachi's recognizer scores a name before an honorific 0.8 or more, above the NER score.
     assert person_spans(ner_masker, "山田太郎様、お世話になります。") == [("山田太郎", 0, 4, 0.85)]

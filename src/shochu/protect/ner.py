@@ -37,6 +37,7 @@ SCRIPTS = {
     "ja": regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}]"),
 }
 LANGUAGES = tuple(SCRIPTS)
+JAPANESE_KANJI = regex.compile(r"[\p{Han}々]+")
 
 # GiNZA 5.3.0 declares SudachiPy<0.7, but runs on the SudachiPy 0.7.0 that Shochu pins, so it is
 # installed without its dependencies. The Makefile's GINZA variable carries the same pins.
@@ -163,15 +164,33 @@ class _SpacyPersons(LocalRecognizer):
             # GiNZA's Sudachi tokenizer is not safe to share between threads.
             with _lock:
                 document = self._nlp(text[start:end])
-            found += [(start + entity.start_char, start + entity.end_char) for entity in document.ents
-                      if entity.label_ in PERSON_LABELS and not self._ends_in_common_noun(entity)]
+            for entity in document.ents:
+                if entity.label_ not in PERSON_LABELS or not self._plausible_name(entity):
+                    continue
+                # Entities can carry the spaces and line breaks around a word.
+                name = entity.text.strip()
+                offset = start + entity.start_char + entity.text.index(name)
+                found.append((offset, offset + len(name)))
         return found
 
-    def _ends_in_common_noun(self, entity) -> bool:
-        # GiNZA 5.3.0 labels 佐々木工業 or 杉本駅 (a family name and a common noun) Person. Such a
-        # company or place is not a person's name, as in Sudachi's recognizer. A lone token stays:
-        # Sudachi tags some family names, such as 古川, as common nouns.
-        return self.language == "ja" and len(entity) > 1 and entity[-1].tag_.startswith("名詞-普通名詞")
+    def _plausible_name(self, entity) -> bool:
+        """Return whether a Person entity of the Japanese pipeline looks like a name, as Sudachi tags it.
+
+        GiNZA 5.3.0 also labels Person many Latin words, symbols and katakana
+        terms in Japanese technical text (systemd, ~, インタラクティブ), and
+        company or station names built on a family name (佐々木工業, 杉本駅).
+        """
+        if self.language != "ja":
+            return bool(entity.text.strip())
+        if not self._script.search(entity.text):
+            return False
+        # 佐々木工業, 杉本駅: a common noun after the name makes it a company or a place.
+        if len(entity) > 1 and entity[-1].tag_.startswith("名詞-普通名詞"):
+            return False
+        if any(token.tag_.startswith("名詞-固有名詞") for token in entity):
+            return True
+        # Sudachi tags some family names, such as 古川, as common nouns, so a lone kanji word stays.
+        return len(entity) == 1 and len(entity.text) >= 2 and JAPANESE_KANJI.fullmatch(entity.text) is not None
 
     def _result(self, start: int, end: int) -> RecognizerResult:
         explanation = AnalysisExplanation(recognizer=self.name, original_score=self.score,

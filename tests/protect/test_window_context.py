@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import random
 
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
 from shochu.config import ProtectConfig
 from shochu.protect import Masker
 from shochu.protect.analyzer import LANGUAGE
-from shochu.protect.context import WindowContextEnhancer
+from shochu.protect.context import DirectContextAnalyzerEngine, WindowContextEnhancer
 
 SENTENCES = [
     "Call the mobile: 090-1234-5678, please.",
@@ -91,3 +91,20 @@ def test_result_at_max_score_not_tokenized() -> None:
     assert failed == ()
     assert [span.entity_type for span in spans] == ["EMAIL_ADDRESS", "PHONE_NUMBER"]
     assert calls == []
+
+
+def test_direct_engine_equals_presidio_engine() -> None:
+    analyzer = Masker(ProtectConfig())._analyzer
+    assert isinstance(analyzer, DirectContextAnalyzerEngine)
+    presidio = AnalyzerEngine(registry=analyzer.registry, nlp_engine=analyzer.nlp_engine,
+                              supported_languages=[LANGUAGE], context_aware_enhancer=analyzer.context_aware_enhancer)
+    generator = random.Random(13)
+    texts = SENTENCES + ["".join(generator.choice(PIECES) for _ in range(generator.randint(5, 120)))
+                         for _ in range(60)]
+    found_any = 0
+    for text in texts:
+        expected = presidio.analyze(text, language=LANGUAGE, score_threshold=0.4)
+        found = analyzer.analyze(text, language=LANGUAGE, score_threshold=0.4)
+        assert [_keys([result]) for result in found] == [_keys([result]) for result in expected], repr(text)
+        found_any += len(found)
+    assert found_any > 50

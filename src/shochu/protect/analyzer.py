@@ -19,7 +19,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
 from shochu.config import NerConfig
 from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
-from shochu.protect.context import WindowContextEnhancer
+from shochu.protect.context import DirectContextAnalyzerEngine, WindowContextEnhancer
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
     DateOfBirthRecognizer,
@@ -216,5 +216,5 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
 
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     nlp_engine = BlankNlpEngine()
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
-                          context_aware_enhancer=WindowContextEnhancer(nlp_engine))
+    return DirectContextAnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
+                                       context_aware_enhancer=WindowContextEnhancer(nlp_engine))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer, LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.attrs import IDX, LENGTH
@@ -219,3 +219,28 @@ class _TextContext:
 
 def _recognizer_id(result: RecognizerResult) -> str | None:
     return (result.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY)
+
+
+class DirectContextAnalyzerEngine(AnalyzerEngine):
+    """Presidio's ``AnalyzerEngine`` without the per-recognizer context pass where no recognizer has one.
+
+    Before the context enhancer runs, Presidio 2.2.366 gives each recognizer
+    its own results to rescore with ``enhance_using_context``, filtering the
+    whole result list twice per recognizer. Shochu's recognizers keep
+    ``EntityRecognizer``'s version, which returns its input unchanged. So
+    when no recognizer overrides it, the results go straight to the
+    enhancer, in the order Presidio's pass would give them.
+    """
+
+    def _enhance_using_context(self, text: str, raw_results: list[RecognizerResult], nlp_artifacts,
+                               recognizers: list, context: list[str] | None = None) -> list[RecognizerResult]:
+        if any(type(recognizer).enhance_using_context is not EntityRecognizer.enhance_using_context
+               for recognizer in recognizers):
+            return super()._enhance_using_context(text, raw_results, nlp_artifacts, recognizers, context)
+
+        order = {recognizer.id: index for index, recognizer in enumerate(recognizers)}
+        # Presidio's pass keeps only results whose recognizer is in the list.
+        results = sorted((result for result in raw_results if _recognizer_id(result) in order),
+                         key=lambda result: order[_recognizer_id(result)])
+        return self.context_aware_enhancer.enhance_using_context(
+            text=text, raw_results=results, nlp_artifacts=nlp_artifacts, recognizers=recognizers, context=context)

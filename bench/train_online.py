@@ -107,15 +107,22 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=32, help="Stored top-k of the labels mode.")
     parser.add_argument("--train-examples", type=int, default=48, help="First training examples used.")
     parser.add_argument("--validation-examples", type=int, default=12, help="First validation examples used.")
+    parser.add_argument("--reuse", action="store_true", help="Keep the scratch workspace of an earlier run with "
+                        "the same data settings, so its finished label stage is not run again.")
     args = parser.parse_args()
 
-    workspace = make_workspace(args.source, args.out / "ws", args.train_examples, args.validation_examples)
+    root = args.out / "ws"
+    if args.reuse and (root / "label" / "manifest.json").is_file():
+        workspace = Workspace(root)
+    else:
+        workspace = make_workspace(args.source, root, args.train_examples, args.validation_examples)
     results = {}
     label_config = config_for(args.source, workspace.root, args, MODES["labels"])
     started = time.perf_counter()
     run_stage("label", label_config, workspace)
     label_seconds = time.perf_counter() - started
-    print(f"label stage: {label_seconds:.1f} s (top-{args.top_k}, T {label_config.label.temperature})", flush=True)
+    print(f"label stage: {label_seconds:.1f} s (top-{args.top_k}, T {label_config.label.temperature}; "
+          f"near 0 when reused)", flush=True)
 
     for mode, settings in MODES.items():
         config = config_for(args.source, workspace.root, args, settings)

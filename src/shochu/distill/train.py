@@ -123,8 +123,8 @@ def run(config: RunConfig, workspace: Workspace, stop_after_steps: int | None = 
         folder.mkdir(parents=True, exist_ok=True)
     distributed.barrier()
 
-    trainer = Trainer(config, student_dir, build_dir, label_dir, folder,
-                      run_fingerprint=fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)}),
+    run_fingerprint = fingerprint_json({"settings": settings(config), "inputs": inputs(config, workspace)})
+    trainer = Trainer(config, student_dir, build_dir, label_dir, folder, run_fingerprint=run_fingerprint,
                       teacher_dir=teacher_dir)
     finished = trainer.fit(stop_after_steps)
     if not finished:
@@ -232,13 +232,15 @@ class Trainer:
             self.validation_labels = SoftLabels(label_dir, "validation")
             self._check_tokenizer(student_dir)
             self.temperature = self.train_labels.temperature
-            teacher_columns, teacher_name = self.train_labels.teacher_columns, f"the teacher {self.train_labels.teacher_name}"
+            teacher_columns = self.train_labels.teacher_columns
+            teacher_name = f"the teacher {self.train_labels.teacher_name}"
         else:
             check_same_tokenizer(load_tokenizer(self.online.folder, padding_side="right"), self.tokenizer,
                                  str(self.online.folder), str(student_dir))
             # The temperature that stored labels would have been made at.
             self.temperature = config.label.temperature
-            teacher_columns, teacher_name = self.online.columns, f"the teacher in {self.online.folder}"
+            teacher_columns = self.online.columns
+            teacher_name = f"the teacher in {self.online.folder}"
         if self.args.metric == "val_ce_loss" and self.args.kd_ratio == 1.0:
             raise ValueError("train.metric is val_ce_loss, but train.kd_ratio=1 gives CE no weight and it is "
                              "not computed; choose val_loss or val_kd_loss, or lower kd_ratio")

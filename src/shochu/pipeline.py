@@ -25,6 +25,8 @@ STAGE_MODULES: dict[str, str] = {
     "train": "shochu.distill.train",
     "eval": "shochu.evaluate.stage",
     "export": "shochu.export.stage",
+    # Runs only when progressive.chain is set; see stage_enabled.
+    "progressive": "shochu.tune.progressive",
     "report": "shochu.evaluate.report",
 }
 
@@ -69,6 +71,23 @@ def load_workspace_config(workspace_root: Path) -> RunConfig | None:
     if not path.is_file():
         return None
     return RunConfig.model_validate(read_json(path))
+
+
+def stage_enabled(name: str, config: RunConfig) -> bool:
+    """Return whether ``shochu run`` runs the stage with this config; optional stages define ``enabled``."""
+    enabled = getattr(stage_module(name), "enabled", None)
+    return enabled is None or enabled(config)
+
+
+def downstream_stages(name: str) -> set[str]:
+    """Return the later stages that must run again after ``name`` ran.
+
+    A stage module may list the stages it reads in ``UPSTREAM``; it then runs
+    again only after one of those. A stage without the list runs again after
+    any earlier stage.
+    """
+    later = list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:]
+    return {stage for stage in later if name in getattr(stage_module(stage), "UPSTREAM", (name,))}
 
 
 def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = False) -> tuple[dict, bool]:
@@ -116,13 +135,13 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     for name in STAGE_MODULES:
         if name in skipped:
             logger.info("stage %s skipped: %s", name, skipped[name])
-        else:
+        elif stage_enabled(name, config):
             manifest, did_run = run_stage(name, config, workspace, force=name in (force or set()))
             timings[name] = manifest.get("wall_time_s", 0.0)
             if did_run:
                 ran.append(name)
-                # Everything downstream of a stage that ran must run again.
-                force = (force or set()) | set(list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:])
+                # The stages downstream of a stage that ran must run again.
+                force = (force or set()) | downstream_stages(name)
         if name == until:
             break
 
@@ -166,6 +185,10 @@ def build_summary(workspace: Workspace, timings: dict[str, float], ran: list[str
         "stage_wall_time_s": timings,
         "wall_time_s": round(wall_time, 1),
     }
+    progressive_path = root / "progressive" / "results.json"
+    if workspace.is_complete("progressive") and progressive_path.is_file():
+        summary["progressive"] = {"results": str(progressive_path),
+                                  "verdict": read_json(progressive_path)["verdict"]}
     results_path = root / "eval" / "results.json"
     if results_path.exists():
         summary["eval_summary"] = read_json(results_path).get("summary", {})

@@ -37,7 +37,9 @@ os.umask(_UMASK)
 
 # Stages in pipeline order. Each later stage lists the stages whose outputs it
 # reads, so that a changed upstream stage makes the downstream ones stale.
-STAGES: tuple[str, ...] = ("ingest", "protect", "build", "label", "train", "eval", "export", "report")
+# "progressive" runs only when progressive.chain is set.
+STAGES: tuple[str, ...] = ("ingest", "protect", "build", "label", "train", "eval", "export", "progressive",
+                           "report")
 
 _VERSIONED_PACKAGES = ("torch", "transformers", "safetensors", "presidio-analyzer", "gguf")
 

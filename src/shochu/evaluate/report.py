@@ -53,7 +53,7 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
     check = stable_fingerprint(read_check_report(workspace))
     if check is not None:
         found["check"] = check
-    # `shochu tune` and `shochu progressive` run outside the pipeline; their results join when present.
+    # The results of `shochu tune` and of the optional progressive stage join when present.
     found.update(results_fingerprints(workspace.root))
     return found
 

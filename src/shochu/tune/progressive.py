@@ -16,6 +16,13 @@ progressive student start from the same weights. Each training resumes after a
 kill, and a finished step is skipped when run again with the same settings.
 The progressive student costs more compute than the direct one, because the
 assistants train too; ``results.json`` records every step's steps and wall time.
+
+The module is also the ``progressive`` stage of ``shochu run``, between export
+and report, which runs only when ``progressive.chain`` is set. Its manifest
+records the chain, the training, labelling and eval settings and the build and
+label fingerprints, so the stage is skipped while those are unchanged. It reads
+neither the train nor the eval stage, so a new training of the main student
+does not make it run again.
 """
 
 from __future__ import annotations
@@ -36,13 +43,45 @@ from shochu.evaluate.results import build_results
 from shochu.evaluate.stage import collect_tasks, evaluate_models
 from shochu.evaluate.task_metrics import PRIMARY_METRIC
 from shochu.models import prepare_models, prune_layers
-from shochu.workspace import Workspace, fingerprint_json, read_json, read_jsonl, write_json
+from shochu.workspace import Workspace, fingerprint_file, fingerprint_json, read_json, read_jsonl, write_json
 
 logger = logging.getLogger(__name__)
 
 NAME = "progressive"
 RESULTS_FILE = "results.json"
 DONE_FILE = "done.json"
+# The stages whose outputs this stage reads; `shochu run` re-runs it after one of them ran.
+UPSTREAM = ("build", "label")
+
+
+def enabled(config: RunConfig) -> bool:
+    """Return whether ``shochu run`` runs this stage: only when a chain is configured."""
+    return bool(config.progressive.chain)
+
+
+def settings(config: RunConfig) -> dict[str, Any]:
+    from shochu.evaluate import stage as eval_stage
+
+    return {"chain": config.progressive.chain, "train": step_config(config).section("train"),
+            "label": label_stage.settings(config), "eval": eval_stage.settings(config)}
+
+
+def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
+    # The label stage's fingerprint covers the teacher and the build stage it read.
+    return {stage: workspace.output_fingerprint(stage) for stage in UPSTREAM}
+
+
+def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
+    """Run the chain as a pipeline stage and write its manifest; finished trainings are reused."""
+    started = time.time()
+    # A kill during the run must not leave the previous manifest behind, which would mark the stage fresh.
+    workspace.invalidate(NAME)
+    results = run_progressive(config, workspace)
+    helped = [row["helped"] for row in results["comparison"]]
+    counts = {"models": len(results["steps"]) + 1, "comparison_rows": len(helped),
+              "better": helped.count(True), "worse": helped.count(False), "unclear": helped.count(None)}
+    outputs = {RESULTS_FILE: fingerprint_file(workspace.stage_dir(NAME) / RESULTS_FILE)}
+    return workspace.finish(NAME, settings(config), inputs(config, workspace), counts, started, outputs)
 
 
 def step_config(config: RunConfig) -> RunConfig:
@@ -79,7 +118,7 @@ def run_progressive(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
                                     workspace.models_dir, config.teacher.licence)
     chain = config.progressive.chain
     _check_chain(chain, _teacher_layers(teacher_dir))
-    folder = workspace.root / NAME
+    folder = workspace.stage_dir(NAME)
     folder.mkdir(parents=True, exist_ok=True)
     settings = step_config(config)
     build_fingerprint = workspace.output_fingerprint("build")

@@ -1,7 +1,8 @@
 """The tuning and progressive-distillation parts of the report, read from their results files.
 
-Both are optional: ``shochu tune`` and ``shochu progressive`` run outside the
-pipeline, so the report shows them only when their ``results.json`` exists.
+Both are optional: ``shochu tune`` runs outside the pipeline, and the progressive
+stage runs only when ``progressive.chain`` is set, so the report shows each only
+when its ``results.json`` exists.
 """
 
 from __future__ import annotations

@@ -174,6 +174,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for model, metrics in summary.get("eval_summary", {}).items():
         shown = ", ".join(f"{name} {value:.4g}" for name, value in metrics.items() if isinstance(value, int | float))
         console.print(f"  {model}: {shown}")
+    if "progressive" in summary:
+        console.print(f"progressive distillation: {summary['progressive']['verdict']}")
     console.print(f"total wall time: {summary['wall_time_s']:.0f} s")
     print(json.dumps({key: summary[key] for key in ("model", "report", "eval_results")}, indent=2))
 
@@ -463,26 +465,55 @@ def progressive(
     config_file: ConfigOption = None,
     max_steps: Annotated[int | None, typer.Option(help="Optimizer steps of each student in the chain and of "
                                                   "the direct student. (default: train.max_steps)")] = None,
+    force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Distil along progressive.chain (teacher, assistant, student) and compare with direct distillation."""
+    """Distil along progressive.chain (teacher, assistant, student) and compare with direct distillation.
+
+    `shochu run` runs the same stage when progressive.chain is set.
+    """
     config = _guard(_config_for, workspace, config_file, {"progressive": {"max_steps": max_steps}})
     _setup_logging(verbose)
     from shochu.models import ModelSourceError
-    from shochu.pipeline import save_resolved_config
-    from shochu.tune.progressive import RESULTS_FILE, run_progressive
+    from shochu.pipeline import run_stage, save_resolved_config
+    from shochu.tune.progressive import RESULTS_FILE, read_results
     from shochu.workspace import Workspace
 
     try:
         space = Workspace(Path(config.workspace))
         save_resolved_config(config, space)
-        results = run_progressive(config, space)
+        _, ran = run_stage("progressive", config, space, force=force)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
     except KeyboardInterrupt:
         _interrupted(f"shochu progressive --workspace {workspace}")
-    console.print(f"[green]progressive[/] finished: {space.root / 'progressive' / RESULTS_FILE}")
-    console.print(results["verdict"])
+    state = "finished" if ran else "already up to date"
+    console.print(f"[green]progressive[/] {state}: {space.root / 'progressive' / RESULTS_FILE}")
+    console.print(read_results(space.root)["verdict"])
+
+
+@app.command("export-lm-eval")
+def export_lm_eval(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder that receives one task YAML and one "
+                                         "JSONL data file per task; created when missing.")],
+    workspace: WorkspaceOption,
+    config_file: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Write the evaluation sets of eval.extra_sets as lm-evaluation-harness task files."""
+    config = _guard(_config_for, workspace, config_file, {})
+    _setup_logging(verbose)
+    from shochu.evaluate.lm_eval_export import TAG
+    from shochu.evaluate.lm_eval_export import export_lm_eval as write_tasks
+
+    try:
+        paths = write_tasks(config, output)
+    except USER_ERRORS as error:
+        _fail(error)
+    for path in paths:
+        console.print(f"wrote {path}")
+    console.print(f"run them with: lm_eval --model hf --model_args pretrained=MODEL --apply_chat_template "
+                  f"--include_path {output.resolve()} --tasks {TAG}")
 
 
 def _guard(function, *args):

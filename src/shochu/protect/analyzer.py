@@ -125,11 +125,10 @@ class BlankNlpEngine(NlpEngine):
 class LazyNlpArtifacts(NlpArtifacts):
     """NLP artifacts that tokenize the text only when first read.
 
-    Only the context enhancer reads tokens, and only for results of a
-    recognizer with context words, so texts without such results are never
-    tokenized. On text with little personal data (the Debian Reference)
-    detection ran about 1.4 times faster. ``to_json`` and Presidio's
-    decision-process log are not supported.
+    Presidio's context enhancer read the tokens, but ``WindowContextEnhancer``
+    tokenizes its own windows instead, and no Shochu recognizer reads them. So
+    a text is tokenized here only for a recognizer added later that does.
+    ``to_json`` and Presidio's decision-process log are not supported.
     """
 
     def __init__(self, engine: BlankNlpEngine, text: str, language: str) -> None:

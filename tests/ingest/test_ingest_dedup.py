@@ -88,7 +88,7 @@ def test_near_duplicate_japanese_characters() -> None:
 def run_stage(folder: Path, workspace_root: Path) -> dict[str, list]:
     workspace = Workspace(workspace_root)
     config = RunConfig.model_validate({"workspace": str(workspace_root), "ingest": {
-        "input": str(folder), "chunk_tokens": 128, "min_chunk_tokens": 8}})
+        "input": str(folder), "chunk_tokens": 512, "min_chunk_tokens": 8}})
     manifest = stage.run(config, workspace)
     out = workspace.stage_dir("ingest")
     return {"manifest": manifest,

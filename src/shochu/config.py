@@ -70,7 +70,8 @@ class IngestConfig(_Section):
     chunk_tokens: int = Field(640, ge=32, description="Most tokens in a chunk, counted with the tokenizer of "
                               "teacher.path without special tokens; a longer section is split at sentence ends.")
     min_chunk_tokens: int = Field(90, ge=1, description="A chunk with fewer tokens joins a neighbouring chunk of "
-                                  "its own section when the two fit within chunk_tokens.")
+                                  "its own section when the two fit within chunk_tokens. When unset and not below "
+                                  "chunk_tokens, it is scaled to chunk_tokens * 90 / 640.")
     max_file_mb: float = Field(100.0, gt=0, description="Files (and archive members) larger than this, "
                                "in MiB, are not read and are listed in errors.jsonl.")
     max_archive_mb: float = Field(1024.0, gt=0, description="Most uncompressed data, in MiB, read from "
@@ -98,9 +99,14 @@ class IngestConfig(_Section):
 
     @model_validator(mode="after")
     def _minimum_below_budget(self) -> IngestConfig:
-        if self.min_chunk_tokens >= self.chunk_tokens:
+        if self.min_chunk_tokens < self.chunk_tokens:
+            return self
+        if "min_chunk_tokens" in self.model_fields_set:
             raise ValueError(f"min_chunk_tokens ({self.min_chunk_tokens}) must be less than chunk_tokens "
                              f"({self.chunk_tokens})")
+        # The default minimum does not fit a small budget, so scale it as the defaults are scaled.
+        # Writing __dict__ skips validate_assignment, which would run this validator again.
+        self.__dict__["min_chunk_tokens"] = max(1, self.chunk_tokens * 90 // 640)
         return self
 
 

@@ -148,6 +148,11 @@ def test_minimum_above_budget_rejected() -> None:
         RunConfig.model_validate({"workspace": "ws", "ingest": {"chunk_tokens": 100, "min_chunk_tokens": 200}})
 
 
+def test_default_minimum_scaled_to_budget() -> None:
+    config = RunConfig.model_validate({"workspace": "ws", "ingest": {"chunk_tokens": 64}})
+    assert config.ingest.min_chunk_tokens == 9
+
+
 def test_html_title_heading_kept(ingested: dict[str, Any]) -> None:
     wiki = [chunk for chunk in ingested["chunks"] if chunk["source"] == "wiki.html"]
     assert wiki[0]["heading"] == "Pump maintenance"

@@ -69,9 +69,9 @@ class IngestConfig(_Section):
     # SmolLM2 tokenizer makes 1 token of about 2.2 characters of examples/acme/docs.
     chunk_tokens: int = Field(640, ge=32, description="Most tokens in a chunk, counted with the tokenizer of "
                               "teacher.path without special tokens; a longer section is split at sentence ends.")
-    min_chunk_tokens: int = Field(90, ge=1, description="A chunk with fewer tokens joins a neighbouring chunk of "
-                                  "its own section when the two fit within chunk_tokens. When unset and not below "
-                                  "chunk_tokens, it is scaled to chunk_tokens * 90 / 640.")
+    min_chunk_tokens: int | None = Field(None, ge=1, description="A chunk with fewer tokens joins a neighbouring "
+                                         "chunk of its own section when the two fit within chunk_tokens. Unset "
+                                         "means chunk_tokens * 90 / 640, which is 90 for the default budget.")
     max_file_mb: float = Field(100.0, gt=0, description="Files (and archive members) larger than this, "
                                "in MiB, are not read and are listed in errors.jsonl.")
     max_archive_mb: float = Field(1024.0, gt=0, description="Most uncompressed data, in MiB, read from "
@@ -99,15 +99,16 @@ class IngestConfig(_Section):
 
     @model_validator(mode="after")
     def _minimum_below_budget(self) -> IngestConfig:
-        if self.min_chunk_tokens < self.chunk_tokens:
-            return self
-        if "min_chunk_tokens" in self.model_fields_set:
+        if self.min_chunk_tokens is not None and self.min_chunk_tokens >= self.chunk_tokens:
             raise ValueError(f"min_chunk_tokens ({self.min_chunk_tokens}) must be less than chunk_tokens "
                              f"({self.chunk_tokens})")
-        # The default minimum does not fit a small budget, so scale it as the defaults are scaled.
-        # Writing __dict__ skips validate_assignment, which would run this validator again.
-        self.__dict__["min_chunk_tokens"] = max(1, self.chunk_tokens * 90 // 640)
         return self
+
+    def chunk_minimum(self) -> int:
+        """Return min_chunk_tokens, or the default minimum scaled to chunk_tokens when it is unset."""
+        if self.min_chunk_tokens is not None:
+            return self.min_chunk_tokens
+        return max(1, self.chunk_tokens * 90 // 640)
 
 
 ConfidentialityLabel = Literal["public", "internal", "confidential", "secret"]

@@ -150,7 +150,9 @@ def test_minimum_above_budget_rejected() -> None:
 
 def test_default_minimum_scaled_to_budget() -> None:
     config = RunConfig.model_validate({"workspace": "ws", "ingest": {"chunk_tokens": 64}})
-    assert config.ingest.min_chunk_tokens == 9
+    assert config.ingest.min_chunk_tokens is None
+    assert config.ingest.chunk_minimum() == 9
+    assert RunConfig(workspace="ws").ingest.chunk_minimum() == 90
 
 
 def test_html_title_heading_kept(ingested: dict[str, Any]) -> None:

@@ -144,7 +144,7 @@ class RecordWriter:
         source, text, format_name = document["source"], document["text"], document["format"]
         try:
             chunks = chunk_text(text, document["markdown"], self.counter, self.config.chunk_tokens,
-                                self.config.min_chunk_tokens)
+                                self.config.chunk_minimum())
         except Exception as error:  # noqa: BLE001 - a file that cannot be chunked becomes an errors.jsonl record
             self.record_problem(Problem(source, type(error).__name__,
                                         error_message(f"chunking the {format_name} text", error)))

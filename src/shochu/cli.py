@@ -261,7 +261,7 @@ def ingest(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
     chunk_tokens: Annotated[int | None, typer.Option(
-        help="Most tokens in a chunk, counted with the teacher's tokenizer. (default: 640)")] = None,
+        help="Maximum tokens in a chunk, counted with the teacher's tokenizer. (default: 640)")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:

@@ -67,7 +67,7 @@ class IngestConfig(_Section):
     input: str | None = Field(None, description="Folder of documents to ingest.")
     # 640 tokens is about the 1,500 characters of the former chunk_chars default: the
     # SmolLM2 tokenizer makes 1 token of about 2.2 characters of examples/acme/docs.
-    chunk_tokens: int = Field(640, ge=32, description="Most tokens in a chunk, counted with the tokenizer of "
+    chunk_tokens: int = Field(640, ge=32, description="Maximum tokens in a chunk, counted with the tokenizer of "
                               "teacher.path without special tokens; a longer section is split at sentence ends.")
     min_chunk_tokens: int | None = Field(None, ge=1, description="A chunk with fewer tokens joins a neighbouring "
                                          "chunk of its own section when the two fit within chunk_tokens. Unset "

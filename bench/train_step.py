@@ -13,6 +13,7 @@ update. The steps alternate, after warm-up, and the median of each is reported.
   of the KD term from the cost of the chunked projection.
 
 Run: .venv/bin/python bench/train_step.py [--layers 4 --batch 4 --seq 256 --steps 7]
+     .venv/bin/python bench/train_step.py --trl-python PYTHON [--layers 8 --teacher-layers 30]
 
 With ``--trl-python PYTHON`` it instead compares training throughput and peak RSS
 with TRL's GKD trainer (off-policy: lmbda=0, beta=0), each trainer in its own process
@@ -91,6 +92,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=7, help="Timed steps per variant, after 2 warm-up steps.")
     parser.add_argument("--chunk", type=int, default=1024, help="Loss chunk size in tokens.")
     parser.add_argument("--trl-python", help="Interpreter with TRL installed; runs the GKD comparison instead.")
+    parser.add_argument("--teacher-layers", type=int,
+                        help="Teacher layers in the GKD comparison (SmolLM2-135M has 30); default twice --layers.")
     args = parser.parse_args()
     if args.trl_python:
         compare_with_trl(args)
@@ -160,7 +163,8 @@ def compare_with_trl(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="shochu-gkd-"))
     # The tiny test tokenizer (with a chat template); the models use the full 49,152-column vocabulary.
     tokenizer_dir = build_tiny_model(folder / "tokenizer")
-    for name, layers in (("student", args.layers), ("teacher", args.layers * 2)):
+    teacher_layers = args.teacher_layers or args.layers * 2
+    for name, layers in (("student", args.layers), ("teacher", teacher_layers)):
         make_student(layers).save_pretrained(folder / name)
         for file in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
             (folder / name / file).write_bytes((tokenizer_dir / file).read_bytes())
@@ -179,7 +183,7 @@ def compare_with_trl(args: argparse.Namespace) -> None:
             raise SystemExit(f"{mode} worker failed:\n{output.stderr[-3000:]}")
         results[mode] = json.loads(output.stdout.strip().splitlines()[-1])
 
-    print(f"student {args.layers} layers, teacher {args.layers * 2} layers, hidden 576, vocab {VOCAB}; "
+    print(f"student {args.layers} layers, teacher {teacher_layers} layers, hidden 576, vocab {VOCAB}; "
           f"batch {args.batch}, {args.steps} steps; top-k {TOP_K}; threads {torch.get_num_threads()}")
     print(f"labelling (once, before training): {results['label']['seconds']:.1f} s, "
           f"peak RSS {results['label']['peak_rss_mib']:.0f} MiB")

@@ -1,4 +1,4 @@
-"""Batched greedy generation through the chat template, padded on the left."""
+"""Batched generation through the chat template, padded on the left: greedy, or sampled with a seed."""
 
 from __future__ import annotations
 
@@ -14,6 +14,23 @@ from rich.progress import Progress
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
 
 from shochu.distill.data import render_prompt
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Settings of sampled generation; ``generate`` decodes greedily without them."""
+
+    temperature: float
+    seed: int
+    # Nucleus mass: tokens outside the smallest set with this probability are never drawn.
+    top_p: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"sampling temperature must be above 0, got {self.temperature}; "
+                             f"leave sampling unset for greedy decoding")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must lie in (0, 1], got {self.top_p}")
 
 
 @dataclass(frozen=True)
@@ -34,13 +51,18 @@ def generate(
     description: str = "generating",
     on_batch: Callable[[list[int], list[Generation]], None] | None = None,
     dtype: torch.dtype = torch.float32,
+    sampling: Sampling | None = None,
 ) -> tuple[list[Generation], float]:
-    """Generate one greedy answer per conversation; return them and the wall time in seconds.
+    """Generate one answer per conversation; return them and the wall time in seconds.
 
     Prompts are sorted by length before batching, so that a batch wastes little
     padding, and the answers are returned in input order. ``on_batch`` receives
     each batch's input indices and results, for callers that persist progress.
     With ``dtype=torch.bfloat16`` the model runs under autocast, weights stay float32.
+
+    Decoding is greedy unless ``sampling`` is given. Sampled batch ``n`` seeds
+    torch's global generator with ``sampling.seed + n``, so the same
+    conversations, batch size and seed draw the same answers.
     """
     tokenizer.padding_side = "left"
     prompts = [render_prompt(tokenizer, messages) for messages in conversations]
@@ -51,11 +73,13 @@ def generate(
     started = time.perf_counter()
     with Progress(transient=True) as progress:
         task = progress.add_task(description, total=len(prompts))
-        for first in range(0, len(order), batch_size):
+        for number, first in enumerate(range(0, len(order), batch_size)):
             indices = order[first : first + batch_size]
+            if sampling is not None:
+                torch.manual_seed(sampling.seed + number)
             with _autocast(model.device, dtype):
                 batch = _generate_batch(model, tokenizer, [prompts[i] for i in indices], max_new_tokens,
-                                        repetition_penalty, end_ids)
+                                        repetition_penalty, end_ids, sampling)
             for index, generation in zip(indices, batch, strict=True):
                 results[index] = generation
             if on_batch is not None:
@@ -107,6 +131,7 @@ def _generate_batch(
     max_new_tokens: int,
     repetition_penalty: float,
     end_ids: set[int],
+    sampling: Sampling | None,
 ) -> list[Generation]:
     encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
     encoded = {name: tensor.to(model.device) for name, tensor in encoded.items()}
@@ -119,12 +144,15 @@ def _generate_batch(
     if repetition_penalty != 1.0:
         processors.append(RepetitionPenaltyLogitsProcessor(float(repetition_penalty),
                                                            prompt_ignore_length=prompt_width))
+    # top_k=0 turns off transformers' default top-k filter of 50, so that top_p alone cuts the tail.
+    decoding = (dict(do_sample=False) if sampling is None
+                else dict(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=0))
     output = model.generate(
         **encoded,
         max_new_tokens=max_new_tokens,
-        do_sample=False,
         logits_processor=processors,
         pad_token_id=tokenizer.pad_token_id,
+        **decoding,
     )
     new_tokens = output[:, prompt_width:]
 

@@ -10,16 +10,15 @@ at the first chunk whose candidates are missing.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from shochu.build import prompts
-from shochu.distill.data import render_prompt
-from shochu.generation import Generation, generate
+from shochu.generation import Generation, Sampling, generate
 from shochu.workspace import fingerprint_json
 
 # Nucleus mass of sampled candidates: cuts the long tail that makes a small teacher derail.
@@ -72,54 +71,28 @@ def generate_candidates(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBa
     for candidate in range(n_candidates):
         keys = [cache.key(content, candidate) for content in contents]
         missing = [index for index, key in enumerate(keys) if key not in cache.entries]
-        if missing and candidate == 0:
-            def persist(indices: list[int], batch: list[Generation]) -> None:
-                cache.add([(keys[missing[i]], _finished_text(generation))
-                           for i, generation in zip(indices, batch, strict=True)])
-
+        if missing:
             generate(model, tokenizer, [[{"role": "user", "content": contents[i]}] for i in missing],
                      max_new_tokens=max_new_tokens, batch_size=build.batch_size,
-                     repetition_penalty=build.repetition_penalty, description=description, on_batch=persist,
-                     dtype=dtype)
-        elif missing:
-            for first in range(0, len(missing), build.batch_size):
-                indices = missing[first : first + build.batch_size]
-                texts = sample_batch(model, tokenizer, [contents[i] for i in indices], max_new_tokens,
-                                     build.repetition_penalty, build.sampling_temperature,
-                                     seed=int(keys[indices[0]][:8], 16) ^ seed, dtype=dtype)
-                cache.add([(keys[i], text) for i, text in zip(indices, texts, strict=True)])
+                     repetition_penalty=build.repetition_penalty, description=description,
+                     on_batch=_cache_writer(cache, [keys[i] for i in missing]), dtype=dtype,
+                     sampling=_candidate_sampling(candidate, build, seed, keys[missing[0]]))
         for index, key in enumerate(keys):
             results[index].append(cache.entries[key])
     return results
 
 
-@torch.no_grad()
-def sample_batch(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, contents: list[str],
-                 max_new_tokens: int, repetition_penalty: float, temperature: float, seed: int,
-                 dtype: torch.dtype = torch.float32) -> list[str]:
-    """Sample one response per user message, padded on the left, with the penalty on generated tokens only."""
-    tokenizer.padding_side = "left"
-    texts = [render_prompt(tokenizer, [{"role": "user", "content": content}]) for content in contents]
-    encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    encoded = {name: tensor.to(model.device) for name, tensor in encoded.items()}
-    prompt_width = encoded["input_ids"].shape[1]
-    processors = []
-    if repetition_penalty != 1.0:
-        processors.append(RepetitionPenaltyLogitsProcessor(float(repetition_penalty),
-                                                           prompt_ignore_length=prompt_width))
-    end_ids = model.generation_config.eos_token_id
-    end_ids = set([end_ids] if isinstance(end_ids, int) else (end_ids or []))
+def _candidate_sampling(candidate: int, build: Any, seed: int, first_key: str) -> Sampling | None:
+    """Return None (greedy) for candidate 0, else sampling seeded by the run seed and the first missing prompt."""
+    if candidate == 0:
+        return None
+    return Sampling(temperature=build.sampling_temperature, seed=int(first_key[:8], 16) ^ seed, top_p=_TOP_P)
 
-    torch.manual_seed(seed)
-    autocast = torch.autocast(device_type=model.device.type, dtype=dtype, enabled=dtype != torch.float32)
-    with autocast:
-        output = model.generate(**encoded, max_new_tokens=max_new_tokens, do_sample=True,
-                                temperature=temperature, top_p=_TOP_P, top_k=0, logits_processor=processors,
-                                pad_token_id=tokenizer.pad_token_id)
-    responses = []
-    for row in output[:, prompt_width:].tolist():
-        # The pad token may equal the end token, so stop at the first end token.
-        length = next((position for position, token in enumerate(row) if token in end_ids), None)
-        text = tokenizer.decode(row[:length] if length is not None else row, skip_special_tokens=True).strip()
-        responses.append(text if length is not None else prompts.trim_to_sentence(text))
-    return responses
+
+def _cache_writer(cache: GenerationCache, keys: list[str]) -> Callable[[list[int], list[Generation]], None]:
+    """Return an ``on_batch`` callback that appends each finished batch to the cache under ``keys``."""
+    def persist(indices: list[int], batch: list[Generation]) -> None:
+        cache.add([(keys[index], _finished_text(generation))
+                   for index, generation in zip(indices, batch, strict=True)])
+
+    return persist

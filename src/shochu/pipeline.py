@@ -25,7 +25,7 @@ STAGE_MODULES: dict[str, str] = {
     "train": "shochu.distill.train",
     "eval": "shochu.evaluate.stage",
     "export": "shochu.export.stage",
-    # Runs only when progressive.chain is set; see stage_enabled.
+    # Runs only when progressive.chain is set (see stage_enabled).
     "progressive": "shochu.tune.progressive",
     "report": "shochu.evaluate.report",
 }
@@ -74,7 +74,7 @@ def load_workspace_config(workspace_root: Path) -> RunConfig | None:
 
 
 def stage_enabled(name: str, config: RunConfig) -> bool:
-    """Return whether ``shochu run`` runs the stage with this config; optional stages define ``enabled``."""
+    """Return whether ``shochu run`` runs the stage, as an optional stage's ``enabled(config)`` decides."""
     enabled = getattr(stage_module(name), "enabled", None)
     return enabled is None or enabled(config)
 
@@ -82,8 +82,8 @@ def stage_enabled(name: str, config: RunConfig) -> bool:
 def downstream_stages(name: str) -> set[str]:
     """Return the later stages that must run again after ``name`` ran.
 
-    A stage module may list the stages it reads in ``UPSTREAM``; it then runs
-    again only after one of those. A stage without the list runs again after
+    A stage module may list the stages it reads in ``UPSTREAM``, and then it
+    runs again only after one of those. A stage without the list runs again after
     any earlier stage.
     """
     later = list(STAGE_MODULES)[list(STAGE_MODULES).index(name) + 1:]

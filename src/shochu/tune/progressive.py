@@ -72,9 +72,9 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
-    """Run the chain as a pipeline stage and write its manifest; finished trainings are reused."""
+    """Run the chain as a pipeline stage and write its manifest, reusing finished trainings."""
     started = time.time()
-    # A kill during the run must not leave the previous manifest behind, which would mark the stage fresh.
+    # A killed run must not leave the previous manifest behind, which would mark the stage fresh.
     workspace.invalidate(NAME)
     results = run_progressive(config, workspace)
     helped = [row["helped"] for row in results["comparison"]]

@@ -57,3 +57,18 @@ def test_misspelt_key_gets_suggestion(tmp_path: Path) -> None:
     else:
         raise AssertionError("a misspelt key was accepted")
     assert "ingest.chunk_token: Extra inputs are not permitted (got 600); did you mean 'chunk_tokens'?" in message
+
+
+def test_run_under_a_launcher_says_which_stages_split(tmp_path: Path, monkeypatch) -> None:
+    # `accelerate launch -m shochu run` would start every stage in each process; only label and
+    # train split their work, so the run stops before any process writes a file.
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(f"workspace: {tmp_path / 'ws'}\n", encoding="utf-8")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    result = runner.invoke(app, ["run", "--config", str(config_file)])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert "shochu run was started as 2 processes" in output
+    assert "--until build" in output
+    assert not (tmp_path / "ws").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from pathlib import Path
 from types import ModuleType
@@ -120,8 +121,26 @@ def enforce_review_gate(config: RunConfig, workspace: Workspace, stage: str) -> 
                             "`shochu review`, or lower review.min_acceptance.")
 
 
+def launched_processes() -> int:
+    """Return how many processes a launcher (accelerate launch, torchrun) started for this job; 1 without one."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    """Return whether this is the launcher's main process, or the only process."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def run_all(config: RunConfig, force: set[str] | None = None, until: str | None = None) -> dict[str, Any]:
     """Run every stage in order and write ``summary.json`` at the workspace root."""
+    if launched_processes() > 1:
+        # Every process would run ingest, protect and build and write the same files; eval, tune and
+        # progressive train models on one process, where the others would wait for them forever.
+        raise ValueError(
+            f"shochu run was started as {launched_processes()} processes; only `shochu label` and `shochu "
+            f"train` split their work over processes. Run `shochu run --config FILE --until build` as one "
+            f"process, then `accelerate launch ... -m shochu label --workspace WS` and the same for `train`, "
+            f"then `shochu run --config FILE` as one process for the remaining stages")
     started = time.time()
     workspace = Workspace(Path(config.workspace))
     check_model_locations(config)

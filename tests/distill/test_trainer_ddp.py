@@ -65,6 +65,8 @@ def test_two_processes_match_one_process_with_the_same_global_batch(template, tm
     save_resolved_config(config, workspace)
     result = accelerate_launch(2, "train", "--workspace", str(workspace.root))
     assert result.returncode == 0, result.stderr[-3000:]
+    # The main process prints the summary for both.
+    assert (result.stdout + result.stderr).count("train finished:") == 1
 
     manifest = json.loads((workspace.stage_dir("train") / "manifest.json").read_text())
     assert manifest["counts"]["processes"] == 2

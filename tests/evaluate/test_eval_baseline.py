@@ -39,9 +39,12 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, ti
 def test_baseline_config_drops_kd() -> None:
     from shochu.config import RunConfig
 
-    config = RunConfig(workspace="ws", train={"kd_ratio": 0.7, "metric": "val_kd_loss", "max_steps": 9})
+    config = RunConfig(workspace="ws", train={"kd_ratio": 0.7, "metric": "val_kd_loss", "max_steps": 9,
+                                              "teacher": "online", "hidden_alignment": {"weight": 0.5}})
     baseline = baseline_config(config)
     assert baseline.train.kd_ratio == 0.0
+    assert baseline.train.hidden_alignment is None
+    assert config.train.hidden_alignment.weight == 0.5
     assert baseline.train.metric == "val_loss"
     assert baseline.train.max_steps == 9
     assert config.train.kd_ratio == 0.7

@@ -31,13 +31,16 @@ FINISHED_FILE = "finished.json"
 
 
 def baseline_config(config: RunConfig) -> RunConfig:
-    """Return a copy of ``config`` whose train section gives the KD term no weight.
+    """Return a copy of ``config`` whose train section gives the teacher no weight.
 
-    A checkpoint metric of ``val_kd_loss`` would rank by a term the baseline does
-    not train, so the baseline ranks by ``val_loss``, which then equals the CE loss.
+    The KD term gets weight 0 and hidden-state alignment, the other signal from
+    the teacher, is switched off. A checkpoint metric of ``val_kd_loss`` would
+    rank by a term the baseline does not train, so the baseline ranks by
+    ``val_loss``, which then equals the CE loss.
     """
     copy = config.model_copy(deep=True)
     copy.train.kd_ratio = 0.0
+    copy.train.hidden_alignment = None
     if copy.train.metric == "val_kd_loss":
         copy.train.metric = "val_loss"
         copy.train.metric_mode = "min"

@@ -374,7 +374,8 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
                          f"raise build.split.test and re-run `shochu build`")
     output = workspace.reset(NAME)
     if config.eval.baseline:
-        workspace.require("label", NAME)
+        if config.train.teacher != "online":
+            workspace.require("label", NAME)
         folders["baseline"] = train_baseline(config, workspace)
 
     evaluation = evaluate_models(folders, tasks, config, user_metrics)

@@ -59,3 +59,23 @@ def test_existing_relative_model_folder_resolved(tmp_path):
     (tmp_path / "models" / "teacher").mkdir(parents=True)
     config = load_config(_write(tmp_path, "workspace: ws\nteacher:\n  path: models/teacher\n"))
     assert config.teacher.path == str(tmp_path / "models" / "teacher")
+
+
+def test_progressive_chain_refuses_online_teacher(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("workspace: ws\ntrain:\n  teacher: online\nprogressive:\n  chain: [16, 8]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = " ".join(str(caught.value).split())
+    assert "progressive.chain trains every step from stored soft labels" in message
+    assert "set train.teacher to 'labels' or remove progressive.chain" in message
+
+
+def test_tune_refuses_online_teacher(tmp_path):
+    from shochu.config import RunConfig
+    from shochu.tune.search import run_tune
+    from shochu.workspace import Workspace
+
+    config = RunConfig(workspace=str(tmp_path / "ws"), train={"teacher": "online"})
+    with pytest.raises(ValueError, match="shochu tune scores trials trained from stored soft labels"):
+        run_tune(config, Workspace(tmp_path / "ws"))

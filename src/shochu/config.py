@@ -671,6 +671,15 @@ class RunConfig(_Section):
             raise ValueError("must name a folder")
         return value
 
+    @model_validator(mode="after")
+    def _chain_needs_stored_labels(self) -> RunConfig:
+        # Each step of the chain labels the data with the model before it, then trains from those labels.
+        if self.progressive.chain and self.train.teacher == "online":
+            raise ValueError("progressive.chain trains every step from stored soft labels, which "
+                             "train.teacher 'online' does not write; set train.teacher to 'labels' or remove "
+                             "progressive.chain")
+        return self
+
     def section(self, name: str) -> dict[str, Any]:
         """Return one section as plain data, for manifests and fingerprints."""
         return getattr(self, name).model_dump(mode="json")

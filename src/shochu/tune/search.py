@@ -103,6 +103,10 @@ def _exclusive(folder: Path) -> Iterator[None]:
 
 def run_tune(config: RunConfig, workspace: Workspace, restart: bool = False) -> dict[str, Any]:
     """Run trials until the study contains ``tune.trials`` finished ones or the time limit passes; return the results."""
+    if config.train.teacher == "online":
+        raise ValueError("shochu tune scores trials trained from stored soft labels, which train.teacher "
+                         "'online' does not write; tune with train.teacher 'labels' (run `shochu label` "
+                         "first), then keep the best T and kd_ratio for the online run")
     build_dir = workspace.require("build", NAME)
     label_dir = workspace.require("label", NAME)
     if not SoftLabels(label_dir, "validation").example_ids:

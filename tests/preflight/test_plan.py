@@ -199,3 +199,20 @@ def test_label_suggestion_none_when_nothing_fits() -> None:
 def test_tiny_model_fits_anywhere(tiny_model_dir: Path) -> None:
     shape = read_shape(tiny_model_dir)
     assert plan.train_phase(shape, 4, 256, 17).total < 1 * GIB
+
+
+def test_online_teacher_counted_in_train_and_label_phase_dropped() -> None:
+    from dataclasses import replace
+
+    from shochu.preflight.stage import _memory_phases
+
+    stored = {phase.name: phase for phase in _memory_phases(SMOLLM2, STUDENT, DEMO, None)}
+    online = {phase.name: phase for phase in _memory_phases(SMOLLM2, STUDENT, replace(DEMO, online_teacher=True),
+                                                             None)}
+    assert "label" in stored
+    assert "label" not in online
+    added = online["train"].total - stored["train"].total
+    # Weights: 134,515,008 x 4 bytes; one no-grad layer of 4 x 640 tokens: 2,560 x (4 x 576 + 3 x 1,536) x 4;
+    # final hidden states: 2,560 x 576 x 4.
+    assert added == 134_515_008 * 4 + 2_560 * (4 * 576 + 3 * 1_536) * 4 + 2_560 * 576 * 4
+    assert any("online" in note for note in online["train"].notes)

@@ -23,6 +23,8 @@ transformers 5.25, built from these assumptions:
   two float32 log-softmax outputs of every chunk stay alive: 2 x supervised tokens x vocab x 4
   bytes. Saving a checkpoint serialises the AdamW moments through an in-memory copy, so the stage
   needs the larger of the training step and 20 bytes per parameter.
+- With ``train.teacher: online`` the label stage does not run, and the train phase also holds
+  the teacher's float32 weights and one no-grad forward pass (``online_teacher_parts``).
 - Build and eval generation compute logits for the last position only and need less than
   label at the same batch size. This is an assumption, not a measurement.
 
@@ -73,6 +75,8 @@ class PlanSettings:
     top_k: int
     lora_rank: int = 16
     student_layers: int | None = None
+    # train.teacher 'online': the teacher runs beside the student in the train stage.
+    online_teacher: bool = False
 
 
 @dataclass
@@ -155,6 +159,21 @@ def train_phase(student: ModelShape, batch: int, seq_len: int, response_tokens: 
                   "checkpoint copy of the AdamW moments": 2 * weights}
     parts = step if sum(step.values()) >= sum(checkpoint.values()) else checkpoint
     return Phase("train", f"student training, {batch} x {seq_len} tokens per micro-batch", parts)
+
+
+def online_teacher_parts(teacher: ModelShape, batch: int, seq_len: int) -> dict[str, int]:
+    """Return what an online teacher adds to a training step: its weights and one no-grad forward pass.
+
+    Without gradients, a layer's working tensors are freed before the next layer
+    runs, so one layer's worth (attention inputs and the MLP's intermediate
+    vectors) is counted, with the final hidden states that the loss projects.
+    This part of the plan is an estimate that no measured run has checked.
+    """
+    tokens = batch * seq_len
+    one_layer = tokens * (4 * teacher.hidden + 3 * teacher.intermediate) * FLOAT32
+    return {"online teacher weights (float32)": teacher.parameters * FLOAT32,
+            "online teacher forward pass (one layer, no grad)": one_layer,
+            "online teacher final hidden states": tokens * teacher.hidden * FLOAT32}
 
 
 def lora_parameters(shape: ModelShape, rank: int) -> int:

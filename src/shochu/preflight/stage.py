@@ -220,6 +220,7 @@ def plan_settings(config: RunConfig) -> plan.PlanSettings:
         top_k=config.label.top_k,
         lora_rank=config.check.lora_rank,
         student_layers=None if config.student.path else config.student.layers,
+        online_teacher=config.train.teacher == "online",
     )
 
 
@@ -278,8 +279,14 @@ def _memory_phases(teacher: ModelShape, student: ModelShape, sizes: plan.PlanSet
     imported = workspace is not None and (workspace.models_dir / "teacher" / "shochu_model.json").is_file()
     if not imported:
         phases.append(plan.import_phase(teacher))
-    phases.append(plan.label_phase(teacher, sizes.label_batch, sizes.max_seq_len, sizes.response_tokens))
-    phases.append(plan.train_phase(student, sizes.train_batch, sizes.max_seq_len, sizes.response_tokens))
+    train = plan.train_phase(student, sizes.train_batch, sizes.max_seq_len, sizes.response_tokens)
+    if sizes.online_teacher:
+        # The label stage does not run; the teacher runs inside every training step instead.
+        train.parts.update(plan.online_teacher_parts(teacher, sizes.train_batch, sizes.max_seq_len))
+        train.notes.append("train.teacher is 'online': the teacher's weights and forward pass are counted here.")
+    else:
+        phases.append(plan.label_phase(teacher, sizes.label_batch, sizes.max_seq_len, sizes.response_tokens))
+    phases.append(train)
     return phases
 
 

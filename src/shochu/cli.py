@@ -218,9 +218,11 @@ def check(
         report = preflight.run(config, Workspace(Path(config.workspace)) if write else None, log_warnings=False)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
-    render.print_report(report.as_dict(), console)
+    # The report is the command's output, so it goes to stdout (`shochu check > check.txt`); logs stay on stderr.
+    output = Console()
+    render.print_report(report.as_dict(), output)
     if write:
-        console.print(f"report: {Path(config.workspace) / preflight.NAME / preflight.REPORT_FILE}")
+        output.print(f"report: {Path(config.workspace) / preflight.NAME / preflight.REPORT_FILE}")
     if not report.passed:
         raise typer.Exit(code=1)
 

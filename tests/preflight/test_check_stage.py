@@ -199,7 +199,8 @@ def test_command_accepts_licence(tmp_path: Path, llama_teacher: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--teacher", str(llama_teacher), "--student-layers", "2",
                                       "--accept-licence", "llama3.1"])
     assert result.exit_code == 0, result.output
-    assert "check passed" in result.output
+    # The report is the command's output: on stdout, so that it can be redirected to a file.
+    assert "check passed" in result.stdout
 
 
 def test_command_writes_workspace_report(tmp_path: Path, llama_teacher: Path) -> None:

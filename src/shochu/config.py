@@ -84,6 +84,10 @@ class IngestConfig(_Section):
                                             "one duplicate cluster.")
     workers: int | None = Field(None, ge=1, description="Processes that extract files in parallel; unset "
                                 "means min(4, CPU count). The output is the same for any value.")
+    file_timeout_s: float | None = Field(600.0, gt=0, description="Most seconds that reading one file may "
+                                         "take; a file that takes longer is stopped and listed in errors.jsonl. "
+                                         "Enforced in worker processes, so not when ingest.workers is 1; empty "
+                                         "means no limit.")
     tickets: list[TicketMapping] = Field(default_factory=list, description="Ticket exports (CSV or JSONL) "
                                          "read as one document per ticket; files that no mapping matches "
                                          "are read as before.")

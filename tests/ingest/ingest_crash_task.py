@@ -17,3 +17,12 @@ def extract_or_die(path: Path, source: str, config: IngestConfig) -> FileResult:
     if source.startswith("crash"):
         os.kill(os.getpid(), signal.SIGKILL)
     return extract_file(path, source, config)
+
+
+def extract_or_hang(path: Path, source: str, config: IngestConfig) -> FileResult:
+    """Extract a file, except that a file named hang* blocks its worker, as a reader stuck in native code would."""
+    if source.startswith("hang"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGTERM])
+        while True:
+            signal.pause()
+    return extract_file(path, source, config)

@@ -5,7 +5,7 @@ from typing import Any
 
 from conftest import (EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, read_output, write_docx, write_pdf,
                       write_random_bytes)
-from ingest_crash_task import extract_or_die
+from ingest_crash_task import extract_or_die, extract_or_hang
 
 from shochu.config import IngestConfig, RunConfig
 from shochu.ingest import stage
@@ -201,3 +201,39 @@ def test_killed_worker_keeps_other_text(tmp_path: Path) -> None:
     documents = [event for result in results for event in result.events if event["kind"] == "document"]
     assert [document["source"] for document in documents] == ["good.txt"]
     assert documents[0]["text"] == "This file is fine."
+
+
+def test_file_over_time_limit_costs_one_file(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    names = [f"note-{index:02d}.txt" for index in range(6)]
+    for index, name in enumerate(names):
+        (folder / name).write_text(f"Note number {index} about valve {index * 7}.\n", encoding="utf-8")
+    (folder / "hang.txt").write_text("Reading this file never ends.\n", encoding="utf-8")
+    # The stuck file sits among the others, so files before and after it are in flight with it.
+    ordered = [*names[:2], "hang.txt", *names[2:]]
+    jobs = [Job(folder / name, name, None) for name in ordered]
+    config = IngestConfig(input=str(folder), file_timeout_s=3)
+
+    results = list(extract_in_order(jobs, config, 2, task=extract_or_hang))
+
+    assert len(results) == len(jobs)
+    stuck = results[2]
+    assert [event["error"] for event in stuck.events] == ["file_timeout"]
+    assert stuck.events[0]["source"] == "hang.txt"
+    assert "ingest.file_timeout_s (3 s)" in stuck.events[0]["message"]
+    for job, result in zip(jobs, results, strict=True):
+        if job.source != "hang.txt":
+            assert result.events == extract_file(job.path, job.source, config).events
+
+
+def test_time_limit_enforced_for_a_single_file(tmp_path: Path) -> None:
+    # One file would be read in this process, where a stuck reader could not be stopped.
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "hang.txt").write_text("Reading this file never ends.\n", encoding="utf-8")
+    config = IngestConfig(input=str(folder), file_timeout_s=2)
+
+    [result] = list(extract_in_order([Job(folder / "hang.txt", "hang.txt", None)], config, 1, task=extract_or_hang))
+
+    assert [event["error"] for event in result.events] == ["file_timeout"]

@@ -11,12 +11,16 @@ Extraction runs in ``ingest.workers`` processes. Results come back in input
 order whatever order the workers finish in, so the stage output does not
 depend on the number of workers. A worker that dies (killed, out of memory, a
 crash inside a native library) costs only the file it was reading: that file
-gets one problem event, and the other files in flight are read again.
+gets one problem event, and the other files in flight are read again. So does
+a file that is still being read ``ingest.file_timeout_s`` seconds after it
+reached the head of the queue: the workers are stopped, since a reader stuck
+in native code cannot be interrupted from Python, and the pool starts again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import multiprocessing
@@ -24,6 +28,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +148,7 @@ def results_in_order(jobs: list[Job], cache: ExtractionCache, config: IngestConf
     """
     stored = {job.key for job in jobs if cache.has(job)}
     to_extract = [job for job in jobs if job.key not in stored]
-    # Starting worker processes costs more than reading one file here.
+    # No more workers than files: starting a worker process costs more than reading a small file.
     fresh = extract_in_order(to_extract, config, min(workers, len(to_extract)), task)
     try:
         for job in jobs:
@@ -166,10 +171,12 @@ def extract_in_order(jobs: Iterable[Job], config: IngestConfig, workers: int,
                      task: ExtractTask = extract_file) -> Iterator[FileResult]:
     """Yield the extraction result of every job, in job order, using ``workers`` processes.
 
-    NOTE: there is no per-file time limit, so a reader that never returns (a
-    pathological PDF in pdfium, say) stalls the run in the pool as it would inline.
+    One worker reads in this process, unless ``ingest.file_timeout_s`` must be
+    enforced: only a worker process can be stopped when a file takes too long.
+    With ``ingest.workers`` set to 1 the limit is not enforced.
     """
-    if workers <= 1:
+    enforce_limit = config.file_timeout_s is not None and config.workers != 1
+    if workers < 1 or (workers == 1 and not enforce_limit):
         for job in jobs:
             yield _extract_guarded(task, job.path, job.source, config)
         return
@@ -189,7 +196,18 @@ def extract_in_order(jobs: Iterable[Job], config: IngestConfig, workers: int,
                 return
             job, future = pending.popleft()
             try:
-                yield future.result()
+                # The head job is running by now: the executor starts jobs in submission order.
+                yield future.result(timeout=config.file_timeout_s)
+                continue
+            except FutureTimeout:
+                logger.warning("ingest: %s not ingested: still being read after %g s; stopping the workers "
+                               "and reading the other %d files in flight again", job.source,
+                               config.file_timeout_s, len(pending))
+                _stop_workers(pool)
+                yield _timeout_result(job, config)
+                queue = itertools.chain([waiting for waiting, _ in pending], queue)
+                pending.clear()
+                pool = ProcessPoolExecutor(workers, mp_context=context)
                 continue
             except BrokenProcessPool:
                 pass
@@ -215,7 +233,15 @@ def _extract_one_at_a_time(task: ExtractTask, jobs: list[Job], config: IngestCon
     try:
         for job in jobs:
             try:
-                yield pool.submit(_extract_guarded, task, job.path, job.source, config).result()
+                yield pool.submit(_extract_guarded, task, job.path, job.source, config).result(
+                    timeout=config.file_timeout_s)
+                continue
+            except FutureTimeout:
+                logger.warning("ingest: %s not ingested: still being read after %g s", job.source,
+                               config.file_timeout_s)
+                _stop_workers(pool)
+                pool = ProcessPoolExecutor(1, mp_context=context)
+                yield _timeout_result(job, config)
                 continue
             except BrokenProcessPool:
                 pool.shutdown(wait=True)
@@ -227,6 +253,21 @@ def _extract_one_at_a_time(task: ExtractTask, jobs: list[Job], config: IngestCon
             yield FileResult(events=[problem_event(Problem(job.source, "worker_died", message))])
     finally:
         pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's worker processes and shut it down; the jobs they held are lost."""
+    # The executor has no public way to stop a running job; its process table is the only handle.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _timeout_result(job: Job, config: IngestConfig) -> FileResult:
+    message = (f"reading this file took longer than ingest.file_timeout_s ({config.file_timeout_s:g} s) and was "
+               f"stopped; check that it opens in its usual application and re-save it, or raise "
+               f"ingest.file_timeout_s if the file is only large, then re-run")
+    return FileResult(events=[problem_event(Problem(job.source, "file_timeout", message))])
 
 
 def _extract_guarded(task: ExtractTask, path: Path, source: str, config: IngestConfig) -> FileResult:

@@ -123,6 +123,8 @@ def test_module_metric_file_is_an_eval_input(metric_file: Path, tmp_path: Path,
     from shochu.workspace import fingerprint_file
 
     monkeypatch.chdir(metric_file.parent)
+    # An earlier test imported a team_metrics from its own folder; the lookup would find that one.
+    monkeypatch.delitem(sys.modules, "team_metrics", raising=False)
     (tmp_path / "shochu.yaml").write_text("workspace: ws\neval:\n  metrics: [team_metrics:both, sys:exit]\n",
                                           encoding="utf-8")
     config = load_config(tmp_path / "shochu.yaml")

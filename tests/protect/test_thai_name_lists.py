@@ -35,6 +35,24 @@ def test_title_then_given_name_and_particle(recognizer: ThaiNameRecognizer) -> N
     assert spans(recognizer, "ขอบคุณคุณสมศรีค่ะ") == [("สมศรี", TITLE_SCORE)]
 
 
+@pytest.mark.parametrize(("text", "name"), [
+    ("ติดต่อ นางสาวมาลี สุขใจ 089-765-4321", "มาลี สุขใจ"),
+    ("นายวิชัย รักษ์ดี", "วิชัย รักษ์ดี"),
+    ("นายวิชัย รักษ์ดี, นางมาลี", "วิชัย รักษ์ดี"),
+])
+def test_title_then_unlisted_family_name(recognizer: ThaiNameRecognizer, text: str, name: str) -> None:
+    # สุขใจ and รักษ์ดี are in no list; after a title, the word one space on is the family name.
+    assert "สุขใจ" not in thai_name_lists().family
+    assert spans(recognizer, text)[0] == (name, TITLE_SCORE)
+
+
+@pytest.mark.parametrize("text", ["นายวิชัย มาประชุมวันนี้", "คุณมาลี ได้รับเอกสารแล้ว", "คุณมาลี ครับ"])
+def test_sentence_after_titled_name_is_not_a_family_name(recognizer: ThaiNameRecognizer, text: str) -> None:
+    [(name, score)] = spans(recognizer, text)
+    assert name in ("วิชัย", "มาลี")
+    assert score == TITLE_SCORE
+
+
 def test_thank_you_is_no_title(recognizer: ThaiNameRecognizer) -> None:
     assert spans(recognizer, "ขอบคุณครับ") == []
 

@@ -10,8 +10,12 @@ called; ``pythainlp.corpus.download`` never is.
 Spans, with their scores:
 
 - 0.8: a title (คุณ, นาย, นาง, นางสาว, ด.ช., ด.ญ.) followed by a known given
-  name, and the known family name after it when there is one. The title stays
-  outside the span.
+  name, and the family name one space after it when there is one. The title
+  stays outside the span. After a title the family name need not be in the
+  list, since most Thai family names are rare: the next word counts as one
+  unless it starts with a common word that follows a name in a sentence
+  (มา, ได้, และ, ...). Privacy comes first here: an unlisted word after a titled
+  name is masked with it.
 - 0.6: a known given name followed by one space and a known family name,
   with no title, standing as words of their own.
 """
@@ -40,6 +44,14 @@ WORD_START = regex.compile(r"(?<!\p{Thai})\p{Thai}")
 PARTICLES = ("ครับ", "ค่ะ", "คะ", "นะ", "จ้ะ")
 # Given names of two letters (ที่, วัน) are common words too; a name must be longer.
 MIN_NAME_CHARS = 3
+# The word one space after a titled given name: Thai letters and marks up to the next space or symbol.
+NEXT_WORD = regex.compile(r"\p{Thai}{2,30}(?!\p{Thai})")
+# Words that follow a name in a sentence (verbs, conjunctions, prepositions, particles). A word
+# after a titled given name that starts with one of them is not taken for a family name.
+SENTENCE_WORDS = ("มา", "ไป", "ได้", "จะ", "และ", "กับ", "ที่", "ซึ่ง", "เป็น", "ให้", "ว่า", "ก็", "ยัง", "เคย",
+                  "ไม่", "แจ้ง", "โทร", "ติดต่อ", "ส่ง", "ขอ", "หรือ", "ของ", "จาก", "ถึง", "เพื่อ", "อยู่", "มี",
+                  "เข้า", "ออก", "บอก", "ทำ", "เดินทาง", "ประชุม", "รับ", "ซื้อ", "ขาย", "ใช้", "ต้อง", "คือ",
+                  *PARTICLES)
 
 _lock = threading.Lock()
 _lists: ThaiNameLists | None = None
@@ -122,7 +134,7 @@ class ThaiNameRecognizer(FailClosed, LocalRecognizer):
             for given_end in given_ends:
                 end = self._family_end(text, given_end, lists)
                 if end is not None or _word_ends_at(text, given_end):
-                    yield start, end or given_end, TITLE_SCORE
+                    yield start, end or self._unlisted_family_end(text, given_end) or given_end, TITLE_SCORE
                     break
 
     def _pairs(self, text: str, lists: ThaiNameLists) -> Iterator[tuple[int, int, float]]:
@@ -143,6 +155,16 @@ class ThaiNameRecognizer(FailClosed, LocalRecognizer):
             if _word_ends_at(text, end):
                 return end
         return None
+
+    @staticmethod
+    def _unlisted_family_end(text: str, given_end: int) -> int | None:
+        """Return the end of the word one space after a titled given name, unless it reads as the sentence going on."""
+        if not text.startswith(" ", given_end):
+            return None
+        word = NEXT_WORD.match(text, given_end + 1)
+        if word is None or word.group().startswith(SENTENCE_WORDS):
+            return None
+        return word.end()
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
         explanation = AnalysisExplanation(recognizer=self.name, original_score=score,

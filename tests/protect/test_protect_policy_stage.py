@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -199,6 +198,27 @@ def test_excluded_ticket(tmp_path: Path) -> None:
     written = read_jsonl(workspace.stage_dir("protect") / "tickets.jsonl")
     assert [(ticket["id"], ticket["confidentiality"]) for ticket in written] == [("T-1", "public")]
     assert manifest["counts"]["excluded_documents"] == 2
+
+
+@pytest.mark.parametrize(("rule", "inside_input"), [("exports/*.csv", True), ("*.csv", False)])
+def test_folder_rule_covers_build_tickets_csv(tmp_path: Path, rule: str, inside_input: bool) -> None:
+    # The CSV that build.tickets names is labelled by the same folder rules as the documents:
+    # by its path within ingest.input, or by its file name when it lies outside.
+    docs = tmp_path / "docs"
+    tickets = (docs / "exports" if inside_input else tmp_path) / "tickets.csv"
+    tickets.parent.mkdir(parents=True, exist_ok=True)
+    with open(tickets, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["ticket_id", "subject", "body", "category"],
+                                      ["T-1", "VPN", "VPN down again.", "network"]])
+    workspace = _workspace(tmp_path / "run")
+    config = RunConfig(workspace=str(workspace.root), ingest={"input": str(docs)},
+                       build={"tickets": {"path": str(tickets)}},
+                       protect={"confidentiality": {"folders": {rule: "secret"}}})
+    stage.run(config, workspace)
+    assert read_jsonl(workspace.stage_dir("protect") / "tickets.jsonl") == []
+    report = read_json(workspace.stage_dir("protect") / "privacy_report.json")
+    assert report["labels"]["documents"]["ticket-T-1"] == {"label": "secret", "policy": "exclude",
+                                                            "rules": [f"folder {rule}"]}
 
 
 @pytest.fixture

@@ -117,7 +117,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     masker = Masker(config.protect, known_names)
 
     # Second pass: detect once, label documents, decide which are left out.
-    tickets_source = Path(config.build.tickets.path).name if config.build.tickets else None
+    tickets_source = _tickets_source(config)
     scan = scan_corpus(masker, operators, config.protect, chunks, documents, tickets or [], tickets_source)
     vault = MappingVault() if vault_key is not None else None
     protector = Protector(masker, operators, scan, vault)
@@ -195,6 +195,23 @@ def _masked_value(protector: Protector, doc_id: str, value: Any, numbering: Plac
         return value
     results.append(protector.protect(value, doc_id, doc_id, numbering))
     return results[-1].text
+
+
+def _tickets_source(config: RunConfig) -> str | None:
+    """Return the name that confidentiality folder rules see for the build.tickets CSV.
+
+    A CSV inside ``ingest.input`` gets its path there (``exports/tickets.csv``), so
+    that the same rules cover it as the documents beside it; one outside gets its
+    file name only, which rules without a folder part (``*.csv``) match.
+    """
+    if config.build.tickets is None:
+        return None
+    path = Path(config.build.tickets.path).resolve()
+    if config.ingest.input:
+        root = Path(config.ingest.input).resolve()
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
 
 
 def _masked_tickets(protector: Protector, tickets: list[Ticket],

@@ -91,3 +91,16 @@ def test_progressive_rejects_bad_chain(progressive_run, chain, message):
     data["progressive"]["chain"] = chain
     with pytest.raises(ValueError, match=message):
         run_progressive(config.model_validate(data), workspace)
+
+
+def test_verdict_counts_rows_without_interval() -> None:
+    from shochu.tune.progressive import verdict
+
+    rows = [{"task": "qa", "metric": "rouge_l", "difference": 0.1, "interval": [-0.1, 0.3], "helped": None},
+            {"task": "qa", "metric": "kl_to_teacher", "difference": None, "interval": None, "helped": None},
+            {"task": "summary", "metric": "rouge_l", "difference": 0.2, "interval": None, "helped": None},
+            {"task": "classify", "metric": "kl_to_teacher", "difference": 1.1, "interval": [0.8, 1.5],
+             "helped": False}]
+    assert verdict(rows, "progressive-8", "direct-8") == (
+        "progressive-8 against direct-8: better on no metric; worse on classify kl_to_teacher; "
+        "no clear difference (interval includes 0) on 1 of 4; no interval or no value on 2.")

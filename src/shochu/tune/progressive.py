@@ -273,11 +273,15 @@ def verdict(rows: list[dict[str, Any]], progressive: str, direct: str) -> str:
     """Summarise the comparison in one sentence that claims only what the intervals support."""
     better = [f"{row['task']} {row['metric']}" for row in rows if row["helped"] is True]
     worse = [f"{row['task']} {row['metric']}" for row in rows if row["helped"] is False]
-    unclear = len(rows) - len(better) - len(worse)
+    undecided = [row for row in rows if row["helped"] is None]
+    # A row without a value or an interval (eval.bootstrap_resamples 0) cannot say whether 0 is inside.
+    unclear = sum(1 for row in undecided if row["difference"] is not None and row["interval"] is not None)
+    unmeasured = len(undecided) - unclear
     parts = [f"{progressive} against {direct}:"]
     parts.append(f"better on {', '.join(better)};" if better else "better on no metric;")
     parts.append(f"worse on {', '.join(worse)};" if worse else "worse on no metric;")
-    parts.append(f"no clear difference (interval includes 0) on {unclear} of {len(rows)}.")
+    parts.append(f"no clear difference (interval includes 0) on {unclear} of {len(rows)}"
+                 + (f"; no interval or no value on {unmeasured}." if unmeasured else "."))
     return " ".join(parts)
 
 

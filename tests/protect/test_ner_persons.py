@@ -179,6 +179,15 @@ def test_missing_folder_message(tmp_path: Path) -> None:
         f"unpacked package")
 
 
+def test_absent_folder_message(tmp_path: Path) -> None:
+    folder = tmp_path / "models" / "en_core_web_sm-3.8.0"
+    with pytest.raises(ValueError) as raised:
+        check_models({"en": str(folder)})
+    assert str(raised.value) == (
+        f"protect.ner.models.en: folder {folder} not found; give the folder of an unpacked spaCy pipeline, "
+        f"which contains config.cfg and meta.json")
+
+
 def test_ginza_install_command() -> None:
     assert install_command("ja_ginza") == (
         "make install-ner, or: .venv/bin/pip install --no-deps ginza==5.3.0 ja-ginza==5.3.0 plac==1.4.7")

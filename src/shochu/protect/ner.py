@@ -85,7 +85,10 @@ def check_models(models: Mapping[str, str]) -> None:
         setting = f"protect.ner.models.{language}"
         if is_folder(model):
             folder = Path(model).expanduser()
-            if not (folder / "config.cfg").is_file():
+            if not folder.is_dir():
+                problems.append(f"{setting}: folder {model} not found; give the folder of an unpacked spaCy "
+                                f"pipeline, which contains config.cfg and meta.json")
+            elif not (folder / "config.cfg").is_file():
                 problems.append(f"{setting}: {model} is not a spaCy pipeline folder (no config.cfg in it); give "
                                 f"the folder that contains config.cfg and meta.json, such as the inner "
                                 f"en_core_web_sm-3.8.0 folder of the unpacked package")

@@ -72,3 +72,11 @@ def test_run_under_a_launcher_says_which_stages_split(tmp_path: Path, monkeypatc
     assert "shochu run was started as 2 processes" in output
     assert "--until build" in output
     assert not (tmp_path / "ws").exists()
+
+
+def test_ingest_missing_folder_names_both_sources(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", str(tmp_path / "absent"), "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 2
+    output = " ".join(result.output.split())
+    assert f"ingest.input folder not found: {tmp_path / 'absent'}" in output
+    assert "fix the folder given to `shochu ingest` or set as ingest.input in the config" in output

@@ -131,8 +131,9 @@ def input_folder(config: RunConfig) -> Path:
         raise FileNotFoundError("ingest.input is not set; set it to the folder of documents to ingest")
     root = Path(config.ingest.input)
     if not root.is_dir():
-        raise FileNotFoundError(f"ingest.input folder not found: {root}; create it or fix the path "
-                                f"in the config")
+        # The folder comes from the config or from the FOLDER argument of `shochu ingest`.
+        raise FileNotFoundError(f"ingest.input folder not found: {root}; create it, or fix the folder "
+                                f"given to `shochu ingest` or set as ingest.input in the config")
     return root
 
 

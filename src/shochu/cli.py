@@ -218,7 +218,7 @@ def check(
         report = preflight.run(config, Workspace(Path(config.workspace)) if write else None, log_warnings=False)
     except (*USER_ERRORS, ModelSourceError) as error:
         _fail(error)
-    # The report is the command's output, so it goes to stdout (`shochu check > check.txt`); logs stay on stderr.
+    # The report is the command's output, so it goes to stdout (`shochu check > check.txt`). Logs stay on stderr.
     output = Console()
     render.print_report(report.as_dict(), output)
     if write:

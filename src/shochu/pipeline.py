@@ -134,8 +134,8 @@ def is_main_process() -> bool:
 def run_all(config: RunConfig, force: set[str] | None = None, until: str | None = None) -> dict[str, Any]:
     """Run every stage in order and write ``summary.json`` at the workspace root."""
     if launched_processes() > 1:
-        # Every process would run ingest, protect and build and write the same files; eval, tune and
-        # progressive train models on one process, where the others would wait for them forever.
+        # Every process would run ingest, protect and build and write the same files. Eval, tune and
+        # progressive train models on one process, so the others would wait for them forever.
         raise ValueError(
             f"shochu run was started as {launched_processes()} processes; only `shochu label` and `shochu "
             f"train` split their work over processes. Run `shochu run --config FILE --until build` as one "

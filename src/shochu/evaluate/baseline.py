@@ -26,7 +26,7 @@ from shochu.workspace import Workspace, fingerprint_json, read_json, write_json
 logger = logging.getLogger(__name__)
 
 FOLDER = "baseline"
-# Written when the baseline finished; holds the fingerprint of what it was trained from.
+# Written when the baseline finished. It contains the fingerprint of the inputs it was trained from.
 FINISHED_FILE = "finished.json"
 
 

@@ -281,7 +281,7 @@ def _memory_phases(teacher: ModelShape, student: ModelShape, sizes: plan.PlanSet
         phases.append(plan.import_phase(teacher))
     train = plan.train_phase(student, sizes.train_batch, sizes.max_seq_len, sizes.response_tokens)
     if sizes.online_teacher:
-        # The label stage does not run; the teacher runs inside every training step instead.
+        # The label stage does not run. The teacher runs inside every training step instead.
         train.parts.update(plan.online_teacher_parts(teacher, sizes.train_batch, sizes.max_seq_len))
         train.notes.append("train.teacher is 'online': the teacher's weights and forward pass are counted here.")
     else:

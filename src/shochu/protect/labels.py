@@ -77,8 +77,8 @@ class Labeller:
 
     def _matches(self, facts: DocumentFacts) -> Iterable[tuple[str, str]]:
         if facts.source:
-            # A ticket of an export has the source "exports/tickets.csv#T-1042"; a rule that names
-            # the export file must cover each of its tickets.
+            # A ticket of an export has the source "exports/tickets.csv#T-1042", and a rule that
+            # names the export file must cover each of its tickets.
             path = facts.source.replace("\\", "/")
             paths = {path, path.split("#", 1)[0]}
             for pattern, expression, label in self._folders:

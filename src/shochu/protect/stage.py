@@ -201,7 +201,7 @@ def _tickets_source(config: RunConfig) -> str | None:
     """Return the name that confidentiality folder rules see for the build.tickets CSV.
 
     A CSV inside ``ingest.input`` gets its path there (``exports/tickets.csv``), so
-    that the same rules cover it as the documents beside it; one outside gets its
+    that the same rules cover it as the documents beside it. A CSV outside gets its
     file name only, which rules without a folder part (``*.csv``) match.
     """
     if config.build.tickets is None:

@@ -274,7 +274,7 @@ def verdict(rows: list[dict[str, Any]], progressive: str, direct: str) -> str:
     better = [f"{row['task']} {row['metric']}" for row in rows if row["helped"] is True]
     worse = [f"{row['task']} {row['metric']}" for row in rows if row["helped"] is False]
     undecided = [row for row in rows if row["helped"] is None]
-    # A row without a value or an interval (eval.bootstrap_resamples 0) cannot say whether 0 is inside.
+    # A row without a value or an interval (eval.bootstrap_resamples 0) cannot show whether 0 is inside.
     unclear = sum(1 for row in undecided if row["difference"] is not None and row["interval"] is not None)
     unmeasured = len(undecided) - unclear
     parts = [f"{progressive} against {direct}:"]

@@ -79,3 +79,12 @@ def test_tune_refuses_online_teacher(tmp_path):
     config = RunConfig(workspace=str(tmp_path / "ws"), train={"teacher": "online"})
     with pytest.raises(ValueError, match="shochu tune scores trials trained from stored soft labels"):
         run_tune(config, Workspace(tmp_path / "ws"))
+
+
+def test_workspace_option_stands_in_for_missing_key(tmp_path):
+    path = _write(tmp_path, "train:\n  max_steps: 5\n")
+    with pytest.raises(ConfigError, match="workspace"):
+        load_config(path)
+    config = load_config(path, tmp_path / "ws")
+    assert config.workspace == str((tmp_path / "ws").resolve())
+    assert config.train.max_steps == 5

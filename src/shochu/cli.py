@@ -81,7 +81,7 @@ def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, 
     from shochu.pipeline import load_workspace_config
 
     if config_file is not None:
-        config = load_config(config_file)
+        config = load_config(config_file, workspace)
     else:
         config = load_workspace_config(workspace) or RunConfig(workspace=str(workspace))
     data = config.model_dump(mode="json")
@@ -154,7 +154,7 @@ def run(
     if unknown:
         _fail(ValueError(f"unknown stage(s) {', '.join(unknown)}; stages are {', '.join(STAGE_MODULES)}"))
     try:
-        config = load_config(config_file)
+        config = load_config(config_file, workspace)
         if workspace is not None:
             config.workspace = str(workspace.resolve())
         config.check.accept_licences = [*config.check.accept_licences, *(accept_licence or [])]
@@ -232,7 +232,7 @@ def _check_config(config_file: Path | None, workspace: Path | None) -> tuple[Run
     from shochu.pipeline import load_workspace_config
 
     if config_file is not None:
-        config = load_config(config_file)
+        config = load_config(config_file, workspace)
         if workspace is not None:
             config.workspace = str(workspace.resolve())
         return config, True

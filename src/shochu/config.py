@@ -750,8 +750,12 @@ def _resolve_model_path(value: str | None, base: Path) -> str | None:
     return resolved
 
 
-def load_config(path: Path) -> RunConfig:
-    """Load and validate a YAML run config; raise ``ConfigError`` listing all problems."""
+def load_config(path: Path, workspace: Path | None = None) -> RunConfig:
+    """Load and validate a YAML run config; raise ``ConfigError`` listing all problems.
+
+    ``workspace``, given on the command line, stands in for a ``workspace`` key
+    that the file leaves out; the caller sets it over the file's own value.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -761,6 +765,8 @@ def load_config(path: Path) -> RunConfig:
         raise ConfigError(f"{path}: invalid YAML: {error}") from error
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level, got {type(raw).__name__}")
+    if workspace is not None and "workspace" not in raw:
+        raw["workspace"] = str(Path(workspace).resolve())
 
     try:
         config = RunConfig.model_validate(raw)

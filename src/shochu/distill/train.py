@@ -257,6 +257,10 @@ class Trainer:
             raise ValueError("no training examples have soft labels; re-run `shochu label`" if self.online is None
                              else f"no training examples in {build_dir / 'train.jsonl'} fit label.max_seq_len="
                                   f"{config.label.max_seq_len}; raise it or re-run `shochu build`")
+        if not self.validation_examples and distributed.is_main():
+            logger.warning("train: no validation examples, so checkpoints cannot be ranked, early stopping "
+                           "is off and train/best is the last step; raise build.split.validation and re-run "
+                           "`shochu build` to rank them")
 
         model = load_model(student_dir)
         if getattr(model.get_output_embeddings(), "bias", None) is not None:

@@ -117,6 +117,19 @@ def _cpu_has_bfloat16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def decode_generated(tokenizer: PreTrainedTokenizerBase, token_ids: list[int], finished: bool) -> str:
+    """Decode generated tokens, dropping a character that the token budget cut in half.
+
+    A byte-level tokenizer may spend the last token of ``max_new_tokens`` on
+    the first bytes of a multi-byte character (Japanese, Thai), which decodes
+    to U+FFFD. An answer that ended with its end token keeps whatever it said.
+    """
+    text = tokenizer.decode(token_ids, skip_special_tokens=True)
+    if not finished:
+        text = text.rstrip("\ufffd")
+    return text.strip()
+
+
 def _as_list(value: int | list[int] | None) -> list[int]:
     if value is None:
         return []
@@ -162,6 +175,6 @@ def _generate_batch(
         length = next((position for position, token in enumerate(row) if token in end_ids), None)
         finished = length is not None
         kept = row[:length] if finished else row
-        text = tokenizer.decode(kept, skip_special_tokens=True).strip()
+        text = decode_generated(tokenizer, kept, finished)
         generations.append(Generation(text=text, new_tokens=len(kept) + int(finished), finished=finished))
     return generations

@@ -152,3 +152,18 @@ def test_right_padded_tokenizer_generates_left(varied_teacher, tiny_model_dir: P
     single = [generate(model, tokenizer, [conversation], max_new_tokens=8, batch_size=1)[0][0]
               for conversation in CONVERSATIONS]
     assert batched == single
+
+
+def test_cut_character_dropped_from_unfinished(tiny_model_dir: Path) -> None:
+    from shochu.generation import decode_generated
+    from shochu.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model_dir)
+    ids = tokenizer.encode("年次有給", add_special_tokens=False)
+    # Find a prefix that ends inside a character: byte-level tokens split the 3-byte kanji.
+    cut = next(length for length in range(1, len(ids))
+               if tokenizer.decode(ids[:length]).endswith("\ufffd"))
+    partial = tokenizer.decode(ids[:cut])
+    assert decode_generated(tokenizer, ids[:cut], finished=False) == partial.rstrip("\ufffd")
+    assert "\ufffd" not in decode_generated(tokenizer, ids[:cut], finished=False)
+    assert decode_generated(tokenizer, ids, finished=False) == "年次有給"

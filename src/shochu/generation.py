@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from dataclasses import dataclass
 
 import torch
+from rich.console import Console
 from rich.progress import Progress
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, RepetitionPenaltyLogitsProcessor
 
 from shochu.distill.data import render_prompt
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,10 @@ def generate(
     end_ids = set(_as_list(model.generation_config.eos_token_id))
 
     started = time.perf_counter()
-    with Progress(transient=True) as progress:
+    # Progress goes to stderr. Where that is not a terminal (a log file), rich draws nothing,
+    # so each batch is logged instead, to show that a long build or eval is still moving.
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True) as progress:
         task = progress.add_task(description, total=len(prompts))
         for number, first in enumerate(range(0, len(order), batch_size)):
             indices = order[first : first + batch_size]
@@ -85,6 +92,9 @@ def generate(
             if on_batch is not None:
                 on_batch(indices, batch)
             progress.advance(task, len(indices))
+            if not console.is_terminal:
+                logger.info("%s: %d of %d answers, %.0f s", description, min(first + batch_size, len(order)),
+                            len(order), time.perf_counter() - started)
     return [result for result in results if result is not None], time.perf_counter() - started
 
 

@@ -8,6 +8,7 @@ response tokens.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,14 @@ def test_cut_character_dropped_from_unfinished(tiny_model_dir: Path) -> None:
     assert decode_generated(tokenizer, ids[:cut], finished=False) == partial.rstrip("\ufffd")
     assert "\ufffd" not in decode_generated(tokenizer, ids[:cut], finished=False)
     assert decode_generated(tokenizer, ids, finished=False) == "年次有給"
+
+
+def test_batches_logged_without_terminal(teacher, caplog: pytest.LogCaptureFixture) -> None:
+    # Under pytest stderr is no terminal, as in a run whose output goes to a log file.
+    model, tokenizer = teacher
+    with caplog.at_level(logging.INFO, logger="shochu.generation"):
+        generate(model, tokenizer, CONVERSATIONS, max_new_tokens=3, batch_size=3, description="test answers")
+    lines = [record.getMessage() for record in caplog.records if record.name == "shochu.generation"]
+    total = len(CONVERSATIONS)
+    assert [line.split(",")[0] for line in lines] == [
+        f"test answers: {min(done, total)} of {total} answers" for done in range(3, total + 3, 3)]

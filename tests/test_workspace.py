@@ -46,3 +46,16 @@ def test_malformed_jsonl_line_named(tmp_path):
     path.write_text('{"a": 1}\n{"b": \n')
     with pytest.raises(ValueError, match="a.jsonl:2"):
         read_jsonl(path)
+
+
+def test_stale_reasons_name_changed_settings_and_inputs(tmp_path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    assert workspace.stale_reasons("train", {}, {}) == ["it has not finished before"]
+    workspace.finish("train", {"max_steps": 10, "lora": {"rank": 8}, "seed": 0}, {"label": "a", "build": "b"},
+                     {}, time.time())
+
+    assert workspace.stale_reasons("train", {"max_steps": 10, "lora": {"rank": 8}, "seed": 0},
+                                   {"label": "a", "build": "b"}) == []
+    assert workspace.stale_reasons("train", {"max_steps": 20, "lora": {"rank": 16}, "seed": 0},
+                                   {"label": "c", "build": "b"}) == [
+        "settings changed: lora.rank, max_steps", "inputs changed: label"]

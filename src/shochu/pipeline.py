@@ -101,7 +101,9 @@ def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = 
         return workspace.manifest(name), False
     if name in gated_stages(config):
         enforce_review_gate(config, workspace, name)
-    logger.info("stage %s: starting", name)
+    # Names of settings and inputs only, never their values.
+    reasons = ["forced"] if force else workspace.stale_reasons(name, settings, inputs)
+    logger.info("stage %s: starting (%s)", name, "; ".join(reasons))
     return module.run(config, workspace), True
 
 

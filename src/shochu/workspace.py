@@ -200,6 +200,25 @@ class Workspace:
             return False
         return manifest.get("config_fingerprint") == fingerprint_json(config) and manifest.get("inputs") == inputs
 
+    def stale_reasons(self, stage: str, config: dict[str, Any], inputs: dict[str, str]) -> list[str]:
+        """Return why a finished stage must run again: the settings and inputs that changed, by name."""
+        manifest = self.manifest(stage)
+        if manifest is None:
+            return ["it has not finished before"]
+        reasons = []
+        old_config = manifest.get("config") or {}
+        changed = sorted(_changed_keys(old_config, config))
+        if changed:
+            reasons.append("settings changed: " + ", ".join(changed))
+        elif manifest.get("config_fingerprint") != fingerprint_json(config):
+            reasons.append("settings changed")
+        old_inputs = manifest.get("inputs") or {}
+        changed_inputs = sorted(key for key in old_inputs.keys() | inputs.keys()
+                                if old_inputs.get(key) != inputs.get(key))
+        if changed_inputs:
+            reasons.append("inputs changed: " + ", ".join(changed_inputs))
+        return reasons
+
     def invalidate(self, stage: str) -> None:
         """Remove a stage's manifest so that the stage counts as not run."""
         path = self.manifest_path(stage)
@@ -247,3 +266,13 @@ class Workspace:
                                     f"run `shochu {stage} --workspace {self.root}` first")
         return fingerprint_json({"stage": stage, "config": manifest["config_fingerprint"],
                                  "inputs": manifest["inputs"], "outputs": manifest.get("outputs", {})})
+
+
+def _changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Return the dotted names of the settings that differ between two config sections."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changed = []
+        for key in old.keys() | new.keys():
+            changed.extend(_changed_keys(old.get(key), new.get(key), f"{prefix}{key}."))
+        return changed
+    return [prefix.rstrip(".")] if old != new else []

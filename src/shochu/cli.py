@@ -107,7 +107,7 @@ def _config_for(workspace: Path, config_file: Path | None, overrides: dict[str, 
 def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
     _setup_logging(verbose)
     from shochu.models import ModelSourceError
-    from shochu.pipeline import is_main_process, run_stage, save_resolved_config
+    from shochu.pipeline import is_main_process, launched_processes, run_stage, save_resolved_config
     from shochu.workspace import Workspace
 
     try:
@@ -119,6 +119,10 @@ def _run_one(name: str, config: RunConfig, force: bool, verbose: bool) -> None:
         _fail(error)
     except KeyboardInterrupt:
         _interrupted(f"shochu {name}")
+    if launched_processes() > 1:
+        from shochu.distill import distributed
+
+        distributed.shutdown()
     if not is_main_process():
         # Under accelerate launch every process gets here; the main one speaks for all.
         return

@@ -58,6 +58,18 @@ def main_first() -> Iterator[None]:
         barrier()
 
 
+def shutdown() -> None:
+    """Wait for every process, then close the process group (no-op when none was started).
+
+    A process that exits while another still uses the group can abort in
+    the gloo backend ("terminate called without an active exception").
+    """
+    if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return
+    barrier()
+    torch.distributed.destroy_process_group()
+
+
 def reduce_sum(values: list[float]) -> list[float]:
     """Sum a few numbers over all processes (identity with one process)."""
     if world_size() == 1:

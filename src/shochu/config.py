@@ -84,7 +84,7 @@ class IngestConfig(_Section):
                                             "one duplicate cluster.")
     workers: int | None = Field(None, ge=1, description="Processes that extract files in parallel; unset "
                                 "means min(4, CPU count). The output is the same for any value.")
-    file_timeout_s: float | None = Field(600.0, gt=0, description="Most seconds that reading one file may "
+    file_timeout_s: float | None = Field(600.0, gt=0, description="Maximum seconds that reading one file may "
                                          "take; a file that takes longer is stopped and listed in errors.jsonl. "
                                          "Enforced in worker processes, so not when ingest.workers is 1; empty "
                                          "means no limit.")
@@ -753,8 +753,8 @@ def _resolve_model_path(value: str | None, base: Path) -> str | None:
 def load_config(path: Path, workspace: Path | None = None) -> RunConfig:
     """Load and validate a YAML run config; raise ``ConfigError`` listing all problems.
 
-    ``workspace``, given on the command line, stands in for a ``workspace`` key
-    that the file leaves out; the caller sets it over the file's own value.
+    ``workspace``, given on the command line, replaces a ``workspace`` key that
+    the file leaves out. The caller sets it over the file's own value as well.
     """
     path = Path(path)
     if not path.is_file():

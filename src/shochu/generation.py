@@ -132,7 +132,7 @@ def decode_generated(tokenizer: PreTrainedTokenizerBase, token_ids: list[int], f
 
     A byte-level tokenizer may spend the last token of ``max_new_tokens`` on
     the first bytes of a multi-byte character (Japanese, Thai), which decodes
-    to U+FFFD. An answer that ended with its end token keeps whatever it said.
+    to U+FFFD. A generation that stopped at its end token is kept as decoded.
     """
     text = tokenizer.decode(token_ids, skip_special_tokens=True)
     if not finished:

@@ -297,7 +297,7 @@ class Trainer:
         if self.args.teacher != "online":
             return None
         if not (teacher_dir / "config.json").is_file():
-            raise FileNotFoundError(f"train.teacher is 'online', but {teacher_dir} holds no imported teacher; "
+            raise FileNotFoundError(f"train.teacher is 'online', but {teacher_dir} contains no imported teacher; "
                                     f"run `shochu train` in the workspace, which imports it, or `shochu check`")
         # Every process loads its own copy; weights in the autocast dtype (float32 on a CPU).
         return OnlineTeacher(teacher_dir, self.device, self.autocast_dtype)

@@ -65,8 +65,8 @@ def settings(config: RunConfig) -> dict[str, Any]:
 
 def _user_files(config: RunConfig) -> list[Path]:
     """Return the extra sets and the metric files named in the config, which the stage's results depend on."""
-    # NOTE: only the file that defines a metric is fingerprinted; editing another module that it
-    # imports does not make the stage run again, and `shochu eval --force` does.
+    # NOTE: only the file that defines a metric is fingerprinted. Editing another module that it
+    # imports does not make the stage run again, but `shochu eval --force` does.
     files = [Path(value) for value in config.eval.extra_sets]
     for entry in config.eval.metrics:
         source = metric_source(entry)

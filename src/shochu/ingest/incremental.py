@@ -4,7 +4,7 @@ Each input file's ``FileResult`` is stored in ``WORKSPACE/ingest/extracted/``
 under a key made of its source, the SHA-256 of its bytes and the settings that
 change extraction (OCR, size limits, the cache format). A later run reuses the
 stored result of a file whose key is unchanged and extracts only new and
-changed files. The key of a ticket export also holds its ``ingest.tickets``
+changed files. The key of a ticket export also contains its ``ingest.tickets``
 mapping. Results whose file is gone are deleted at the end of the run.
 
 Extraction runs in ``ingest.workers`` processes. Results come back in input

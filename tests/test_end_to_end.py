@@ -85,7 +85,10 @@ def finished_run(tmp_path_factory):
     config.write_text(CONFIG, encoding="utf-8")
     result = _run(config)
     assert result.returncode == 0, result.stderr[-4000:]
-    return root, config, result
+    yield root, config, result
+
+    # The finished workspace holds about 2 GB of models; the tests after this module do not need it.
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_summary_names_outputs(finished_run):

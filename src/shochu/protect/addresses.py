@@ -16,7 +16,7 @@ import re
 
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from shochu.protect.recognizers import FailClosed
+from shochu.protect.recognizers import FailClosed, NeedleGate
 
 PREFECTURES = (
     "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 新潟県 富山県 "
@@ -45,7 +45,7 @@ ADDRESS = rf"(?:{'|'.join(PREFECTURES)}){_AFTER_PREFECTURE}"
 _ADDRESS_LABEL = r"住所|所在地|現住所|(?:[〒〶][ 　]?\d{3}[\-\u2010-\u2015\u2212\u30fc]?\d{4})"
 
 
-class JapaneseAddressRecognizer(FailClosed, PatternRecognizer):
+class JapaneseAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """Japanese street addresses from the prefecture to the block number, building and room."""
 
     PATTERNS = [
@@ -53,6 +53,8 @@ class JapaneseAddressRecognizer(FailClosed, PatternRecognizer):
         Pattern("municipality to block number after a label",
                 rf"(?:{_ADDRESS_LABEL})[:： 　]{{0,3}}\K(?!{'|'.join(PREFECTURES)}){_AFTER_PREFECTURE}", 0.85),
     ]
+    # Every prefecture name ends in 都, 道, 府 or 県.
+    NEEDLES = ("都", "道", "府", "県", "住所", "所在地", "〒", "〶")
 
     def __init__(self) -> None:
         super().__init__(supported_entity="ADDRESS", name="ShochuJapaneseAddressRecognizer",
@@ -62,7 +64,7 @@ class JapaneseAddressRecognizer(FailClosed, PatternRecognizer):
 _POSTAL_LABEL = r"郵便番号|(?i:postal[ \t]+code|post[ \t]*code|zip(?:[ \t]+code)?)|รหัสไปรษณีย์|ລະຫັດໄປສະນີ"
 
 
-class PostalCodeRecognizer(FailClosed, PatternRecognizer):
+class PostalCodeRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """Postal codes: the digits after 〒, or after a postal-code label (郵便番号, ZIP, รหัสไปรษณีย์).
 
     The 〒 mark itself stays in the text: 〒[POSTAL_CODE_1].
@@ -76,6 +78,7 @@ class PostalCodeRecognizer(FailClosed, PatternRecognizer):
                 rf"(?:\d{{3}}{_HYPHEN}\d{{4}}|\d{{5}}(?:-\d{{4}})?)(?!\d)",
                 0.85),
     ]
+    NEEDLES = ("〒", "〶", "郵便番号", "post", "zip", "รหัสไปรษณีย์", "ລະຫັດໄປສະນີ")
 
     def __init__(self) -> None:
         super().__init__(supported_entity="POSTAL_CODE", name="ShochuPostalCodeRecognizer",

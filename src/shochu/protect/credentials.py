@@ -19,7 +19,7 @@ from collections import Counter
 
 from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
 
-from shochu.protect.recognizers import FailClosed
+from shochu.protect.recognizers import FailClosed, contains_any
 
 # Characters of a URL in running text. Non-ASCII letters end it, so a URL
 # glued to Japanese or Thai text (URLはhttps://...です) stops at the kana.
@@ -128,8 +128,13 @@ class _SecretPatterns(PatternRecognizer):
         super().__init__(supported_entity="SECRET", name="ShochuSecretRecognizer", patterns=self.PATTERNS,
                          global_regex_flags=re.MULTILINE | re.DOTALL)
 
+    # Words one of which every name in ``_ASSIGNED_NAME`` contains, in lower case.
+    ASSIGNMENT_NEEDLES = ("key", "secret", "token", "bearer", "passw", "pwd", "パスワード", "暗証番号", "รหัสผ่าน")
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        if not contains_any(text, self.ASSIGNMENT_NEEDLES):
+            return results
         for match in self.ASSIGNMENT.finditer(text):
             value = match.group("value").rstrip(".。")
             if looks_random(value):

@@ -23,7 +23,7 @@ import unicodedata
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from shochu.protect.checksums import is_valid_my_number, is_valid_thai_national_id
-from shochu.protect.recognizers import FailClosed
+from shochu.protect.recognizers import FailClosed, NeedleGate
 
 # Digit-group separators after NFKC: hyphen, space, the Unicode dashes, the
 # minus sign and the katakana prolonged sound mark used as a hyphen.
@@ -49,7 +49,7 @@ class MyNumberRecognizer(FailClosed, PatternRecognizer):
 
     PATTERNS = [
         Pattern("my number",
-                rf"(?<!(?:{_OTHER_NUMBER_LABEL})[^\d\n]{{0,12}}){_NOT_AFTER_DIGITS}"
+                rf"(?=\d){_NOT_AFTER_DIGITS}(?<!(?:{_OTHER_NUMBER_LABEL})[^\d\n]{{0,12}})"
                 rf"\d{{4}}({SEP}?)\d{{4}}\1\d{{4}}{_NOT_BEFORE_DIGITS}",
                 0.5),
     ]
@@ -72,8 +72,8 @@ class ThaiNationalIdRecognizer(FailClosed, PatternRecognizer):
     PATTERNS = [
         # 1-2345-67890-12-3 or 1 2345 67890 12 3, as printed on the card
         Pattern("grouped",
-                rf"{_NOT_AFTER_DIGITS}\d({SEP})\d{{4}}\1\d{{5}}\1\d{{2}}\1\d{_NOT_BEFORE_DIGITS}", 0.5),
-        Pattern("plain", rf"{_NOT_AFTER_DIGITS}\d{{13}}{_NOT_BEFORE_DIGITS}", 0.5),
+                rf"(?=\d){_NOT_AFTER_DIGITS}\d({SEP})\d{{4}}\1\d{{5}}\1\d{{2}}\1\d{_NOT_BEFORE_DIGITS}", 0.5),
+        Pattern("plain", rf"(?=\d){_NOT_AFTER_DIGITS}\d{{13}}{_NOT_BEFORE_DIGITS}", 0.5),
     ]
     CONTEXT = ["เลขประจำตัวประชาชน", unicodedata.normalize("NFKC", "เลขประจำตัวประชาชน"), "บัตรประชาชน",
                "national id", "id card", "citizen id"]
@@ -86,7 +86,7 @@ class ThaiNationalIdRecognizer(FailClosed, PatternRecognizer):
         return is_valid_thai_national_id(pattern_text)
 
 
-class LabelledIdentifierRecognizer(FailClosed, PatternRecognizer):
+class LabelledIdentifierRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """An identifier written right after its own label, masked even when its check digit is wrong.
 
     A mistyped national id is still personal data, and its label says what it is, so no
@@ -111,6 +111,7 @@ class LabelledThaiNationalIdRecognizer(LabelledIdentifierRecognizer):
 
     ENTITY = "TH_NATIONAL_ID"
     LABEL = r"เลขประจำตัวประชาชน|บัตรประชาชน|national[ \t]*id|citizen[ \t]*id"
+    NEEDLES = ("ประชาชน", unicodedata.normalize("NFKC", "ประชาชน"), "national", "citizen")
     DIGITS = rf"\d({SEP}?)\d{{4}}\1\d{{5}}\1\d{{2}}\1\d"
 
 
@@ -119,6 +120,7 @@ class LabelledMyNumberRecognizer(LabelledIdentifierRecognizer):
 
     ENTITY = "JP_MY_NUMBER"
     LABEL = r"マイナンバー|個人番号|my[ \t]*number"
+    NEEDLES = ("マイナンバー", "個人番号", "my")
     DIGITS = rf"\d{{4}}({SEP}?)\d{{4}}\1\d{{4}}"
 
 
@@ -130,7 +132,7 @@ _PASSPORT_LABEL = (
 )
 
 
-class PassportRecognizer(FailClosed, PatternRecognizer):
+class PassportRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """Passport numbers after a passport label: one or two letters and 6 to 8 digits, or 8 or 9 digits.
 
     That covers Japanese (TK1234567), Thai (AA1234567), Lao (P1234567), US
@@ -144,6 +146,7 @@ class PassportRecognizer(FailClosed, PatternRecognizer):
                 r"(?:[A-Z]{1,2}\d{6,8}|\d{8,9})"
                 r"(?![A-Za-z0-9])", 0.85),
     ]
+    NEEDLES = ("passport", "旅券", "パスポート", "หนังสือเดินทาง", "ໜັງສືຜ່ານແດນ")
 
     def __init__(self) -> None:
         # Case-sensitive, so that the letters of a word after the label are no passport prefix.
@@ -179,7 +182,7 @@ _BIRTH_LABEL = (
 )
 
 
-class DateOfBirthRecognizer(FailClosed, PatternRecognizer):
+class DateOfBirthRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """Dates of birth: a date after a birth label, or a Japanese date directly before 生/生まれ.
 
     Dates without such a cue (meeting dates, deadlines) are left alone.
@@ -190,6 +193,8 @@ class DateOfBirthRecognizer(FailClosed, PatternRecognizer):
                 rf"(?<![A-Za-z])(?:{_BIRTH_LABEL})[^\d\n]{{0,12}}?\K(?<![\dA-Za-z]){DATE}(?!\d)", 0.85),
         Pattern("before 生まれ", rf"(?<!\d){JA_DATE}(?=[ \t]*生)", 0.85),
     ]
+    # d.o.b may carry its dots anywhere; 生 is in 生年月日, 誕生日 and 生まれ; เกิด and ເກີດ in every Thai and Lao label.
+    NEEDLES = ("birth", "dob", "d.ob", "do.b", "d.o.b", "born", "生", "เกิด", "ເກີດ")
 
     def __init__(self) -> None:
         super().__init__(supported_entity="DATE_OF_BIRTH", name="ShochuDateOfBirthRecognizer",

@@ -20,6 +20,7 @@ Scores, from strongest evidence to weakest:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -153,8 +154,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     # --- cues: titles, greetings, headers, fields, tables ------------------------------
 
     def _cue_names(self, text: str) -> Iterator[Found]:
+        lines = _Lines(text)
         for cue in CUES:
-            for match in cue.pattern.finditer(text):
+            for match in lines.matches(cue):
                 if match.groupdict().get("name") is not None:
                     yield from self._checked(text, match.start("name"), match.end("name"), cue)
                 else:
@@ -340,6 +342,56 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                     values[value] = max(score, values.get(value, 0.0))
         return [Found(start, end, score, "repeat of a name found")
                 for value, score in values.items() for start, end in find_name(text, value)]
+
+
+_NEWLINE = regex.compile(r"\n")
+
+
+class _Lines:
+    """The lines of one text, to search a cue only on the lines that hold one of its needles."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        lowered = text.lower()
+        # Lowering can change the length (İ becomes two characters), and then offsets would not line up.
+        self._lowered = lowered if len(lowered) == len(text) else None
+        self._breaks: list[int] | None = None
+
+    def matches(self, cue: Cue) -> Iterator[regex.Match]:
+        """Yield the matches of ``cue`` in order, the same ones ``cue.pattern.finditer`` would give."""
+        text = self._text
+        if not cue.needles or self._lowered is None:
+            yield from cue.pattern.finditer(text)
+            return
+        searched_to = 0
+        for start, end in self._lines_with(cue.needles):
+            if cue.multiline:
+                # The match starts at the line start and may take in the lines below.
+                match = cue.pattern.match(text, start) if start >= searched_to else None
+                if match:
+                    searched_to = max(match.end(), start + 1)
+                    yield match
+            else:
+                # The newline stays in the searched range, so look-aheads see what they saw in the whole text.
+                yield from cue.pattern.finditer(text, start, min(end + 1, len(text)))
+
+    def _lines_with(self, needles: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Return (start, end) of each line holding a needle, in text order; the end is the newline's offset."""
+        if self._breaks is None:
+            self._breaks = [match.start() for match in _NEWLINE.finditer(self._text)]
+        breaks = self._breaks
+        lines = set()
+        for needle in needles:
+            position = self._lowered.find(needle)
+            while position != -1:
+                line = bisect.bisect_left(breaks, position)
+                lines.add(line)
+                # Go on from the next line: one hit per line is enough.
+                if line == len(breaks):
+                    break
+                position = self._lowered.find(needle, breaks[line] + 1)
+        return [(breaks[line - 1] + 1 if line else 0, breaks[line] if line < len(breaks) else len(self._text))
+                for line in sorted(lines)]
 
 
 def _inside_any(item: Found, spans: list[tuple[int, int]]) -> bool:

@@ -90,12 +90,19 @@ class _TextContext:
         self._text = text
         self._nlp_engine = nlp_engine
         self._language = nlp_engine.get_supported_languages()[0]
-        self._chunk_starts = [match.start() for match in _CHUNK_START.finditer(text)]
+        self._starts: list[int] | None = None
         self._colon_chunks: list[tuple[int, int]] | None = None
         self._colon_pieces: dict[int, set[str]] = {}
         self._keywords: dict[str, bool] = {}
         lowered = text.lower()
         self._lowered = lowered if len(lowered) == len(text) and "\u03a3" not in text else None
+
+    @property
+    def _chunk_starts(self) -> list[int]:
+        """Offsets of the text's whitespace-delimited chunks, found on first use: most texts need none."""
+        if self._starts is None:
+            self._starts = [match.start() for match in _CHUNK_START.finditer(self._text)]
+        return self._starts
 
     def keywords_around(self, start: int, before: int, after: int) -> list[str]:
         """Return the keywords near the token at ``start`` that Presidio's enhancer reads, in no order.

@@ -182,6 +182,8 @@ JA_HONORIFIC = regex.compile(
 LATIN_HONORIFIC = regex.compile(
     rf"{NOT_LATIN_BEFORE}(?P<run>{LATIN_WORD})"
     rf"(?:[ ]?(?:様|さん|氏(?![名族])|殿)|-(?:san|sama|kun|chan|sensei)(?!\p{{L}}))")
+# Every match of the two honorific patterns above contains one of these.
+HONORIFIC_NEEDLES = ("様", "さん", "氏", "殿", "-san", "-sama", "-kun", "-chan", "-sensei")
 JA_RUN_BEFORE = regex.compile(r"(?P<run>[\p{Han}\p{Katakana}々ー]{1,4})[ 　]$")
 
 # A Thai title starts a word: after a non-Thai character or after a word

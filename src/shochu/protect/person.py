@@ -30,6 +30,7 @@ from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerRe
 from shochu.protect.cues import (
     CUE_SCORE,
     CUES,
+    HONORIFIC_NEEDLES,
     JA_HONORIFIC,
     JA_RUN_BEFORE,
     LATIN_HONORIFIC,
@@ -64,7 +65,7 @@ from shochu.protect.names import (
     is_stop_word,
     load_gazetteer,
 )
-from shochu.protect.recognizers import FailClosed
+from shochu.protect.recognizers import FailClosed, contains_any
 from shochu.protect.romanized_names import (
     PAIR_ONLY_GIVEN,
     PLACE_NAMES,
@@ -83,6 +84,13 @@ PART_REPEAT_SCORE = 0.5
 SINGLE_NAME_SCORE = 0.3
 
 TABLE_CUE = Cue("table column of names", TABLE_LINE)
+
+_LATIN_WORD = regex.compile(LATIN_WORD)
+_LATIN_LETTER = regex.compile(r"\p{Latin}")
+_THAI_LETTER = regex.compile(r"\p{Thai}")
+_NON_SPACE = regex.compile(r"\S+")
+# Two whole runs of Thai letters with one space between them.
+THAI_RUN_PAIR = regex.compile(r"(?<!\p{Thai})(?P<given>\p{Thai}+)[ ](?P<family>\p{Thai}+)(?!\p{Thai})")
 
 PLACE_PATTERN = regex.compile(rf"{NOT_LATIN_BEFORE}(?:{PLACE_NAMES}){NOT_LATIN_AFTER}")
 
@@ -108,7 +116,7 @@ def _alternation(names: tuple[str, ...]) -> str:
 
 def is_latin_name_word(word: str) -> bool:
     """Return True for a capitalised word that may be a name on its own: not a common or function word."""
-    return (len(word) >= 3 and bool(regex.fullmatch(LATIN_WORD, word)) and word not in COMMON_WORDS
+    return (len(word) >= 3 and bool(_LATIN_WORD.fullmatch(word)) and word not in COMMON_WORDS
             and word not in GENERIC_WORDS and not is_stop_word(word))
 
 
@@ -126,8 +134,9 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         self._family_names = tuple(name for name in names.ja_last if len(name) >= 2)
         self._ja_pair = regex.compile(rf"(?<!\p{{Han}})(?:{_alternation(names.ja_last)})[ 　]?"
                                       rf"(?:{_alternation(names.ja_first)})(?![\p{{Han}}\p{{Katakana}}])")
-        self._th_pair = regex.compile(rf"(?:{_alternation(names.th_first)})[ ]"
-                                      rf"(?:{_alternation(names.th_last)})(?!\p{{Thai}})")
+        self._th_first = frozenset(names.th_first)
+        self._th_last = frozenset(names.th_last)
+        self._th_first_longest = max(map(len, names.th_first), default=0)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         return [self._result(item) for item in self.find(text)]
@@ -185,7 +194,7 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     def _checked(self, text: str, start: int, end: int, cue: Cue) -> Iterator[Found]:
         """Yield the cue's span, trimmed of trailing function words, unless it names a group."""
         value = text[start:end]
-        if regex.match(LATIN_WORD, value):
+        if _LATIN_WORD.match(value):
             end = self._trim_latin(text, start, end)
         elif self._is_japanese_non_name(value.replace("　", " ").split(" ")[-1]):
             return
@@ -195,7 +204,7 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     @staticmethod
     def _trim_latin(text: str, start: int, end: int) -> int:
         """Return the end of the leading run of name-like words, or ``start`` when there is none."""
-        words = list(regex.finditer(r"\S+", text, pos=start, endpos=end))
+        words = list(_NON_SPACE.finditer(text, start, end))
         if any(word.group().strip(".") in GENERIC_WORDS for word in words):
             return start
         kept_end = start
@@ -214,6 +223,8 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     # --- Japanese honorifics and Thai titles ---------------------------------
 
     def _honorific_names(self, text: str) -> Iterator[Found]:
+        if not contains_any(text, HONORIFIC_NEEDLES):
+            return
         for match in JA_HONORIFIC.finditer(text):
             start, end = match.span("run")
             start = self._extend_family_name(text, start)
@@ -295,12 +306,32 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             if (match.group("family") in VI_FAMILY and middles_known
                     and (given in VI_GIVEN or given in self._names.latin_first)):
                 yield Found(match.start(), match.end(), PAIR_SCORE, "Vietnamese name")
-        for pattern in (self._ja_pair, self._th_pair):
-            for match in pattern.finditer(text):
-                yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
+        for match in self._ja_pair.finditer(text):
+            yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
+        yield from self._thai_pairs(text)
         for match in LATIN_SINGLE.finditer(text):
             if self._is_gazetteer_word(match.group()):
                 yield Found(match.start(), match.end(), SINGLE_NAME_SCORE, "gazetteer word")
+
+    def _thai_pairs(self, text: str) -> Iterator[Found]:
+        """Yield "given family" pairs from the name lists, such as สมชาย ใจดี.
+
+        Thai runs words together, so the given name may end a longer run
+        (เรียนสมชาย ใจดี); the earliest start that leaves a listed given name
+        wins. The family name is the whole run after the space. Set lookups
+        replace a regex alternation of 750 names, which cost 0.16 s per MB
+        of Thai text.
+        """
+        searched_to = 0
+        for pair in THAI_RUN_PAIR.finditer(text, overlapped=True):
+            if pair.group("family") not in self._th_last:
+                continue
+            given_start, given_end = pair.span("given")
+            first = max(given_start, searched_to, given_end - self._th_first_longest)
+            start = next((start for start in range(first, given_end) if text[start:given_end] in self._th_first), None)
+            if start is not None:
+                searched_to = pair.end()
+                yield Found(start, pair.end(), PAIR_SCORE, "gazetteer pair")
 
     def _latin_pair_score(self, first: str, last: str) -> float:
         """Score two capitalised words as "First Last" or "Last First", or return 0 when they are no name."""
@@ -424,9 +455,9 @@ def name_variants(value: str) -> dict[str, float]:
 
 
 def _can_stand_alone(word: str) -> bool:
-    if regex.match(r"\p{Latin}", word):
+    if _LATIN_LETTER.match(word):
         return is_latin_name_word(word)
-    if regex.match(r"\p{Thai}", word):
+    if _THAI_LETTER.match(word):
         return len(word) >= 3
     return len(word) >= 2 and word not in JA_NOT_NAMES and not word.endswith(JA_ORGANISATION_ENDINGS)
 
@@ -452,9 +483,9 @@ def names_pattern(names: list[str]) -> regex.Pattern | None:
 
 
 def _script(name: str) -> str:
-    if regex.match(r"\p{Latin}", name):
+    if _LATIN_LETTER.match(name):
         return "latin"
-    if regex.match(r"\p{Thai}", name):
+    if _THAI_LETTER.match(name):
         return "thai"
     return "other"
 
@@ -474,8 +505,6 @@ def find_name(text: str, value: str) -> Iterator[tuple[int, int]]:
         start = text.find(value, start + 1)
 
 
-_LATIN_LETTER = regex.compile(r"\p{Latin}")
-_THAI_LETTER = regex.compile(r"\p{Thai}")
 _THAI_TITLES = ("นางสาว", "นาง", "นาย", "คุณ")
 
 

@@ -98,9 +98,12 @@ def _known_prefixes(text: str, start: int, names: frozenset[str], longest: int) 
     return ends
 
 
+_THAI_LETTER = regex.compile(r"\p{Thai}")
+
+
 def _word_ends_at(text: str, end: int) -> bool:
     """Return True when no Thai letter follows ``end``, or only a polite particle does."""
-    if end == len(text) or not regex.match(r"\p{Thai}", text[end]):
+    if end == len(text) or not _THAI_LETTER.match(text[end]):
         return True
     return text.startswith(PARTICLES, end)
 
@@ -120,7 +123,7 @@ class ThaiNameRecognizer(FailClosed, LocalRecognizer):
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Return ``(start, end, score)`` for every Thai name in ``text``."""
-        if not regex.search(r"\p{Thai}", text):
+        if not _THAI_LETTER.search(text):
             return []
         lists = thai_name_lists()
         return [*self._titled(text, lists), *self._pairs(text, lists)]

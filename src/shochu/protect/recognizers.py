@@ -139,6 +139,10 @@ class FailClosed:
 _CASE_TRAPS = re.compile("[\u017f\u212a\u0130\u0131]")
 
 
+# The last text lower-cased by contains_any, and its lower case, replaced together.
+_last_lowered: tuple[str | None, str] = (None, "")
+
+
 def contains_any(text: str, needles: tuple[str, ...]) -> bool:
     """Return True when ``text``, lower-cased, contains one of the lower-case ``needles``.
 
@@ -146,7 +150,12 @@ def contains_any(text: str, needles: tuple[str, ...]) -> bool:
     ``lower()`` would miss, so that a caller that skips work on False never
     skips a match.
     """
-    lowered = text.lower()
+    global _last_lowered
+    last_text, lowered = _last_lowered
+    if last_text is not text:
+        # Several recognizers ask about the same text in a row; lower it once.
+        lowered = text.lower()
+        _last_lowered = (text, lowered)
     return any(needle in lowered for needle in needles) or bool(_CASE_TRAPS.search(text))
 
 

@@ -10,6 +10,7 @@ inside words that PDF extraction glued together (``lineTel202-555-0147``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import string
@@ -102,14 +103,34 @@ class FailClosed:
     broken recognizer can never let a text through unmasked. Only the
     recognizer name, the exception type and the text length are logged, since
     exception messages may quote the text.
+
+    A subclass that defines its own ``analyze`` would come before this one in
+    the method resolution order and bypass it, so ``__init_subclass__`` wraps
+    that method too.
     """
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("analyze")
+        if own is None:
+            return
+
+        @functools.wraps(own)
+        def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
+                    **kwargs) -> list[RecognizerResult]:
+            return self._fail_closed(functools.partial(own, self), text, entities, nlp_artifacts, *args, **kwargs)
+
+        cls.analyze = analyze
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
                 **kwargs) -> list[RecognizerResult]:
+        return self._fail_closed(super().analyze, text, entities, nlp_artifacts, *args, **kwargs)
+
+    def _fail_closed(self, analyze, text: str, *args, **kwargs) -> list[RecognizerResult]:
         with presidio_timeout_watch() as watch:
             watch.timed_out = False
             try:
-                results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+                results = analyze(text, *args, **kwargs)
             except Exception as error:  # noqa: BLE001 - any failure must withhold the text
                 logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
                                self.name, type(error).__name__, len(text))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -14,7 +13,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from tiny_models import tiny_run_config
-from trainer_fixtures import write_built_examples
+from trainer_fixtures import check_stop_and_resume, write_built_examples
 from shochu.config import TrainConfig
 from shochu.distill import train
 from shochu.distill.alignment import HiddenAlignment, alignment_distance, capture_layer_outputs, resolve_pairs
@@ -220,15 +219,4 @@ def test_trainer_projections_get_gradients(tmp_path, tiny_model_dir):
 def test_alignment_resume_gives_the_same_weights(tmp_path, tiny_model_dir):
     config, workspace = _pruned_workspace(tmp_path / "ws", tiny_model_dir, max_steps=6, grad_accum=2, batch_size=3,
                                           hidden_alignment={"loss": "mse"})
-    train.run(config, workspace)
-    uninterrupted = load_file(str(workspace.stage_dir("train") / "last" / "trainable.safetensors"))
-
-    workspace.reset("train")
-    assert train.run(config, workspace, stop_after_steps=3) == {}
-    saved = json.loads((workspace.stage_dir("train") / "last" / "trainer_state.json").read_text())
-    assert saved["step"] == 2
-    train.run(config, workspace)
-    resumed = load_file(str(workspace.stage_dir("train") / "last" / "trainable.safetensors"))
-    assert resumed.keys() == uninterrupted.keys()
-    for name, tensor in uninterrupted.items():
-        assert torch.equal(resumed[name], tensor), name
+    check_stop_and_resume(config, workspace)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from tiny_models import tiny_run_config
-from trainer_fixtures import copy_labelled, dropout_student, write_built_examples
+from trainer_fixtures import check_stop_and_resume, copy_labelled, dropout_student, write_built_examples
 from shochu.distill import train
 from shochu.models import load_tokenizer
 from shochu.pipeline import run_stage, skipped_stages
@@ -140,18 +138,7 @@ def test_online_resume_gives_the_same_weights(tmp_path, tiny_model_dir, tiny_stu
     config = tiny_run_config(tmp_path / "ws", tiny_model_dir, student, train=settings)
     workspace = Workspace(Path(config.workspace))
     write_built_examples(workspace.root)
-    train.run(config, workspace)
-    uninterrupted = load_file(str(workspace.stage_dir("train") / "last" / "trainable.safetensors"))
-
-    workspace.reset("train")
-    assert train.run(config, workspace, stop_after_steps=3) == {}
-    saved = json.loads((workspace.stage_dir("train") / "last" / "trainer_state.json").read_text())
-    assert saved["step"] == 2
-    train.run(config, workspace)
-    resumed = load_file(str(workspace.stage_dir("train") / "last" / "trainable.safetensors"))
-    assert resumed.keys() == uninterrupted.keys()
-    for name, tensor in uninterrupted.items():
-        assert torch.equal(resumed[name], tensor), name
+    check_stop_and_resume(config, workspace)
 
 
 def test_run_skips_label_stage_when_online(tmp_path, tiny_model_dir, tiny_student_dir):

@@ -75,3 +75,37 @@ def copy_labelled(template: Path, root: Path, teacher: Path, student: Path, **tr
     shutil.copytree(template, root, ignore=shutil.ignore_patterns("train"))
     config = tiny_run_config(root, teacher, student, train=train)
     return config, Workspace(root)
+
+
+def _last_weights(workspace) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(workspace.stage_dir("train") / "last" / "trainable.safetensors"))
+
+
+def check_stop_and_resume(config, workspace) -> tuple[dict, dict]:
+    """Check that a run stopped after 3 steps and then resumed ends with the uninterrupted run's weights.
+
+    ``config.train.eval_every`` must be 2, so the stop leaves the state of step 2 in ``train/last`` and the
+    resumed run repeats step 3. Returns that saved trainer state and the resumed run's manifest for the
+    caller's own checks.
+    """
+    import torch
+
+    from shochu.distill import train
+
+    train.run(config, workspace)
+    uninterrupted = _last_weights(workspace)
+
+    # A stopped run writes no manifest, as a killed one would.
+    workspace.reset("train")
+    assert train.run(config, workspace, stop_after_steps=3) == {}
+    saved = json.loads((workspace.stage_dir("train") / "last" / "trainer_state.json").read_text())
+    assert saved["step"] == 2
+
+    manifest = train.run(config, workspace)
+    resumed = _last_weights(workspace)
+    assert resumed.keys() == uninterrupted.keys()
+    for name, tensor in uninterrupted.items():
+        assert torch.equal(resumed[name], tensor), name
+    return saved, manifest

@@ -263,13 +263,19 @@ def print_ner_throughput(cases: list[Case], detectors: dict[str, Detector], mega
         texts[f"Japanese HTML text in {real_html}"] = japanese_html
     print()
     print(f"NER off and on over {megabytes} MB of text (load average {os.getloadavg()[0]:.1f}):")
+    print_throughput(detectors, texts, decimals=3)
+
+
+def print_throughput(detectors: dict[str, Detector], texts: dict[str, list[str]], decimals: int = 2) -> None:
+    """Print a Markdown table of each detector's throughput on each set of texts."""
     print("| detector | text | MB | MB per CPU-second (per core) | MB per wall-clock second |",
           "|---|---|---|---|---|", sep="\n")
     for name, detect in detectors.items():
         for label, pieces in texts.items():
             size = sum(len(piece.encode("utf-8")) for piece in pieces) / 1_000_000
             per_cpu_second, per_wall_second = throughput(pieces, detect)
-            print(f"| {name} | {label} | {size:.2f} | {per_cpu_second:.3f} | {per_wall_second:.3f} |")
+            print(f"| {name} | {label} | {size:.2f} | {per_cpu_second:.{decimals}f} | "
+                  f"{per_wall_second:.{decimals}f} |")
 
 
 def print_real_text_persons(detectors: dict[str, Detector], real_html: str) -> None:
@@ -328,13 +334,7 @@ def main() -> None:
     if arguments.real_html:
         texts[f"HTML text in {arguments.real_html}"] = html_pieces(arguments.real_html)
     print(f"load average before the throughput run: {os.getloadavg()[0]:.1f}")
-    print("| detector | text | MB | MB per CPU-second (per core) | MB per wall-clock second |",
-          "|---|---|---|---|---|", sep="\n")
-    for name, detect in detectors.items():
-        for label, pieces in texts.items():
-            size = sum(len(piece.encode("utf-8")) for piece in pieces) / 1_000_000
-            per_cpu_second, per_wall_second = throughput(pieces, detect)
-            print(f"| {name} | {label} | {size:.2f} | {per_cpu_second:.2f} | {per_wall_second:.2f} |")
+    print_throughput(detectors, texts)
     if ner_models:
         print_ner_throughput(cases, ner_detectors, arguments.ner_throughput_mb, arguments.real_html)
         if arguments.real_html:

@@ -160,8 +160,8 @@ class FailClosed:
 _CASE_TRAPS = re.compile("[\u017f\u212a\u0130\u0131]")
 
 
-# The last text lower-cased by contains_any, and its lower case, replaced together.
-_last_lowered: tuple[str | None, str] = (None, "")
+# The last text that contains_any read, its lower case, and whether it holds a case trap; replaced together.
+_last_lowered: tuple[str | None, str, bool] = (None, "", False)
 
 
 def contains_any(text: str, needles: tuple[str, ...]) -> bool:
@@ -172,12 +172,13 @@ def contains_any(text: str, needles: tuple[str, ...]) -> bool:
     skips a match.
     """
     global _last_lowered
-    last_text, lowered = _last_lowered
+    last_text, lowered, has_trap = _last_lowered
     if last_text is not text:
-        # Several recognizers ask about the same text in a row; lower it once.
+        # Several recognizers ask about the same text in a row; read it once.
         lowered = text.lower()
-        _last_lowered = (text, lowered)
-    return any(needle in lowered for needle in needles) or bool(_CASE_TRAPS.search(text))
+        has_trap = not text.isascii() and _CASE_TRAPS.search(text) is not None
+        _last_lowered = (text, lowered, has_trap)
+    return has_trap or any(needle in lowered for needle in needles)
 
 
 class NeedleGate:

@@ -30,7 +30,9 @@ def data_card(splits: dict[str, list[dict[str, Any]]], report: FilterReport, rev
         "filters": {task: {"examples_in": entry["examples_in"], "kept": entry["kept"], "dropped": entry["dropped"],
                            "drop_share": round(entry["dropped"] / entry["examples_in"], 4)
                            if entry["examples_in"] else 0.0, "drops": entry["drops"],
-                           **({"pii_masked": entry["pii_masked"]} if "pii_masked" in entry else {})}
+                           **({"pii_masked": entry["pii_masked"]} if "pii_masked" in entry else {}),
+                           **({"pii_copied_from_chunk": entry["pii_copied_from_chunk"]}
+                              if "pii_copied_from_chunk" in entry else {})}
                     for task, entry in filters.items()},
         "review": review if review is not None else {"decisions": 0},
         "general_mixing": mixing,

@@ -132,6 +132,8 @@ class FilterReport:
         self.examples_in: Counter[str] = Counter()
         self.kept: Counter[str] = Counter()
         self.pii_masked: dict[str, Counter[str]] = defaultdict(Counter)
+        # Detections the second PII scan kept because the protected chunk contains the same value.
+        self.pii_copied_from_chunk: dict[str, Counter[str]] = defaultdict(Counter)
 
     def drop(self, task: str, filter_name: str, reason: str) -> None:
         self.drops[task][filter_name][reason] += 1
@@ -140,7 +142,8 @@ class FilterReport:
         return sum(sum(reasons.values()) for reasons in self.drops[task].values())
 
     def as_dict(self) -> dict[str, Any]:
-        tasks = sorted(set(self.examples_in) | set(self.drops) | set(self.pii_masked))
+        tasks = sorted(set(self.examples_in) | set(self.drops) | set(self.pii_masked)
+                       | set(self.pii_copied_from_chunk))
         report: dict[str, Any] = {}
         for task in tasks:
             entry: dict[str, Any] = {
@@ -155,6 +158,8 @@ class FilterReport:
                                                in sorted(self.candidate_failures[task].items())}
             if self.pii_masked[task]:
                 entry["pii_masked"] = dict(sorted(self.pii_masked[task].items()))
+            if self.pii_copied_from_chunk[task]:
+                entry["pii_copied_from_chunk"] = dict(sorted(self.pii_copied_from_chunk[task].items()))
             report[task] = entry
         return report
 

@@ -160,6 +160,8 @@ def _counts(splits: dict[str, list[dict[str, Any]]], report: FilterReport, warni
         "documents": {split: len({r["doc_id"] for r in records}) for split, records in splits.items()},
         "dropped": report.summary(),
         "pii_masked": {task: dict(types) for task, types in sorted(report.pii_masked.items()) if types},
+        "pii_copied_from_chunk": {task: dict(types) for task, types
+                                  in sorted(report.pii_copied_from_chunk.items()) if types},
         "mixing": mixing,
         "invalid_input_lines": len(errors),
         "warnings": warnings,

@@ -3,7 +3,7 @@
 import pytest
 
 from shochu.build.filters import FilterReport
-from shochu.build.pii import PiiScan
+from shochu.build.pii import PiiScan, _occurs_as_word
 from shochu.config import ProtectConfig
 from shochu.protect import Masker
 from shochu.protect.operators import Operators
@@ -200,3 +200,18 @@ def test_user_example_masks_repeated_name(masking):
     assert result["response"] == "Ms. [PERSON_1] asked about travel."
     assert report.pii_copied_from_chunk["instructions"] == {}
     assert report.pii_masked["instructions"] == {"PERSON": 2}
+
+
+@pytest.mark.parametrize(("value", "text", "expected"), [
+    ("Ken Mori", "Ask Ken Mori, please.", True),
+    ("Ken", "Ask Kenji.", False),
+    ("ann@example.com", "joann@example.com", False),
+    ("+66 2 123 4567", "call +66 2 123 4567.", True),
+    ("田中", "田中さん", False),
+    ("ใจดี", "นายสมชาย ใจดี ที่", True),
+    # The text ends the value's last word with a vowel sign, so the value is part of a longer word.
+    ("ใจด", "นายสมชาย ใจดี ที่", False),
+    ("ใจดี", "นายสมชาย ใจดีมาก", False),
+])
+def test_occurs_as_word(value, text, expected):
+    assert _occurs_as_word(value, text) is expected

@@ -14,7 +14,8 @@ pseudonym, so masking the copy would only make the answer disagree with its
 prompt. Values are compared after NFKC and collapsing whitespace, and the text
 keeps its original characters. A value counts as copied when the prompt
 contains it as the same string not inside a longer word (the characters on
-either side are not letters or digits), or as a whole detection of its own.
+either side are not letters, marks or digits), or as a whole detection of its
+own.
 So "Ken" is not copied from "Kenji", while 田中太郎 followed by a particle
 (田中太郎さん) is found by detection. Kept copies are counted per entity type
 in ``FilterReport.pii_copied_from_chunk``. User-provided examples have no
@@ -52,13 +53,18 @@ def _comparable(text: str) -> str:
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", text)).strip()
 
 
+def _is_word_character(character: str) -> bool:
+    # Marks count too: a Thai vowel sign or tone mark is part of the word it sits in.
+    return unicodedata.category(character)[0] in "LMN"
+
+
 def _occurs_as_word(value: str, text: str) -> bool:
-    """Return whether ``value`` occurs in ``text`` with no letter or digit joining it on either side."""
+    """Return whether ``value`` occurs in ``text`` with no letter, mark or digit joining it on either side."""
     start = text.find(value)
     while start != -1:
         end = start + len(value)
-        joined_before = start > 0 and value[0].isalnum() and text[start - 1].isalnum()
-        joined_after = end < len(text) and value[-1].isalnum() and text[end].isalnum()
+        joined_before = start > 0 and _is_word_character(value[0]) and _is_word_character(text[start - 1])
+        joined_after = end < len(text) and _is_word_character(value[-1]) and _is_word_character(text[end])
         if not joined_before and not joined_after:
             return True
         start = text.find(value, start + 1)

@@ -201,6 +201,8 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
         for recognizer in RECOGNIZERS[entity]:
             if recognizer is PhoneNumberMatcherRecognizer:
                 recognizers.append(recognizer(phone_regions, score_threshold))
+            elif recognizer in (PersonRecognizer, JapaneseNameRecognizer, ThaiNameRecognizer):
+                recognizers.append(recognizer(score_threshold))
             elif recognizer is PhoneRecognizer:
                 recognizers.append(recognizer(phone_regions))
             else:

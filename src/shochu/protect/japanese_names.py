@@ -119,15 +119,18 @@ def tokenize(text: str, start: int = 0, end: int | None = None, *, only_with_nam
 class JapaneseNameRecognizer(FailClosed, LocalRecognizer):
     """PERSON spans from runs of Sudachi 人名 tokens, scored by honorifics and labels around them."""
 
-    def __init__(self) -> None:
+    def __init__(self, score_threshold: float = 0.0) -> None:
+        """``score_threshold`` drops results below it at once: with no context words, nothing can raise them."""
         super().__init__(supported_entities=["PERSON"], name="ShochuJapaneseNameRecognizer")
+        self.score_threshold = score_threshold
 
     def load(self) -> None:
         # The dictionary loads on the first Japanese text, not when the analyzer is built.
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        return [self._result(start, end, score) for start, end, score in self.find(text)]
+        return [self._result(start, end, score) for start, end, score in self.find(text)
+                if score >= self.score_threshold]
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Return ``(start, end, score)`` for every name run in ``text``."""

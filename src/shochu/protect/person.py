@@ -123,8 +123,10 @@ def is_latin_name_word(word: str) -> bool:
 class PersonRecognizer(FailClosed, LocalRecognizer):
     """PERSON spans from context cues, gazetteer pairs and repeats of names already found."""
 
-    def __init__(self) -> None:
+    def __init__(self, score_threshold: float = 0.0) -> None:
+        """``score_threshold`` drops results below it at once: with no context words, nothing can raise them."""
         super().__init__(supported_entities=["PERSON"], name="ShochuPersonRecognizer")
+        self.score_threshold = score_threshold
 
     def load(self) -> None:
         self._names: Gazetteer = load_gazetteer()
@@ -139,7 +141,14 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         self._th_first_longest = max(map(len, names.th_first), default=0)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        return [self._result(item) for item in self.find(text)]
+        # A name found by several cues, a pair and its repeats comes back several times;
+        # the engine would keep only the highest score of each span.
+        best: dict[tuple[int, int], Found] = {}
+        for item in self.find(text):
+            kept = best.get((item.start, item.end))
+            if kept is None or item.score > kept.score:
+                best[item.start, item.end] = item
+        return [self._result(item) for item in best.values() if item.score >= self.score_threshold]
 
     def find(self, text: str) -> list[Found]:
         """Return every name span found in ``text``, overlaps included."""

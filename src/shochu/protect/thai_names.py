@@ -111,15 +111,18 @@ def _word_ends_at(text: str, end: int) -> bool:
 class ThaiNameRecognizer(FailClosed, LocalRecognizer):
     """PERSON spans from titles and given-family pairs found in PyThaiNLP's name lists."""
 
-    def __init__(self) -> None:
+    def __init__(self, score_threshold: float = 0.0) -> None:
+        """``score_threshold`` drops results below it at once: with no context words, nothing can raise them."""
         super().__init__(supported_entities=["PERSON"], name="ShochuThaiNameRecognizer")
+        self.score_threshold = score_threshold
 
     def load(self) -> None:
         # The lists load on the first Thai text, not when the analyzer is built.
         pass
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        return [self._result(start, end, score) for start, end, score in self.find(text)]
+        return [self._result(start, end, score) for start, end, score in self.find(text)
+                if score >= self.score_threshold]
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """Return ``(start, end, score)`` for every Thai name in ``text``."""

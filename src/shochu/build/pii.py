@@ -9,17 +9,18 @@ the chunk. Counts are kept per entity type only.
 
 A detection in a generated part whose value also occurs in the protected
 prompt (the prompt without the generated question) is kept as it is. The
-protect stage already judged that value not personal, or wrote it there as a
+protect stage either judged that value not personal or wrote it there as a
 pseudonym, so masking the copy would only make the answer disagree with its
-prompt. Values are compared after NFKC and collapsing whitespace, and the text
-keeps its original characters. A value counts as copied when the prompt
-contains it as the same string not inside a longer word (the characters on
-either side are not letters, marks or digits), or as a whole detection of its
-own.
-So "Ken" is not copied from "Kenji", while 田中太郎 followed by a particle
-(田中太郎さん) is found by detection. Kept copies are counted per entity type
-in ``FilterReport.pii_copied_from_chunk``. User-provided examples have no
-protected prompt, so every detection in them is masked.
+prompt, and the prompt is part of the training example anyway. Values are
+compared after NFKC and collapsing whitespace, and the text keeps its original
+characters. A value counts as copied when the prompt contains the same string
+outside a longer word (the characters on either side are not letters, marks or
+digits), or when the ``Masker`` run on the prompt detects exactly that value
+there. So "Ken" is not copied from "Kenji", while 田中太郎 before a particle
+(田中太郎さん) is matched by the detection on the prompt. Kept copies are
+counted per entity type in ``FilterReport.pii_copied_from_chunk``.
+User-provided examples have no protected prompt, so every detection in them
+is masked.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class _ProtectedPrompt:
         self._detected: frozenset[str] | None = None
 
     def contains(self, value: str) -> bool:
+        """Return whether ``value`` counts as copied from the prompt (see the module docstring)."""
         key = _comparable(value)
         if not key:
             return False

@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import platform
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +80,8 @@ def examples(count: int) -> tuple[list[dict[str, Any]], list[list[str]]]:
             repeated = [surrogates["PERSON"], surrogates["EMAIL_ADDRESS"]]
             if form == 1:
                 response += NEW_NAMES[locale].format(new=faker.name())
-        content = f"Answer the question using only the document excerpt.\n\nExcerpt:\n{chunk}\n\nQuestion: {QUESTION}"
+        content = (f"Answer the question using only the document excerpt.\n\nExcerpt:\n{chunk}\n\n"
+                   f"Question: {QUESTION}")
         built.append({"id": f"qa-{index}", "task": "qa", "messages": [{"role": "user", "content": content}],
                       "response": response, "question": QUESTION})
         copied.append(repeated)
@@ -99,7 +99,8 @@ def run(scan: Any, batch: list[dict[str, Any]], copied: list[list[str]]) -> dict
     lost = sum(1 for result, values in zip(results, copied, strict=True)
                if result is not None and any(value not in result["response"] for value in values))
     return {"cpu": cpu, "wall": wall, "masked": sum(report.pii_masked["qa"].values()),
-            "copied": sum(getattr(report, "pii_copied_from_chunk", {"qa": Counter()})["qa"].values()),
+            # The baseline's FilterReport is this checkout's, so the count exists for both rows.
+            "copied": sum(report.pii_copied_from_chunk["qa"].values()),
             "lost": lost}
 
 

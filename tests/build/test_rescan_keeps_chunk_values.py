@@ -20,10 +20,12 @@ def _protect(text):
     spans, failed = Masker(ProtectConfig()).detect(text)
     assert failed == ()
     surrogates = {}
+
+    def record(entity_type, replacement, _value):
+        surrogates.setdefault(entity_type, replacement)
+
     operators = Operators({"PERSON": "pseudonym", "EMAIL_ADDRESS": "pseudonym"}, TEST_KEY)
-    replaced = operators.replace(text, spans, PlaceholderNumbering(),
-                                 record=lambda entity_type, replacement, _: surrogates.setdefault(entity_type,
-                                                                                                  replacement))
+    replaced = operators.replace(text, spans, PlaceholderNumbering(), record=record)
     return replaced.text, surrogates
 
 
@@ -43,7 +45,8 @@ def dropping():
 
 
 def _qa_example(chunk_text, response, question=QUESTION):
-    content = f"Answer the question using only the document excerpt.\n\nExcerpt:\n{chunk_text}\n\nQuestion: {question}"
+    content = (f"Answer the question using only the document excerpt.\n\nExcerpt:\n{chunk_text}\n\n"
+               f"Question: {question}")
     return {"id": "qa-1", "task": "qa", "messages": [{"role": "user", "content": content}],
             "response": response, "question": question}
 

@@ -163,6 +163,20 @@ class LazyNlpArtifacts(NlpArtifacts):
         return self._parse().keywords
 
 
+class OrderedRecognizerRegistry(RecognizerRegistry):
+    """Presidio's registry, returning the recognizers in the order they were added.
+
+    Presidio collects them in a set, so their order changed from process to
+    process. ``PhoneNumberMatcherRecognizer`` skips the numbers that
+    ``PhoneRecognizer`` validated, and needs it to run first.
+    """
+
+    def get_recognizers(self, *args, **kwargs) -> list[EntityRecognizer]:
+        position = {id(recognizer): index for index, recognizer in enumerate(self.recognizers)}
+        return sorted(super().get_recognizers(*args, **kwargs),
+                      key=lambda recognizer: position.get(id(recognizer), len(position)))
+
+
 class _RedactArguments(logging.Filter):
     """Replace the arguments of Presidio's log records, which can quote analysed text.
 
@@ -215,7 +229,7 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
     if ner is not None and "PERSON" in entities:
         recognizers += ner_recognizers(ner.models, ner.score)
 
-    registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
+    registry = OrderedRecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     nlp_engine = BlankNlpEngine()
     return DirectContextAnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[LANGUAGE],
                                        context_aware_enhancer=WindowContextEnhancer(nlp_engine))

@@ -21,7 +21,13 @@ from contextlib import contextmanager
 import phonenumbers
 import tldextract
 from phonenumbers.phonenumberutil import NumberParseException
-from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer as PresidioCreditCardRecognizer,
     IbanRecognizer as PresidioIbanRecognizer,
@@ -324,6 +330,15 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
         super().__init__(supported_entity="PHONE_NUMBER", name="ShochuPhoneRecognizer",
                          patterns=self.PATTERNS, context=self.CONTEXT)
 
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
+                **kwargs) -> list[RecognizerResult]:
+        """Find phone numbers and remember the validated ones for ``PhoneNumberMatcherRecognizer``."""
+        global _validated_phones
+        results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+        _validated_phones = (text, [(result.start, result.end) for result in results
+                                    if result.score >= EntityRecognizer.MAX_SCORE])
+        return results
+
     def validate_result(self, pattern_text: str) -> bool | None:
         """Return True for a valid number; keep an unknown ``+`` number of 8-15 digits at its base score."""
         if is_valid_phone_number(pattern_text, self.regions):
@@ -333,6 +348,10 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
             return None
         return False
 
+
+# The last text PhoneRecognizer analysed and the spans it validated with phonenumbers, replaced together.
+_validated_phones: tuple[str | None, list[tuple[int, int]]] = (None, [])
+_DIGIT = re.compile(r"\d")
 
 # Characters that may continue a phone number past the end of a context window.
 _PHONE_CHARACTERS = frozenset("0123456789 -.()+/\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
@@ -363,8 +382,17 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
         """
         if not self._needs_context:
             return super().analyze(text, entities, nlp_artifacts)
+        validated_text, validated = _validated_phones
+        if validated_text is not text:
+            validated = []
         results = []
         for start, end in self._context_windows(text):
+            # The matcher needs digits. A window whose digits all belong to numbers the
+            # patterns already validated holds nothing for this second net either.
+            # (The analyzer's registry runs PhoneRecognizer first.)
+            if all(any(low <= digit.start() < high for low, high in validated)
+                   for digit in _DIGIT.finditer(text, start, end)):
+                continue
             for result in super().analyze(text[start:end], entities, None):
                 result.start += start
                 result.end += start

@@ -1,0 +1,50 @@
+"""The phonenumbers matcher runs only where the phone patterns left digits unexplained."""
+
+from __future__ import annotations
+
+import pytest
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer as PresidioPhoneRecognizer
+
+from shochu.config import ProtectConfig
+from shochu.protect import Masker
+
+
+@pytest.fixture(scope="module")
+def masker() -> Masker:
+    return Masker(ProtectConfig())
+
+
+def phones(masker: Masker, text: str) -> list[str]:
+    return [text[span.start:span.end] for span in masker.detect(text)[0] if span.entity_type == "PHONE_NUMBER"]
+
+
+def count_matcher_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    windows: list[str] = []
+    original = PresidioPhoneRecognizer.analyze
+
+    def counting(self, text, entities, nlp_artifacts=None):
+        windows.append(text)
+        return original(self, text, entities, nlp_artifacts)
+
+    monkeypatch.setattr(PresidioPhoneRecognizer, "analyze", counting)
+    return windows
+
+
+def test_matcher_skips_window_of_validated_numbers(masker: Masker, monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = count_matcher_runs(monkeypatch)
+    assert phones(masker, "Please phone 0812345678 after lunch.") == ["0812345678"]
+    assert windows == []
+
+
+def test_matcher_skips_window_without_digits(masker: Masker, monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = count_matcher_runs(monkeypatch)
+    assert phones(masker, "Please phone the front desk after lunch.") == []
+    assert windows == []
+
+
+def test_matcher_still_finds_what_the_patterns_miss(masker: Masker, monkeypatch: pytest.MonkeyPatch) -> None:
+    # (212)2345678 has no separator after the area code, which the patterns require.
+    windows = count_matcher_runs(monkeypatch)
+    text = "Phone 0812345678 or (212)2345678 if busy."
+    assert phones(masker, text) == ["0812345678", "(212)2345678"]
+    assert len(windows) == 1

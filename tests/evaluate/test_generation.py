@@ -44,22 +44,6 @@ def student(tiny_student_dir: Path):
     return load_model(tiny_student_dir)
 
 
-@pytest.fixture(scope="module")
-def varied_teacher(tiny_model_dir: Path):
-    """The tiny teacher with larger random weights, so that greedy answers vary with the context.
-
-    At the default init scale the tiny model repeats one token whatever the
-    prompt, and a padding bug would go unnoticed.
-    """
-    model = load_model(tiny_model_dir)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "norm" not in name:
-                parameter.copy_(0.3 * torch.randn(parameter.shape, generator=generator))
-    return model, load_tokenizer(tiny_model_dir, padding_side="left")
-
-
 def _token_ids(tokenizer, conversation) -> list[int]:
     return tokenizer.apply_chat_template(conversation, add_generation_prompt=True, tokenize=True,
                                          return_dict=False)

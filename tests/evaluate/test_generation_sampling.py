@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import torch
 
 from shochu.generation import Sampling, generate
-from shochu.models import load_model, load_tokenizer
 
 CONVERSATIONS = [
     [{"role": "user", "content": "VPN?"}],
@@ -16,18 +12,6 @@ CONVERSATIONS = [
     [{"role": "user", "content": "社外秘の文書は共有フォルダに保存しないでください。"}],
     [{"role": "user", "content": "ส่งใบเบิกค่าใช้จ่ายภายใน 30 วัน"}],
 ]
-
-
-@pytest.fixture(scope="module")
-def varied_teacher(tiny_model_dir: Path):
-    """The tiny teacher with larger random weights, so that its next-token distributions are not flat."""
-    model = load_model(tiny_model_dir)
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, parameter in model.named_parameters():
-            if "norm" not in name:
-                parameter.copy_(0.3 * torch.randn(parameter.shape, generator=generator))
-    return model, load_tokenizer(tiny_model_dir, padding_side="left")
 
 
 def _texts(model, tokenizer, sampling, batch_size=2, repetition_penalty=1.0) -> list[str]:

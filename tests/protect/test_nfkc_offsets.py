@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 
 import pytest
 
@@ -102,3 +103,31 @@ def test_thai_tone_mark_joins_group() -> None:
     assert normalized.to_original(1, 2) == (0, 2)
     assert normalized.to_original(3, 4) == (2, 3)
     assert normalized.to_original(4, 5) == (3, 4)
+
+
+def _per_character_map(text: str) -> tuple[str, list[int], list[int]]:
+    """The plain definition: each character of the copy maps to the whole original group it came from."""
+    copy, starts, ends = "", [], []
+    position = 0
+    while position < len(text):
+        end = position + 1
+        while end < len(text) and (unicodedata.combining(text[end]) or text[end] in "\uff9e\uff9f"):
+            end += 1
+        piece = unicodedata.normalize("NFKC", text[position:end])
+        copy += piece
+        starts += [position] * len(piece)
+        ends += [end] * len(piece)
+        position = end
+    return copy, starts, ends
+
+
+def test_every_span_maps_like_the_per_character_definition() -> None:
+    generator = random.Random(11)
+    for _ in range(600):
+        text = "".join(generator.choice(_NORMALIZE_ALPHABET) for _ in range(generator.randint(1, 16)))
+        normalized = normalize(text)
+        copy, starts, ends = _per_character_map(text)
+        assert normalized.text == copy, repr(text)
+        for start in range(len(copy)):
+            for end in range(start + 1, len(copy) + 1):
+                assert normalized.to_original(start, end) == (starts[start], ends[end - 1]), (repr(text), start, end)

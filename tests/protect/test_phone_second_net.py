@@ -7,6 +7,7 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer as Presidio
 
 from shochu.config import ProtectConfig
 from shochu.protect import Masker
+from shochu.protect.known_names import KnownNamesRecognizer
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +49,20 @@ def test_matcher_still_finds_what_the_patterns_miss(masker: Masker, monkeypatch:
     text = "Phone 0812345678 or (212)2345678 if busy."
     assert phones(masker, text) == ["0812345678", "(212)2345678"]
     assert len(windows) == 1
+
+
+def test_registry_returns_recognizers_in_the_order_they_were_added() -> None:
+    registry = Masker(ProtectConfig())._analyzer.registry
+    entities = ["PHONE_NUMBER", "EMAIL_ADDRESS", "PERSON"]
+    first = [recognizer.name for recognizer in registry.get_recognizers("en", entities)]
+
+    assert first == [recognizer.name for recognizer in registry.recognizers
+                     if set(recognizer.supported_entities) & set(entities)]
+    assert first.index("ShochuPhoneRecognizer") < first.index("PhoneNumberMatcherRecognizer")
+    assert [recognizer.name for recognizer in registry.get_recognizers("en", entities)] == first
+
+    extra = KnownNamesRecognizer(["Ann Lee"])
+    registry.add_recognizer(extra)
+    assert [recognizer.name for recognizer in registry.get_recognizers("en", entities)] == [*first, extra.name]
+    registry.remove_recognizer(extra.name)
+    assert [recognizer.name for recognizer in registry.get_recognizers("en", entities)] == first

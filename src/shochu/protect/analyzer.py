@@ -168,13 +168,36 @@ class OrderedRecognizerRegistry(RecognizerRegistry):
 
     Presidio collects them in a set, so their order changed from process to
     process. ``PhoneNumberMatcherRecognizer`` skips the numbers that
-    ``PhoneRecognizer`` validated, and needs it to run first.
+    ``PhoneRecognizer`` validated, and needs it to run first. The list for a
+    request is also kept, where Presidio filtered every recognizer again for
+    each text.
     """
 
-    def get_recognizers(self, *args, **kwargs) -> list[EntityRecognizer]:
+    def __init__(self, *args, **kwargs) -> None:
+        self._cache: dict[tuple, tuple[EntityRecognizer, ...]] = {}
+        super().__init__(*args, **kwargs)
+
+    def get_recognizers(self, language: str, entities: list[str] | None = None, all_fields: bool = False,
+                        ad_hoc_recognizers: list[EntityRecognizer] | None = None) -> list[EntityRecognizer]:
+        """Return the recognizers for ``entities`` in ``language``; adding or removing one forgets the kept lists."""
+        key = (language, tuple(entities or ()), all_fields)
+        cached = None if ad_hoc_recognizers else self._cache.get(key)
+        if cached is not None:
+            return list(cached)
         position = {id(recognizer): index for index, recognizer in enumerate(self.recognizers)}
-        return sorted(super().get_recognizers(*args, **kwargs),
-                      key=lambda recognizer: position.get(id(recognizer), len(position)))
+        found = sorted(super().get_recognizers(language, entities, all_fields, ad_hoc_recognizers),
+                       key=lambda recognizer: position.get(id(recognizer), len(position)))
+        if not ad_hoc_recognizers:
+            self._cache[key] = tuple(found)
+        return found
+
+    def add_recognizer(self, *args, **kwargs) -> None:
+        self._cache.clear()
+        super().add_recognizer(*args, **kwargs)
+
+    def remove_recognizer(self, *args, **kwargs) -> None:
+        self._cache.clear()
+        super().remove_recognizer(*args, **kwargs)
 
 
 class _RedactArguments(logging.Filter):

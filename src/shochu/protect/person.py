@@ -89,6 +89,7 @@ _LATIN_WORD = regex.compile(LATIN_WORD)
 _LATIN_LETTER = regex.compile(r"\p{Latin}")
 _THAI_LETTER = regex.compile(r"\p{Thai}")
 _NON_SPACE = regex.compile(r"\S+")
+_KANJI_OR_KATAKANA = regex.compile(r"[\p{Han}\p{Katakana}]")
 # Two whole runs of Thai letters with one space between them.
 THAI_RUN_PAIR = regex.compile(r"(?<!\p{Thai})(?P<given>\p{Thai}+)[ ](?P<family>\p{Thai}+)(?!\p{Thai})")
 
@@ -315,8 +316,10 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             if (match.group("family") in VI_FAMILY and middles_known
                     and (given in VI_GIVEN or given in self._names.latin_first)):
                 yield Found(match.start(), match.end(), PAIR_SCORE, "Vietnamese name")
-        for match in self._ja_pair.finditer(text):
-            yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
+        # Every listed Japanese family name is written in kanji or katakana.
+        if _KANJI_OR_KATAKANA.search(text):
+            for match in self._ja_pair.finditer(text):
+                yield Found(match.start(), match.end(), PAIR_SCORE, "gazetteer pair")
         yield from self._thai_pairs(text)
         for match in LATIN_SINGLE.finditer(text):
             if self._is_gazetteer_word(match.group()):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pypdf
 import pytest
-from conftest import HANDBOOK_PAGES, read_output, write_docx, write_pdf
+from ingest_files import HANDBOOK_PAGES, read_output, write_docx, write_pdf
 
 from shochu.config import RunConfig
 from shochu.ingest import stage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import read_output
+from ingest_files import read_output
 
 from shochu.config import RunConfig
 from shochu.ingest import stage

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from conftest import (EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, read_output, write_docx, write_pdf,
+from ingest_files import (EMAIL_WITH_REPLY, HANDBOOK_PAGES, HTML_PAGE, read_output, write_docx, write_pdf,
                       write_random_bytes)
 from ingest_crash_task import extract_or_die, extract_or_hang
 

@@ -4,7 +4,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from conftest import EMAIL_WITH_REPLY, read_output, write_docx
+from ingest_files import EMAIL_WITH_REPLY, read_output, write_docx
 
 from shochu.config import RunConfig
 from shochu.ingest import stage

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from conftest import read_output
+from ingest_files import read_output
 
 from shochu.config import RunConfig
 from shochu.ingest import stage

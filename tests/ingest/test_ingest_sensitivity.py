@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import write_docx, write_xlsx
+from ingest_files import write_docx, write_xlsx
 
 from shochu.ingest.readers.mail import MailReader
 from shochu.ingest.readers.pdf import PdfReader

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from conftest import read_output
+from ingest_files import read_output
 
 from shochu.config import RunConfig
 from shochu.ingest import stage

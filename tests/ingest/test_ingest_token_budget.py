@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tiny_models import build_tiny_model
 
-from conftest import read_output
+from ingest_files import read_output
 
 from shochu.config import ConfigError, RunConfig, load_config
 from shochu.ingest import stage

@@ -11,7 +11,7 @@ import pytest
 from presidio_analyzer import PatternRecognizer
 
 from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
-from shochu.protect.credentials import SecretRecognizer
+from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.cues import CUES
 from shochu.protect.identifiers import (
     DateOfBirthRecognizer,
@@ -107,3 +107,25 @@ def test_case_traps_open_the_gate() -> None:
     # The long s folds to "s" in case-insensitive matching, which lower() does not show.
     assert contains_any("PAſSPORT TK1234567", ("passport",))
     assert not contains_any("Reisepass TK1234567", ("passport",))
+
+
+def test_secret_vendor_needles_cover_every_pattern() -> None:
+    recognizer = SecretRecognizer()
+    tokens = ["sk-proj-" + "a1B2" * 6, "ghp_" + "a1B2" * 9, "github_pat_" + "a1B2" * 11, "glpat-" + "a1B2" * 6,
+              "AKIA" + "ABCD1234EFGH5678", "xoxb-" + "1234567890-abcdef", "AIza" + "a1B2c3D4e5" * 3 + "abcde",
+              "sk_live_" + "a1B2" * 5, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlX3ZhbHVl",
+              "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----"]
+    for token in tokens:
+        text = f"see {token} here"
+        found = [(result.start, result.end) for result in recognizer.analyze(text, ["SECRET"])]
+        ungated = [(result.start, result.end)
+                   for result in PatternRecognizer.analyze(recognizer, text, ["SECRET"])]
+        assert found == ungated == [(4, 4 + len(token))], token
+
+
+def test_credential_url_needle() -> None:
+    recognizer = CredentialUrlRecognizer()
+    text = "clone https://deploy:s3cr3tPass@git.example.com/repo.git now"
+    found = [(result.start, result.end) for result in recognizer.analyze(text, ["CREDENTIAL_URL"])]
+    assert found == [(6, text.index(" now"))]
+    assert recognizer.analyze("no address here: just words", ["CREDENTIAL_URL"]) == []

@@ -19,7 +19,7 @@ from collections import Counter
 
 from presidio_analyzer import AnalysisExplanation, Pattern, PatternRecognizer, RecognizerResult
 
-from shochu.protect.recognizers import FailClosed, contains_any
+from shochu.protect.recognizers import FailClosed, NeedleGate, contains_any
 
 # Characters of a URL in running text. Non-ASCII letters end it, so a URL
 # glued to Japanese or Thai text (URLはhttps://...です) stops at the kana.
@@ -32,7 +32,7 @@ _SECRET_PARAMETER = (r"(?:access_?token|refresh_?token|id_?token|token|api_?key|
                      r"|x-goog-signature|session_?id|sessionid|sid|code)")
 
 
-class CredentialUrlRecognizer(FailClosed, PatternRecognizer):
+class CredentialUrlRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """URLs with a password, a secret query parameter or a webhook secret in them."""
 
     PATTERNS = [
@@ -51,6 +51,8 @@ class CredentialUrlRecognizer(FailClosed, PatternRecognizer):
                 rf"{_URL_CHAR}+{_URL_END}",
                 1.0),
     ]
+
+    NEEDLES = ("://",)
 
     def __init__(self) -> None:
         super().__init__(supported_entity="CREDENTIAL_URL", name="ShochuCredentialUrlRecognizer",
@@ -128,11 +130,16 @@ class _SecretPatterns(PatternRecognizer):
         super().__init__(supported_entity="SECRET", name="ShochuSecretRecognizer", patterns=self.PATTERNS,
                          global_regex_flags=re.MULTILINE | re.DOTALL)
 
+    # Lower-case forms of the literal prefixes, one of which every pattern above needs.
+    PATTERN_NEEDLES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "akia", "asia", "agpa",
+                       "aida", "aroa", "xox", "aiza", "_live_", "_test_", "eyj", "-----begin")
     # Words one of which every name in ``_ASSIGNED_NAME`` contains, in lower case.
     ASSIGNMENT_NEEDLES = ("key", "secret", "token", "bearer", "passw", "pwd", "パスワード", "暗証番号", "รหัสผ่าน")
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        results = []
+        if contains_any(text, self.PATTERN_NEEDLES):
+            results = super().analyze(text, entities, nlp_artifacts, regex_flags)
         if not contains_any(text, self.ASSIGNMENT_NEEDLES):
             return results
         for match in self.ASSIGNMENT.finditer(text):

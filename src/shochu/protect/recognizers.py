@@ -59,11 +59,11 @@ class _TimeoutWatch(logging.Filter):
     def __init__(self, level: int) -> None:
         super().__init__()
         self.level = level
-        self.timed_out = False
+        self.timeouts = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
         if "timed out" in str(record.msg):
-            self.timed_out = True
+            self.timeouts += 1
         return record.levelno >= self.level
 
 
@@ -133,16 +133,20 @@ class FailClosed:
         return self._fail_closed(super().analyze, text, entities, nlp_artifacts, *args, **kwargs)
 
     def _fail_closed(self, analyze, text: str, *args, **kwargs) -> list[RecognizerResult]:
-        with presidio_timeout_watch() as watch:
-            watch.timed_out = False
-            try:
-                results = analyze(text, *args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - any failure must withhold the text
-                logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
-                               self.name, type(error).__name__, len(text))
-                return [self._whole_text_result(text)]
-            timed_out = watch.timed_out
-        if timed_out:
+        watch = getattr(_watches, "current", None)
+        if watch is None:
+            with presidio_timeout_watch():
+                return self._fail_closed(analyze, text, *args, **kwargs)
+
+        # Counting, not resetting a flag, keeps a timeout seen by an outer call when an inner one returns.
+        timeouts = watch.timeouts
+        try:
+            results = analyze(text, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure must withhold the text
+            logger.warning("recognizer %s raised %s on a text of %d characters; the text will be withheld",
+                           self.name, type(error).__name__, len(text))
+            return [self._whole_text_result(text)]
+        if watch.timeouts > timeouts:
             logger.warning("a pattern of recognizer %s timed out on a text of %d characters; "
                            "the text will be withheld", self.name, len(text))
             return [self._whole_text_result(text)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 
+import regex
 import spacy
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
@@ -251,6 +252,14 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
     # Optional NER (protect.ner): one PERSON recognizer per configured spaCy pipeline.
     if ner is not None and "PERSON" in entities:
         recognizers += ner_recognizers(ner.models, ner.score)
+
+    # Presidio compiles a pattern on its first use, which for a label pattern can be
+    # the thousandth text; compiling here keeps detection time per text even.
+    for recognizer in recognizers:
+        for pattern in getattr(recognizer, "patterns", None) or ():
+            if pattern.compiled_regex is None:
+                pattern.compiled_regex = regex.compile(pattern.regex, flags=recognizer.global_regex_flags)
+                pattern.compiled_with_flags = recognizer.global_regex_flags
 
     registry = OrderedRecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
     nlp_engine = BlankNlpEngine()

@@ -180,7 +180,7 @@ class OrderedRecognizerRegistry(RecognizerRegistry):
 
     def get_recognizers(self, language: str, entities: list[str] | None = None, all_fields: bool = False,
                         ad_hoc_recognizers: list[EntityRecognizer] | None = None) -> list[EntityRecognizer]:
-        """Return the recognizers for ``entities`` in ``language``; adding or removing one forgets the kept lists."""
+        """Return the recognizers for ``entities`` in ``language``, kept until a recognizer is added or removed."""
         key = (language, tuple(entities or ()), all_fields)
         cached = None if ad_hoc_recognizers else self._cache.get(key)
         if cached is not None:
@@ -253,8 +253,8 @@ def build_analyzer(entities: Iterable[str], known_names: Iterable[str] = (),
     if ner is not None and "PERSON" in entities:
         recognizers += ner_recognizers(ner.models, ner.score)
 
-    # Presidio compiles a pattern on its first use, which for a label pattern can be
-    # the thousandth text; compiling here keeps detection time per text even.
+    # Presidio compiles a pattern on its first use. Behind a needle gate that can be
+    # the thousandth text, so the patterns are compiled here instead.
     for recognizer in recognizers:
         for pattern in getattr(recognizer, "patterns", None) or ():
             if pattern.compiled_regex is None:

@@ -2,7 +2,7 @@
 
 A cue or recognizer with needles searches only where one of its needles
 occurs. These tests run each one on texts written to match every label it
-knows and compare with the plain, ungated search.
+matches and compare with the plain, ungated search.
 """
 
 from __future__ import annotations

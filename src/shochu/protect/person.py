@@ -142,8 +142,8 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         self._th_first_longest = max(map(len, names.th_first), default=0)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
-        # A name found by several cues, a pair and its repeats comes back several times;
-        # the engine would keep only the highest score of each span.
+        # Several cues, a pair and its repeats can find the same name. The engine
+        # would keep only the highest score of each span, so only that one is sent.
         best: dict[tuple[int, int], Found] = {}
         for item in self.find(text):
             kept = best.get((item.start, item.end))

@@ -170,14 +170,14 @@ class FailClosed:
 _CASE_TRAPS = re.compile("[\u017f\u212a\u0130\u0131]")
 
 
-# The last text that contains_any read, its lower case, and whether it holds a case trap; replaced together.
+# The last text that contains_any read, its lower case, and whether it contains a case trap, replaced together.
 _last_lowered: tuple[str | None, str, bool] = (None, "", False)
 
 
 def contains_any(text: str, needles: tuple[str, ...]) -> bool:
     """Return True when ``text``, lower-cased, contains one of the lower-case ``needles``.
 
-    Also True when the text holds a character whose case folding a plain
+    Also True when the text contains a character whose case folding a plain
     ``lower()`` would miss, so that a caller that skips work on False never
     skips a match.
     """
@@ -192,7 +192,7 @@ def contains_any(text: str, needles: tuple[str, ...]) -> bool:
 
 
 class NeedleGate:
-    """Mixin that skips a pattern recognizer on a text that holds none of its ``NEEDLES``.
+    """Mixin that skips a pattern recognizer on a text that contains none of its ``NEEDLES``.
 
     Every pattern of such a recognizer needs one of the needles (a label such
     as "passport", or "@"), so the result is the same. On a long text without
@@ -392,7 +392,7 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
         results = []
         for start, end in self._context_windows(text):
             # The matcher needs digits. A window whose digits all belong to numbers the
-            # patterns already validated holds nothing for this second net either.
+            # patterns already validated leaves nothing for this second net either.
             # (The analyzer's registry runs PhoneRecognizer first.)
             if all(any(low <= digit.start() < high for low, high in validated)
                    for digit in _DIGIT.finditer(text, start, end)):

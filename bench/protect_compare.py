@@ -10,7 +10,7 @@ per CPU-second of the timing process (``time.process_time``), the per-core
 rate, with the median over rounds and the ratio of the medians.
 
     .venv/bin/python bench/protect_compare.py --base /tmp/base \\
-        --real-html /work/shared/realdocs/html --chunks WORKSPACE/ingest --rounds 3
+        --real-html HTML_FOLDER --chunks WORKSPACE/ingest --rounds 3
 
 Each process loads its tree's ``shochu`` from ``TREE/src``; the benchmark's
 text generators always come from this tree, so both trees see the same texts.

@@ -85,7 +85,7 @@ def test_numbering_shared_between_texts() -> None:
 # them, Hangul jamo that compose, and characters NFKC leaves as they are.
 _NORMALIZE_ALPHABET = (list("aZ09 -\n.@電話番号あいうアイウ") + list("ｶｷﾞﾟ０９－ＡＢ㈱㍻ⅰ①ﬁ\u00a0\u3000\u0340")
                        + list("กขำัิุู่้๊๋เแ") + ["\u0301", "\u0302", "\u0323", "\u1100", "\u1161", "\u11a8",
-                                                 "\u0cbf", "\u0cd5", "\u0b47", "\u0b3e", "\U0001d400"])
+                                                 "\u0cbf", "\u0cd5", "\u0b47", "\u0b3e", "\U0001d400", "๐", "๙", "໒"])
 
 
 def test_normalize_matches_group_reference() -> None:
@@ -106,14 +106,15 @@ def test_thai_tone_mark_joins_group() -> None:
 
 
 def _per_character_map(text: str) -> tuple[str, list[int], list[int]]:
-    """The plain definition: each character of the copy maps to the whole original group it came from."""
+    """The plain definition: NFKC with ASCII digits, each character mapped to the whole original group it came from."""
     copy, starts, ends = "", [], []
     position = 0
     while position < len(text):
         end = position + 1
         while end < len(text) and (unicodedata.combining(text[end]) or text[end] in "\uff9e\uff9f"):
             end += 1
-        piece = unicodedata.normalize("NFKC", text[position:end])
+        piece = "".join(str(unicodedata.decimal(character)) if character.isdecimal() else character
+                        for character in unicodedata.normalize("NFKC", text[position:end]))
         copy += piece
         starts += [position] * len(piece)
         ends += [end] * len(piece)
@@ -131,3 +132,10 @@ def test_every_span_maps_like_the_per_character_definition() -> None:
         for start in range(len(copy)):
             for end in range(start + 1, len(copy) + 1):
                 assert normalized.to_original(start, end) == (starts[start], ends[end - 1]), (repr(text), start, end)
+
+
+def test_thai_and_lao_digits_become_ascii() -> None:
+    text = "โทร ๐๘๑-๕๕๕-๑๒๓๔ ໂທ ໐໒໐"
+    normalized = normalize(text)
+    assert normalized.text == "โทร 081-555-1234 ໂທ 020"
+    assert normalized.to_original(4, 16) == (4, 16)

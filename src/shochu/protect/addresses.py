@@ -6,8 +6,12 @@ a block number (1-2-3, 2丁目4番9号, 123番地), optionally followed by a
 building name and a floor or room. A prefecture and city without a block
 number ("東京都渋谷区の店舗") names a place, not a person's address, and is
 left alone. Without a prefecture, an address counts only after 住所, 所在地 or a
-〒 postal code. NOTE: addresses in Latin script ("1-2-3 Shibuya, Tokyo") or in
-Thai are not recognised.
+〒 postal code.
+
+In any script, the rest of a line after an address label (Address:, Home
+address:, ที่อยู่, ທີ່ຢູ່) is an address when a digit follows soon after the
+label. NOTE: an English, Thai or Lao address without such a label
+("42 Kingsley Road, Bristol" in running text) is not recognised.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ PREFECTURES = (
 # Place names written in hiragana; other hiragana ends an address, since it is
 # usually a particle (に, で, から).
 _HIRAGANA_PLACES = "みなとみらい|さいたま|つくば|ひたちなか|いわき|あきる|ふじみ|むつ|つがる|かほく|たつの|うるま|いすみ|みよし|えびの"
-_PLACE_CHAR = rf"(?:[\p{{Han}}\p{{Katakana}}ーヶ々ノ]|{_HIRAGANA_PLACES})"
+# の and が inside a place name before more kanji or katakana: 丸の内, 霞が関, 自由が丘.
+_PLACE_CHAR = rf"(?:[\p{{Han}}\p{{Katakana}}ーヶ々ノ]|[のが](?=[\p{{Han}}\p{{Katakana}}])|{_HIRAGANA_PLACES})"
 _HYPHEN = r"[\-\u2010-\u2015\u2212\u30fc]"
 _MUNICIPALITY = rf"(?:{_PLACE_CHAR}{{1,8}}?(?:市|区|郡|町|村))"
-# 1-2-3, 2丁目4番9号, 1丁目1-1, 123番地, 5番地の2
-_BLOCK = rf"\d{{1,5}}(?:(?:丁目|番地の?|番|号|{_HYPHEN}|の)\d{{1,5}}){{0,4}}(?:丁目|番地|番|号)?"
+# 1-2-3, 2丁目4番9号, 1丁目1-1, 123番地, 5番地の2, and Sapporo's grid: 北1条西2丁目1番地
+_BLOCK = rf"\d{{1,5}}(?:(?:丁目|番地の?|番|号|条[東西南北]?|{_HYPHEN}|の)\d{{1,5}}){{0,4}}(?:丁目|番地|番|号)?"
 _BUILDING = (
     rf"(?:[ 　]?[\p{{Han}}\p{{Katakana}}ーA-Za-z・]{{1,16}}?(?:ビル|タワー|マンション|ハイツ|コーポ|レジデンス|ヒルズ|プラザ|荘|館|棟)"
     rf"(?:[ 　]?\d{{1,4}}(?:階|F|号室|号)?)?|[ 　]?\d{{1,4}}(?:階|F|号室)"
@@ -82,4 +87,27 @@ class PostalCodeRecognizer(FailClosed, NeedleGate, PatternRecognizer):
 
     def __init__(self) -> None:
         super().__init__(supported_entity="POSTAL_CODE", name="ShochuPostalCodeRecognizer",
+                         patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)
+
+
+class LabelledAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
+    """Addresses in any script after an address label: the rest of the line, when it holds a digit.
+
+    "IP address", "MAC address", "e-mail address" and "web address" are not
+    address labels. An English label needs a colon, so that "address the
+    issue" is no label.
+    """
+
+    PATTERNS = [
+        Pattern("rest of the line after an address label",
+                r"(?<![A-Za-z])(?<!(?i:ip|mac|e-?mail|web|url|server|memory|return|network|wallet)[ \t_\-]?)"
+                r"(?i:(?:home|mailing|postal|street|residential|billing|shipping|delivery|office|registered"
+                r"|permanent|current)[ \t_\-]?)?(?i:address)[ \t]*[:：][ \t]*\K(?=[^\n]{0,40}\d)\S(?:[^\n]{0,158}\S)?"
+                r"|(?:ที่อยู่|ທີ່ຢູ່)[ \t]*[:：]?[ \t]*\K(?=[^\n]{0,40}\d)\S(?:[^\n]{0,158}\S)?",
+                0.85),
+    ]
+    NEEDLES = ("address", "ที่อยู่", "ທີ່ຢູ່")
+
+    def __init__(self) -> None:
+        super().__init__(supported_entity="ADDRESS", name="ShochuLabelledAddressRecognizer",
                          patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)

@@ -19,7 +19,7 @@ from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegist
 from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
 from shochu.config import NerConfig
-from shochu.protect.addresses import JapaneseAddressRecognizer, PostalCodeRecognizer
+from shochu.protect.addresses import JapaneseAddressRecognizer, LabelledAddressRecognizer, PostalCodeRecognizer
 from shochu.protect.context import DirectContextAnalyzerEngine, WindowContextEnhancer
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
@@ -61,7 +61,7 @@ RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "PASSPORT_NUMBER": (PassportRecognizer,),
     "DATE_OF_BIRTH": (DateOfBirthRecognizer,),
     "POSTAL_CODE": (PostalCodeRecognizer,),
-    "ADDRESS": (JapaneseAddressRecognizer,),
+    "ADDRESS": (JapaneseAddressRecognizer, LabelledAddressRecognizer),
     "CREDENTIAL_URL": (CredentialUrlRecognizer,),
     "SECRET": (SecretRecognizer,),
 }

@@ -28,7 +28,8 @@ JA_CHAR = r"(?:(?![様氏殿])[\p{Han}\p{Katakana}々ー])"
 JA_GIVEN_NAME_CHAR = r"(?:(?![様氏殿]|さん)[\p{Han}\p{Katakana}\p{Hiragana}々ー])"
 # A given name in hiragana is only taken after a space: without one, 営業部の田中
 # would read as one name. NOTE: so 田中さくら (no space) masks only 田中.
-JA_NAME = rf"{JA_CHAR}{{1,6}}(?:[ 　]{JA_GIVEN_NAME_CHAR}{{1,6}})?"
+# A foreign name in katakana joins its parts with a middle dot: ジョン・スミス.
+JA_NAME = rf"{JA_CHAR}{{1,6}}(?:・[\p{{Katakana}}ー]{{1,8}}){{0,2}}(?:[ 　]{JA_GIVEN_NAME_CHAR}{{1,6}})?"
 
 THAI_NAME = r"\p{Thai}{2,20}(?:[ ]\p{Thai}{2,25})?"
 ANY_NAME = rf"(?P<name>{LATIN_NAME}|{JA_NAME}|{THAI_NAME})"
@@ -177,7 +178,8 @@ LIST_SEGMENT = regex.compile(r"(?:(?![ \t]and[ \t])[^,;、，/&\n])+")
 # --- honorifics, titles, tables ---------------------------------------------------
 
 JA_HONORIFIC = regex.compile(
-    r"(?P<run>[\p{Han}\p{Katakana}々ー]{1,10})[ 　]?(?:様(?![々式子相])|さん|氏(?![名族])|殿(?!下))")
+    r"(?P<run>[\p{Han}\p{Katakana}々ー](?:[\p{Han}\p{Katakana}々ー]|・(?=\p{Katakana})){0,11})[ 　]?"
+    r"(?:様(?![々式子相])|さん|氏(?![名族])|殿(?!下))")
 # A Latin name before a Japanese honorific: Khamlaさん, Ananさん, Okamoto-san.
 LATIN_HONORIFIC = regex.compile(
     rf"{NOT_LATIN_BEFORE}(?P<run>{LATIN_WORD})"

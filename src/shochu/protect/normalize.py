@@ -1,9 +1,10 @@
 """NFKC-normalised copies of text that map detected spans back to the original.
 
 Detection runs on the NFKC form, so full-width digits, letters and hyphens
-(``０９０－１２３４``) match the same patterns as their ASCII forms. Masking edits
-the original text, so every character of the normalised copy records the
-original offsets of the character group it came from.
+(``０９０－１２３４``) match the same patterns as their ASCII forms. Decimal digits
+of other scripts, which NFKC keeps (Thai ๐๘๑, Lao ໐໒໐), become ASCII digits
+too. Masking edits the original text, so every character of the normalised
+copy records the original offsets of the character group it came from.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class NormalizedText:
         return original_end + position - copy_end + after
 
 
+def _detection_form(group: str) -> str:
+    """Return the NFKC form of a character group, with every decimal digit written as an ASCII digit."""
+    normalized = unicodedata.normalize("NFKC", group)
+    if normalized.isascii():
+        return normalized
+    return "".join(str(unicodedata.decimal(character)) if character.isdecimal() else character
+                   for character in normalized)
+
+
 def _groups(text: str) -> list[tuple[int, int]]:
     """Split text into a base character plus the marks that compose with it."""
     groups: list[tuple[int, int]] = []
@@ -92,7 +102,7 @@ def _changed_group_pattern() -> re.Pattern[str]:
     characters = [chr(code_point) for code_point in range(0x10000)]
     joining = [ord(character) for character in characters
                if unicodedata.combining(character) or character in _JOINING_MARKS]
-    changed = [ord(character) for character in characters if unicodedata.normalize("NFKC", character) != character]
+    changed = [ord(character) for character in characters if _detection_form(character) != character]
     return re.compile(rf"(?s:.){_character_class(joining)}+|{_character_class(changed)}")
 
 
@@ -121,7 +131,7 @@ def normalize(text: str) -> NormalizedText:
         if start > position:
             pieces.append(text[position:start])
             copy_position += start - position
-        piece = unicodedata.normalize("NFKC", text[start:end])
+        piece = _detection_form(text[start:end])
         pieces.append(piece)
         groups.append((copy_position, copy_position + len(piece), start, end))
         copy_position += len(piece)
@@ -137,7 +147,7 @@ def _normalize_by_group(text: str) -> NormalizedText:
     groups: list[tuple[int, int, int, int]] = []
     copy_position = 0
     for start, end in _groups(text):
-        piece = unicodedata.normalize("NFKC", text[start:end])
+        piece = _detection_form(text[start:end])
         pieces.append(piece)
         if end - start > 1 or piece != text[start:end]:
             groups.append((copy_position, copy_position + len(piece), start, end))

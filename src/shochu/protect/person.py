@@ -90,6 +90,7 @@ _LATIN_LETTER = regex.compile(r"\p{Latin}")
 _THAI_LETTER = regex.compile(r"\p{Thai}")
 _NON_SPACE = regex.compile(r"\S+")
 _KANJI_OR_KATAKANA = regex.compile(r"[\p{Han}\p{Katakana}]")
+_NEXT_LATIN_WORD = regex.compile(rf"[ \t]+(?P<word>{LATIN_WORD}){NOT_LATIN_AFTER}")
 # Two whole runs of Thai letters with one space between them.
 THAI_RUN_PAIR = regex.compile(r"(?<!\p{Thai})(?P<given>\p{Thai}+)[ ](?P<family>\p{Thai}+)(?!\p{Thai})")
 
@@ -241,7 +242,8 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             start = self._trim_to_family_name(text, start, end)
             if self._is_japanese_non_name(text[start:end]):
                 continue
-            confirmed = self._has_japanese_gazetteer_name(text[start:end])
+            # A katakana name with a middle dot before an honorific is a foreign name: ジョン・スミスさん.
+            confirmed = self._has_japanese_gazetteer_name(text[start:end]) or "・" in text[start:end]
             yield Found(start, end, CUE_SCORE if confirmed else WEAK_CUE_SCORE, "Japanese honorific")
         for match in LATIN_HONORIFIC.finditer(text):
             if is_latin_name_word(match.group("run")):
@@ -383,8 +385,16 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             if item.score >= REPEAT_SCORE:
                 for value, score in name_variants(text[item.start:item.end]).items():
                     values[value] = max(score, values.get(value, 0.0))
-        return [Found(start, end, score, "repeat of a name found")
-                for value, score in values.items() for start, end in find_name(text, value)]
+        repeats = []
+        for value, score in values.items():
+            for start, end in find_name(text, value):
+                repeats.append(Found(start, end, score, "repeat of a name found"))
+                # "Hi Oliver," then "Oliver Penhaligon will join": the family name after a
+                # known given name is part of the mention.
+                family = _NEXT_LATIN_WORD.match(text, end)
+                if family and " " not in value and is_latin_name_word(family.group("word")):
+                    repeats.append(Found(start, family.end(), score, "repeat of a name found"))
+        return repeats
 
 
 _NEWLINE = regex.compile(r"\n")

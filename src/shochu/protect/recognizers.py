@@ -304,13 +304,29 @@ class PhoneRecognizer(FailClosed, PatternRecognizer):
             rf"(?:{_SEP}\d{{1,5}}){{0,5}})(?!\d)",
             0.5,
         ),
-        # 03-1234-5678, 090-1234-5678, (03) 1234-5678, 02-123-4567, 081-234-5678, 020 5555 1234
+        # 03-1234-5678, 090-1234-5678, (03) 1234-5678, 02-123-4567, 081-234-5678, 020 5555 1234,
+        # and Thai numbers with the trunk 0 on its own: 0 2345 6789
         Pattern(
             "national with trunk prefix",
-            rf"(?<![\d+]){_NO_MODEL_PREFIX}(?:\(0\d{{1,4}}\){_SEP}?|0\d{{1,4}}{_SEP})\d{{1,4}}{_SEP}\d{{3,4}}"
+            rf"(?<![\d+]){_NO_MODEL_PREFIX}(?:\(0\d{{1,4}}\){_SEP}?|0\d{{0,4}}{_SEP})\d{{1,4}}{_SEP}\d{{3,4}}"
             r"(?!\d)",
             0.5,
         ),
+        # Japanese numbers with the exchange in brackets: 03(3212)4567, 0422 (12) 3456
+        Pattern(
+            "exchange in brackets",
+            rf"(?<![\d+]){_NO_MODEL_PREFIX}0\d{{1,4}}[ ]?\(\d{{1,4}}\)[ ]?\d{{3,4}}(?!\d)",
+            0.5,
+        ),
+        # Mobile numbers in two groups: 07911 123456 (British), 090 12345678 (Japanese).
+        # Other prefixes are left out: 0123 456789 is as often an order number.
+        Pattern(
+            "mobile in two groups",
+            rf"(?<![\d+]){_NO_MODEL_PREFIX}0(?:7\d{{3}}|[789]0){_SEP}\d{{6,8}}(?!\d|{_SEP}\d)",
+            0.5,
+        ),
+        # A Japanese mobile number without separators, anywhere: 09012345678
+        Pattern("Japanese mobile digits", r"(?<![\d+])0[789]0\d{8}(?!\d)", 0.5),
         # 202-555-0147, (202) 555-0147, 1-800-555-0199. The leading look-ahead
         # adds no condition, but it lets the regex engine skip the look-behinds
         # at most positions. This pattern ran 10 times faster on the Debian Reference.
@@ -492,7 +508,8 @@ _ACCOUNT_LABEL = (
     r"(?:account|acct\.?|a/c)[ \t]*(?:number|num\.?|no\.?|#)|account(?=[ \t]*[:：#])|bank[ \t]+account"
     # "transfer to account 1234567": the word directly before the digits
     r"|(?i:account|acct\.?|a/c)(?=[ \t]+\d)"
-    r"|口座番号|口座|เลขที่บัญชี|เลขบัญชี|บัญชีเลขที่|บัญชี|ເລກບັນຊີ|ບັນຊີ"
+    # บัญชีธนาคารกสิกรไทย เลขที่ ...: the bank's name may stand between the label and its number
+    r"|口座番号|口座|เลขที่บัญชี|เลขบัญชี|บัญชีเลขที่|บัญชีธนาคาร\p{Thai}{0,20}|บัญชี|ເລກບັນຊີ|ບັນຊີ"
 )
 
 

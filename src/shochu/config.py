@@ -211,12 +211,15 @@ class NerConfig(_Section):
         return value
 
 
+# Every entity type the protect stage has recognizers for (shochu.protect.analyzer.RECOGNIZERS).
+PROTECT_ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "BANK_ACCOUNT", "IBAN_CODE",
+                        "IP_ADDRESS", "JP_MY_NUMBER", "TH_NATIONAL_ID", "PASSPORT_NUMBER", "DATE_OF_BIRTH",
+                        "POSTAL_CODE", "ADDRESS", "CREDENTIAL_URL", "SECRET")
+
+
 class ProtectConfig(_Section):
     entities: list[str] = Field(
-        default_factory=lambda: ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD",
-                                 "BANK_ACCOUNT", "IBAN_CODE", "IP_ADDRESS", "JP_MY_NUMBER", "TH_NATIONAL_ID",
-                                 "PASSPORT_NUMBER", "DATE_OF_BIRTH", "POSTAL_CODE", "ADDRESS", "CREDENTIAL_URL",
-                                 "SECRET"],
+        default_factory=lambda: list(PROTECT_ENTITY_TYPES),
         description="Entity types to mask.",
     )
     score_threshold: float = Field(0.4, ge=0.0, le=1.0, description="Minimum detection score.")
@@ -225,6 +228,19 @@ class ProtectConfig(_Section):
         description="Regions whose national formats are tried for phone numbers written without a country "
         "code, as libphonenumber region codes (GB for the United Kingdom).",
     )
+
+    @field_validator("entities")
+    @classmethod
+    def _known_entities(cls, value: list[str]) -> list[str]:
+        unknown = []
+        for entity in value:
+            if entity not in PROTECT_ENTITY_TYPES:
+                close = difflib.get_close_matches(entity.upper(), PROTECT_ENTITY_TYPES, n=1, cutoff=0.4)
+                unknown.append(f"{entity!r} (did you mean {close[0]!r}?)" if close else repr(entity))
+        if unknown:
+            raise ValueError(f"unsupported entity type(s) {', '.join(unknown)}; use only these: "
+                             f"{', '.join(PROTECT_ENTITY_TYPES)}")
+        return value
 
     @field_validator("phone_regions")
     @classmethod

@@ -91,8 +91,12 @@ def downstream_stages(name: str) -> set[str]:
     return {stage for stage in later if name in getattr(stage_module(stage), "UPSTREAM", (name,))}
 
 
-def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = False) -> tuple[dict, bool]:
-    """Run one stage unless its manifest matches; return the manifest and whether it ran."""
+def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = False,
+              reason: str | None = None) -> tuple[dict, bool]:
+    """Run one stage unless its manifest matches; return the manifest and whether it ran.
+
+    ``reason`` says why a forced stage runs in the start log line ("forced" when not given).
+    """
     module = stage_module(name)
     settings = module.settings(config)
     inputs = module.inputs(config, workspace)
@@ -102,7 +106,7 @@ def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = 
     if name in gated_stages(config):
         enforce_review_gate(config, workspace, name)
     # Names of settings and inputs only, never their values.
-    reasons = ["forced"] if force else workspace.stale_reasons(name, settings, inputs)
+    reasons = [reason or "forced"] if force else workspace.stale_reasons(name, settings, inputs)
     logger.info("stage %s: starting (%s)", name, "; ".join(reasons))
     return module.run(config, workspace), True
 
@@ -153,16 +157,19 @@ def run_all(config: RunConfig, force: set[str] | None = None, until: str | None 
     timings: dict[str, float] = {}
     ran: list[str] = []
     skipped = skipped_stages(config)
+    # Why each stage is forced: the user's --force, or an earlier stage that ran.
+    forced = {stage: "forced" for stage in force or ()}
     for name in STAGE_MODULES:
         if name in skipped:
             logger.info("stage %s skipped: %s", name, skipped[name])
         elif stage_enabled(name, config):
-            manifest, did_run = run_stage(name, config, workspace, force=name in (force or set()))
+            manifest, did_run = run_stage(name, config, workspace, force=name in forced, reason=forced.get(name))
             timings[name] = manifest.get("wall_time_s", 0.0)
             if did_run:
                 ran.append(name)
                 # The stages downstream of a stage that ran must run again.
-                force = (force or set()) | downstream_stages(name)
+                for stage in downstream_stages(name):
+                    forced.setdefault(stage, f"stage {name} ran")
         if name == until:
             break
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import logging
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from shochu.config import RunConfig
 from shochu.ingest.store import write_tables
+from shochu.pipeline import run_stage
 from shochu.protect import recognizers, stage
 from shochu.workspace import Workspace, read_json, read_jsonl
 
@@ -178,3 +180,15 @@ def test_failed_recognizer_withholds_chunk(config: RunConfig, workspace: Workspa
     chunks = read_jsonl(workspace.stage_dir("protect") / "chunks.jsonl")
     assert chunks[0]["text"] == "[REDACTED]"
     assert manifest["counts"]["withheld_texts"] == 1
+
+
+def test_start_log_says_why_a_stage_runs(config: RunConfig, workspace: Workspace,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="shochu.pipeline"):
+        run_stage("protect", config, workspace)
+        run_stage("protect", config, workspace, force=True, reason="stage ingest ran")
+        run_stage("protect", config, workspace, force=True)
+    starts = [record.getMessage() for record in caplog.records if "starting" in record.getMessage()]
+    assert starts == ["stage protect: starting (it has not finished before)",
+                      "stage protect: starting (stage ingest ran)",
+                      "stage protect: starting (forced)"]

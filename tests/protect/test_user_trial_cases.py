@@ -64,3 +64,15 @@ def test_look_alike_left_alone(masker: Masker, text: str) -> None:
 def test_ip_and_email_labels_are_not_address_labels(masker: Masker) -> None:
     assert masker.mask("IP address: 192.168.0.1").text == "IP address: [IP_ADDRESS_1]"
     assert masker.mask("E-mail address: a.b@example.com").text == "E-mail address: [EMAIL_ADDRESS_1]"
+
+
+def test_config_rejects_unknown_entity_types() -> None:
+    with pytest.raises(ValueError, match=r"'PHONE' \(did you mean 'PHONE_NUMBER'\?\)"):
+        ProtectConfig(entities=["PERSON", "PHONE"])
+
+
+def test_config_lists_every_recognized_entity_type() -> None:
+    from shochu.config import PROTECT_ENTITY_TYPES
+    from shochu.protect.analyzer import SUPPORTED_ENTITIES
+
+    assert sorted(PROTECT_ENTITY_TYPES) == sorted(SUPPORTED_ENTITIES)

@@ -95,7 +95,7 @@ def run_stage(name: str, config: RunConfig, workspace: Workspace, force: bool = 
               reason: str | None = None) -> tuple[dict, bool]:
     """Run one stage unless its manifest matches; return the manifest and whether it ran.
 
-    ``reason`` says why a forced stage runs in the start log line ("forced" when not given).
+    ``reason`` is the cause of a forced run, logged in the start line ("forced" when not given).
     """
     module = stage_module(name)
     settings = module.settings(config)

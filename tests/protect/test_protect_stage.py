@@ -192,3 +192,18 @@ def test_start_log_says_why_a_stage_runs(config: RunConfig, workspace: Workspace
     assert starts == ["stage protect: starting (it has not finished before)",
                       "stage protect: starting (stage ingest ran)",
                       "stage protect: starting (forced)"]
+
+
+def test_log_says_when_mask_policy_overrides_pseudonyms(tmp_path: Path, workspace: Workspace,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("SHOCHU_PSEUDONYM_KEY", "a-test-key-of-32-characters-long")
+    config = RunConfig(workspace=str(workspace.root), protect={"operators": {"PERSON": "pseudonym"}})
+    with caplog.at_level(logging.INFO, logger="shochu.protect.stage"):
+        manifest = stage.run(config, workspace)
+    masked = {label: count for label, count in manifest["counts"]["labels"].items()
+              if count and config.protect.confidentiality.policy[label] == "mask"}
+    lines = [record.getMessage() for record in caplog.records if "instead of pseudonym" in record.getMessage()]
+    assert masked, "the test corpus needs a document whose label has the 'mask' policy"
+    assert lines == [f"{sum(masked.values())} document(s) labelled {', '.join(sorted(masked))} got placeholders "
+                     "instead of pseudonym, because protect.confidentiality.policy says 'mask' for those labels"]

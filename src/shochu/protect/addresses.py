@@ -91,7 +91,7 @@ class PostalCodeRecognizer(FailClosed, NeedleGate, PatternRecognizer):
 
 
 class LabelledAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
-    """Addresses in any script after an address label: the rest of the line, when it holds a digit.
+    """Addresses in any script after an address label: the rest of the line, when it contains a digit.
 
     "IP address", "MAC address", "e-mail address" and "web address" are not
     address labels. An English label needs a colon, so that "address the

@@ -44,7 +44,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import track
 
-from shochu.config import RunConfig, TicketsConfig
+from shochu.config import ProtectConfig, RunConfig, TicketsConfig
 from shochu.ingest.store import CHUNKS_FILE, DOCUMENTS_FILE, StoredTable
 from shochu.protect.analyzer import SUPPORTED_ENTITIES
 from shochu.protect.known_names import collect_known_names
@@ -140,6 +140,7 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     counts = {**_counts(report, written, skipped, config.build.tickets), "known_names": len(known_names),
               **_policy_counts(report)}
     _log_summary(counts)
+    _log_placeholder_policy(config.protect, counts["labels"])
     outputs = {name: fingerprint_file(output / name) for name in (*written, "privacy_report.json")}
     return workspace.finish(NAME, settings(config), stage_inputs, counts, started, outputs)
 
@@ -271,6 +272,17 @@ def _policy_counts(report: PrivacyReport) -> dict[str, Any]:
         "operators": summary["operators"],
         "reidentification_flagged_documents": summary["reidentification"]["flagged_documents"],
     }
+
+
+def _log_placeholder_policy(protect: ProtectConfig, labels: dict[str, int]) -> None:
+    """Log how many documents got placeholders instead of pseudonyms or hashes because of a 'mask' policy."""
+    operators = sorted({operator for operator in protect.operators.values() if operator in ("pseudonym", "hash")})
+    masked = {label: count for label, count in labels.items()
+              if count and protect.confidentiality.policy.get(label) == "mask"}
+    if operators and masked:
+        logger.info("%s document(s) labelled %s got placeholders instead of %s, because "
+                    "protect.confidentiality.policy says 'mask' for those labels", sum(masked.values()),
+                    ", ".join(sorted(masked)), " or ".join(operators))
 
 
 def _log_summary(counts: dict[str, Any]) -> None:

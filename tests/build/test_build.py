@@ -1,3 +1,4 @@
+import logging
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,19 @@ def test_build_resumes_from_generation_cache(tmp_path, tiny_model_dir, tiny_stud
 
     run_stage("build", config, workspace, force=True)
     assert cache.read_text().count("\n") == lines
+
+
+def test_empty_split_warning_counts_documents(tmp_path, tiny_model_dir, tiny_student_dir, caplog):
+    config = tiny_run_config(tmp_path / "ws", tiny_model_dir, tiny_student_dir)
+    config.build.split.validation = 0.0
+    write_protected_corpus(Path(config.workspace))
+    workspace = Workspace(Path(config.workspace))
+    with caplog.at_level(logging.WARNING, logger="shochu.build.stage"):
+        run_stage("build", config, workspace)
+    documents = {record["doc_id"] for split in ("train", "validation", "test")
+                 for record in read_jsonl(workspace.stage_dir("build") / f"{split}.jsonl")}
+    warnings = [record.getMessage() for record in caplog.records if "split is empty" in record.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("the validation split is empty, so training cannot validate or stop early. "
+                                  f"The examples come from {len(documents)} document(s), and a split takes whole "
+                                  "documents")

@@ -126,12 +126,15 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     if decisions:
         splits, review = apply_decisions(splits, decisions)
 
+    # Splits take whole documents (with their near-duplicate clusters), so few documents leave some empty.
+    documents = len({example.get("doc_id") for split in SPLITS for example in splits[split]})
     for split in ("validation", "test"):
         if not splits[split]:
-            logger.warning("the %s split is empty, so %s; add documents or tickets, raise build.split.%s, or "
-                           "review the rejections in review/decisions.jsonl", split,
+            logger.warning("the %s split is empty, so %s. The examples come from %d document(s), and a split "
+                           "takes whole documents: add documents or tickets (each ticket counts as a document), "
+                           "raise build.split.%s, or review the rejections in review/decisions.jsonl", split,
                            "training cannot validate or stop early" if split == "validation"
-                           else "the eval stage has nothing to compare", split)
+                           else "the eval stage has nothing to compare", documents, split)
 
     # 4. Outputs.
     folder = workspace.reset(NAME)

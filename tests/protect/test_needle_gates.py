@@ -17,10 +17,19 @@ from shochu.protect.identifiers import (
     DateOfBirthRecognizer,
     LabelledMyNumberRecognizer,
     LabelledThaiNationalIdRecognizer,
+    MyNumberRecognizer,
     PassportRecognizer,
+    ThaiNationalIdRecognizer,
 )
 from shochu.protect.person import _Lines
-from shochu.protect.recognizers import BankAccountRecognizer, EmailRecognizer, contains_any
+from shochu.protect.recognizers import (
+    BankAccountRecognizer,
+    CreditCardRecognizer,
+    EmailRecognizer,
+    PhoneRecognizer,
+    contains_any,
+    digit_count,
+)
 
 CUE_TEXTS = [
     "Dear Ms. Tanaka,\nThanks for the update.\n\nBest regards,\nJane Doe\n",
@@ -129,3 +138,25 @@ def test_credential_url_needle() -> None:
     found = [(result.start, result.end) for result in recognizer.analyze(text, ["CREDENTIAL_URL"])]
     assert found == [(6, text.index(" now"))]
     assert recognizer.analyze("no address here: just words", ["CREDENTIAL_URL"]) == []
+
+
+DIGIT_GATED_TEXTS = {
+    PhoneRecognizer: ["Niue office +683 4002", "call 03-1234-5678", "โทร ๐๘๑ ๕๕๕ ๑๒๓๔"],
+    CreditCardRecognizer: ["card 4111 1111 1111 1111", "card 4111-1111-1111-1"],
+    MyNumberRecognizer: ["マイナンバー 1234 5678 9018", "123456789018"],
+    ThaiNationalIdRecognizer: ["1-2345-67890-12-1", "1234567890121"],
+}
+
+
+@pytest.mark.parametrize("recognizer_class", list(DIGIT_GATED_TEXTS), ids=lambda cls: cls.__name__)
+def test_digit_gate_finds_what_the_ungated_one_finds(recognizer_class) -> None:
+    recognizer = recognizer_class()
+    entities = recognizer.supported_entities
+    for text in DIGIT_GATED_TEXTS[recognizer_class]:
+        found = [(result.start, result.end, result.score) for result in recognizer.analyze(text, entities)]
+        ungated = [(result.start, result.end, result.score)
+                   for result in PatternRecognizer.analyze(recognizer, text, entities)]
+        assert found == ungated, text
+    short = "call 12-34-56 now"
+    assert digit_count(short) == 6
+    assert recognizer.analyze(short, entities) == []

@@ -23,7 +23,7 @@ import unicodedata
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from shochu.protect.checksums import is_valid_my_number, is_valid_thai_national_id
-from shochu.protect.recognizers import FailClosed, NeedleGate
+from shochu.protect.recognizers import DigitGate, FailClosed, NeedleGate
 
 # Digit-group separators after NFKC: hyphen, space, the Unicode dashes, the
 # minus sign and the katakana prolonged sound mark used as a hyphen.
@@ -44,8 +44,10 @@ _OTHER_NUMBER_LABEL = (r"(?i:order|invoice|inv\.?|po|p\.o\.|ticket|serial|s/n|sn
                        r"|เลขที่ใบสั่งซื้อ|เลขที่ใบแจ้งหนี้|เลขที่ใบเสร็จ")
 
 
-class MyNumberRecognizer(FailClosed, PatternRecognizer):
+class MyNumberRecognizer(FailClosed, DigitGate, PatternRecognizer):
     """Japanese My Number (個人番号): 12 digits, plain or in groups of four, with a valid check digit."""
+
+    MIN_DIGITS = 12
 
     PATTERNS = [
         Pattern("my number",
@@ -69,8 +71,10 @@ class MyNumberRecognizer(FailClosed, PatternRecognizer):
 # --- Thai national id --------------------------------------------------------------------
 
 
-class ThaiNationalIdRecognizer(FailClosed, PatternRecognizer):
+class ThaiNationalIdRecognizer(FailClosed, DigitGate, PatternRecognizer):
     """Thai national id (เลขประจำตัวประชาชน): 13 digits with a valid checksum."""
+
+    MIN_DIGITS = 13
 
     PATTERNS = [
         # 1-2345-67890-12-3 or 1 2345 67890 12 3, as printed on the card

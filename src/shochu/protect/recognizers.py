@@ -209,6 +209,38 @@ class NeedleGate:
         return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
 
 
+_ANY_DIGIT = re.compile(r"\d")
+# The last text that digit_count read, and its count of decimal digits, replaced together.
+_last_digit_count: tuple[str | None, int] = (None, 0)
+
+
+def digit_count(text: str) -> int:
+    """Return how many decimal digits, of any script, ``text`` contains."""
+    global _last_digit_count
+    last_text, count = _last_digit_count
+    if last_text is not text:
+        count = len(_ANY_DIGIT.findall(text))
+        _last_digit_count = (text, count)
+    return count
+
+
+class DigitGate:
+    """Mixin that skips a pattern recognizer on a text with fewer than ``MIN_DIGITS`` decimal digits.
+
+    Each such recognizer keeps only matches with at least that many digits
+    (a card number has 13 or more, a valid phone number 7 or more, with its
+    country code), so the result is the same.
+    """
+
+    MIN_DIGITS = 0
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, *args,
+                **kwargs) -> list[RecognizerResult]:
+        if digit_count(text) < self.MIN_DIGITS:
+            return []
+        return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+
+
 # --- e-mail ---------------------------------------------------------------
 
 
@@ -293,8 +325,11 @@ def is_valid_phone_number(candidate: str, regions: tuple[str, ...] = PHONE_REGIO
     return False
 
 
-class PhoneRecognizer(FailClosed, PatternRecognizer):
+class PhoneRecognizer(FailClosed, DigitGate, PatternRecognizer):
     """Phone numbers in international and JP, TH, LA, US and GB national formats."""
+
+    # The shortest valid numbers, such as Niue's +683 4002, have 7 digits with the country code.
+    MIN_DIGITS = 7
 
     PATTERNS = [
         # +81 3-1234-5678, +66 2 123 4567, +856 20 5555 1234, +44 (0)20 7946 0958, +819012345678
@@ -444,8 +479,10 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
 # --- cards, IBAN, IP --------------------------------------------------------
 
 
-class CreditCardRecognizer(FailClosed, PresidioCreditCardRecognizer):
+class CreditCardRecognizer(FailClosed, DigitGate, PresidioCreditCardRecognizer):
     """13 to 19 digit card numbers, validated by Presidio's Luhn checksum."""
+
+    MIN_DIGITS = 13
 
     PATTERNS = [
         Pattern("card number", r"(?<!\d)[2-6]\d{3}(?:[ \-]?\d){9,15}(?!\d)", 0.3),

@@ -43,6 +43,12 @@ def test_matcher_skips_window_without_digits(masker: Masker, monkeypatch: pytest
     assert windows == []
 
 
+def test_matcher_skips_window_with_too_few_digits(masker: Masker, monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = count_matcher_runs(monkeypatch)
+    assert phones(masker, "Please phone room 123456 after lunch.") == []
+    assert windows == []
+
+
 def test_matcher_still_finds_what_the_patterns_miss(masker: Masker, monkeypatch: pytest.MonkeyPatch) -> None:
     # (212)2345678 has no separator after the area code, which the patterns require.
     windows = count_matcher_runs(monkeypatch)

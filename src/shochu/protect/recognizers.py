@@ -442,11 +442,13 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
             validated = []
         results = []
         for start, end in self._context_windows(text):
-            # The matcher needs digits. A window whose digits all belong to numbers the
-            # patterns already validated leaves nothing for this second net either.
-            # (The analyzer's registry runs PhoneRecognizer first.)
-            if all(any(low <= digit.start() < high for low, high in validated)
-                   for digit in _DIGIT.finditer(text, start, end)):
+            # The matcher keeps only valid numbers, which have at least 7 digits. A window
+            # whose digits all belong to numbers the patterns already validated leaves
+            # nothing for this second net either. (The analyzer's registry runs
+            # PhoneRecognizer first.)
+            digits = [digit.start() for digit in _DIGIT.finditer(text, start, end)]
+            if len(digits) < PhoneRecognizer.MIN_DIGITS or all(
+                    any(low <= digit < high for low, high in validated) for digit in digits):
                 continue
             for result in super().analyze(text[start:end], entities, None):
                 result.start += start

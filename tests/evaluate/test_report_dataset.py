@@ -16,7 +16,9 @@ CARD = {
                         "task_language": {}}},
     "examples": 47,
     "filters": {"qa": {"examples_in": 24, "kept": 17, "dropped": 7, "drop_share": 0.2917,
-                       "drops": {"grounding": {"low_overlap": 5}, "language": {"mismatch": 2}}}},
+                       "drops": {"grounding": {"low_overlap": 5}, "language": {"mismatch": 2}},
+                       "pii_masked": {"PERSON": 2, "PHONE_NUMBER": 1}, "pii_copied_from_chunk": {"PERSON": 3}},
+                "summary": {"examples_in": 5, "kept": 5, "dropped": 0, "drop_share": 0.0, "drops": {}}},
     "review": {"accept": 8, "edit": 1, "reject": 3, "acceptance_rate": 0.75},
     "general_mixing": {},
     "warnings": {},
@@ -37,6 +39,8 @@ def test_dataset_section_shows_card(tmp_path: Path, tiny_model_dir: Path, tiny_s
     assert "<td>en 36, ja 4</td>" in section
     assert "<td>grounding/low_overlap 5; language/mismatch 2</td>" in section
     assert "0.29" in section
+    assert "<td>PERSON 2, PHONE_NUMBER 1 / PERSON 3</td>" in section
+    assert "<td>none / none</td>" in section
     assert "8 accepted, 1 edited,\n3 rejected (acceptance 0.75)" in section
     data = read_json(workspace.stage_dir("report") / "report.json")
     assert data["dataset"]["filters"]["qa"]["dropped"] == 7

@@ -101,12 +101,14 @@ Licence table checked {{ check.licence_table_checked }}; commercial use: {{ "yes
 </table>
 {% if card.filters %}
 <table>
-<tr><th>task</th><th>generated</th><th>kept</th><th>dropped</th><th>drop share</th><th>drops by filter and reason</th></tr>
+<tr><th>task</th><th>generated</th><th>kept</th><th>dropped</th><th>drop share</th><th>drops by filter and reason</th>
+<th>personal data in generated text: masked / kept as a copy of the chunk</th></tr>
 {% for task, entry in card.filters.items() %}
 <tr><td>{{ task }}</td><td class="number">{{ entry.examples_in | number }}</td>
 <td class="number">{{ entry.kept | number }}</td><td class="number">{{ entry.dropped | number }}</td>
 <td class="number">{{ entry.drop_share | number(2) }}</td>
-<td>{% for name, reasons in entry.drops.items() %}{% for reason, count in reasons.items() %}{{ name }}/{{ reason }} {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}{% if not loop.last %}; {% endif %}{% endfor %}</td></tr>
+<td>{% for name, reasons in entry.drops.items() %}{% for reason, count in reasons.items() %}{{ name }}/{{ reason }} {{ count }}{% if not loop.last %}, {% endif %}{% endfor %}{% if not loop.last %}; {% endif %}{% endfor %}</td>
+<td>{% for kind, count in entry.get("pii_masked", {}).items() %}{{ kind }} {{ count }}{% if not loop.last %}, {% endif %}{% else %}none{% endfor %} / {% for kind, count in entry.get("pii_copied_from_chunk", {}).items() %}{{ kind }} {{ count }}{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}</td></tr>
 {% endfor %}
 </table>
 {% endif %}

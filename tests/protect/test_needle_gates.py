@@ -83,14 +83,20 @@ RECOGNIZER_TEXTS = {
 }
 
 
+def gated_and_ungated(recognizer, text: str) -> tuple[list, list]:
+    """Return (start, end, score) of the recognizer's results with its gate and of its plain patterns."""
+    entities = recognizer.supported_entities
+    found = [(result.start, result.end, result.score) for result in recognizer.analyze(text, entities)]
+    ungated = [(result.start, result.end, result.score)
+               for result in PatternRecognizer.analyze(recognizer, text, entities)]
+    return found, ungated
+
+
 @pytest.mark.parametrize("recognizer_class", list(RECOGNIZER_TEXTS), ids=lambda cls: cls.__name__)
 def test_gated_recognizer_finds_what_the_ungated_one_finds(recognizer_class) -> None:
     recognizer = recognizer_class()
-    entities = recognizer.supported_entities
     for text in RECOGNIZER_TEXTS[recognizer_class]:
-        found = [(result.start, result.end, result.score) for result in recognizer.analyze(text, entities)]
-        ungated = [(result.start, result.end, result.score)
-                   for result in PatternRecognizer.analyze(recognizer, text, entities)]
+        found, ungated = gated_and_ungated(recognizer, text)
         assert found == ungated, text
         assert found, f"{recognizer_class.__name__} found nothing in {text!r}"
 
@@ -151,12 +157,9 @@ DIGIT_GATED_TEXTS = {
 @pytest.mark.parametrize("recognizer_class", list(DIGIT_GATED_TEXTS), ids=lambda cls: cls.__name__)
 def test_digit_gate_finds_what_the_ungated_one_finds(recognizer_class) -> None:
     recognizer = recognizer_class()
-    entities = recognizer.supported_entities
     for text in DIGIT_GATED_TEXTS[recognizer_class]:
-        found = [(result.start, result.end, result.score) for result in recognizer.analyze(text, entities)]
-        ungated = [(result.start, result.end, result.score)
-                   for result in PatternRecognizer.analyze(recognizer, text, entities)]
+        found, ungated = gated_and_ungated(recognizer, text)
         assert found == ungated, text
     short = "call 12-34-56 now"
     assert digit_count(short) == 6
-    assert recognizer.analyze(short, entities) == []
+    assert recognizer.analyze(short, recognizer.supported_entities) == []

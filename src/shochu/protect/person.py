@@ -65,7 +65,7 @@ from shochu.protect.names import (
     is_stop_word,
     load_gazetteer,
 )
-from shochu.protect.recognizers import FailClosed, contains_any
+from shochu.protect.recognizers import FailClosed, contains_any, text_facts
 from shochu.protect.romanized_names import (
     PAIR_ONLY_GIVEN,
     PLACE_NAMES,
@@ -405,7 +405,7 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        lowered = text.lower()
+        lowered = text_facts(text).lowered
         # Lowering can change the length (İ becomes two characters), and then offsets would not line up.
         self._lowered = lowered if len(lowered) == len(text) else None
         self._breaks: list[int] | None = None

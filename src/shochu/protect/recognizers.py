@@ -16,6 +16,7 @@ import re
 import string
 import threading
 from collections.abc import Iterator
+from typing import NamedTuple
 from contextlib import contextmanager
 
 import phonenumbers
@@ -168,10 +169,30 @@ class FailClosed:
 # str.lower() leaves them alone or changes them otherwise (long s, Kelvin sign,
 # dotted and dotless i). NFKC removes most of them before detection.
 _CASE_TRAPS = re.compile("[\u017f\u212a\u0130\u0131]")
+_ANY_DIGIT = re.compile(r"\d")
 
 
-# The last text that contains_any read, its lower case, and whether it contains a case trap, replaced together.
-_last_lowered: tuple[str | None, str, bool] = (None, "", False)
+class TextFacts(NamedTuple):
+    """What the needle and digit gates read of a text: its lower case, a case trap, its digit count."""
+
+    lowered: str
+    has_case_trap: bool
+    digits: int
+
+
+# The last text that text_facts read, and its facts, replaced together.
+_last_facts: tuple[str | None, TextFacts | None] = (None, None)
+
+
+def text_facts(text: str) -> TextFacts:
+    """Return the facts of ``text``, read once: several recognizers ask about the same text in a row."""
+    global _last_facts
+    last_text, facts = _last_facts
+    if last_text is not text or facts is None:
+        facts = TextFacts(text.lower(), not text.isascii() and _CASE_TRAPS.search(text) is not None,
+                          len(_ANY_DIGIT.findall(text)))
+        _last_facts = (text, facts)
+    return facts
 
 
 def contains_any(text: str, needles: tuple[str, ...]) -> bool:
@@ -181,14 +202,13 @@ def contains_any(text: str, needles: tuple[str, ...]) -> bool:
     ``lower()`` would miss, so that a caller that skips work on False never
     skips a match.
     """
-    global _last_lowered
-    last_text, lowered, has_trap = _last_lowered
-    if last_text is not text:
-        # Several recognizers ask about the same text in a row; read it once.
-        lowered = text.lower()
-        has_trap = not text.isascii() and _CASE_TRAPS.search(text) is not None
-        _last_lowered = (text, lowered, has_trap)
-    return has_trap or any(needle in lowered for needle in needles)
+    facts = text_facts(text)
+    return facts.has_case_trap or any(needle in facts.lowered for needle in needles)
+
+
+def digit_count(text: str) -> int:
+    """Return how many decimal digits, of any script, ``text`` contains."""
+    return text_facts(text).digits
 
 
 class NeedleGate:
@@ -207,21 +227,6 @@ class NeedleGate:
         if not contains_any(text, self.NEEDLES):
             return []
         return super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
-
-
-_ANY_DIGIT = re.compile(r"\d")
-# The last text that digit_count read, and its count of decimal digits, replaced together.
-_last_digit_count: tuple[str | None, int] = (None, 0)
-
-
-def digit_count(text: str) -> int:
-    """Return how many decimal digits, of any script, ``text`` contains."""
-    global _last_digit_count
-    last_text, count = _last_digit_count
-    if last_text is not text:
-        count = len(_ANY_DIGIT.findall(text))
-        _last_digit_count = (text, count)
-    return count
 
 
 class DigitGate:
@@ -406,7 +411,6 @@ class PhoneRecognizer(FailClosed, DigitGate, PatternRecognizer):
 
 # The last text PhoneRecognizer analysed and the spans it validated with phonenumbers, replaced together.
 _validated_phones: tuple[str | None, list[tuple[int, int]]] = (None, [])
-_DIGIT = re.compile(r"\d")
 
 # Characters that may continue a phone number past the end of a context window.
 _PHONE_CHARACTERS = frozenset("0123456789 -.()+/\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
@@ -446,7 +450,7 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
             # whose digits all belong to numbers the patterns already validated leaves
             # nothing for this second net either. (The analyzer's registry runs
             # PhoneRecognizer first.)
-            digits = [digit.start() for digit in _DIGIT.finditer(text, start, end)]
+            digits = [digit.start() for digit in _ANY_DIGIT.finditer(text, start, end)]
             if len(digits) < PhoneRecognizer.MIN_DIGITS or all(
                     any(low <= digit < high for low, high in validated) for digit in digits):
                 continue

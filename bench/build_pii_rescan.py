@@ -10,7 +10,7 @@ letters in English, Japanese and Thai. Each chunk is protected the way the
 protect stage does it with ``protect.operators`` set to ``pseudonym`` for
 names, e-mail addresses and phone numbers, under a fixed benchmark key. The
 responses rotate through three forms: one repeats the chunk's surrogate name
-and e-mail address, one does that and adds a new name, and one holds no
+and e-mail address, one does that and adds a new name, and one contains no
 personal data. The baseline is ``--old-pii``, the scan before copies were
 kept, run in the same process on the same examples. Each scan runs once to
 warm up, then is timed with ``time.process_time`` (CPU seconds of this

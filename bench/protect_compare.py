@@ -1,10 +1,10 @@
 """Detection throughput of two Shochu source trees, side by side.
 
-Each round times the checked-out tree and a baseline tree (for example an
-older commit checked out with ``git worktree add /tmp/base COMMIT``) in
-separate processes, one after the other, on the same texts: the protect
-benchmark's generated texts, and optionally the HTML files of a folder and
-the chunks of an ingest output folder. Alternating the two within each round
+Each round times the checked-out tree and a baseline tree, such as an older
+commit checked out with ``git worktree add /tmp/base COMMIT``. The two run in
+separate processes, one after the other, on the same texts. These are the
+protect benchmark's generated texts, and optionally the HTML files of a
+folder and the chunks of an ingest output folder. Alternating the two within each round
 lets both see the same load on a shared machine. The figures are MB of UTF-8
 per CPU-second of the timing process (``time.process_time``), the per-core
 rate, with the median over rounds and the ratio of the medians.

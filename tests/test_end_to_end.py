@@ -87,7 +87,7 @@ def finished_run(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-4000:]
     yield root, config, result
 
-    # The finished workspace holds about 2 GB of models; the tests after this module do not need it.
+    # The finished workspace takes about 2 GB of models, and no later test reads it.
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -48,7 +48,12 @@ def test_random_texts_match_the_alternation(recognizer: PersonRecognizer) -> Non
         parts = []
         for _ in range(rng.randint(1, 8)):
             draw = rng.random()
-            word = rng.choice(given) if draw < 0.35 else rng.choice(family) if draw < 0.6 else rng.choice(words)
+            if draw < 0.35:
+                word = rng.choice(given)
+            elif draw < 0.6:
+                word = rng.choice(family)
+            else:
+                word = rng.choice(words)
             if rng.random() < 0.3:
                 word = rng.choice(words) + word
             parts += [word, rng.choice([" ", " ", "  ", "", ", ", "x"])]

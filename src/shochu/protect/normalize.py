@@ -25,7 +25,7 @@ class NormalizedText:
     """An NFKC copy of a text and the original span of every character group NFKC touched.
 
     ``groups`` lists, in text order, each group that NFKC changed or that
-    holds more than one character, as (start in the copy, end in the copy,
+    contains more than one character, as (start in the copy, end in the copy,
     start in the original, end in the original). Every other character of
     the copy is an original character at the same distance from the end of
     the group before it. Offsets are kept per group, not per character:

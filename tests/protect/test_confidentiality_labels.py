@@ -8,9 +8,10 @@ from shochu.config import ConfidentialityConfig
 from shochu.protect.labels import DocumentFacts, Labeller, markings_of
 
 
-def _facts(source: str = "notes/a.txt", markings: tuple[str, ...] = (), text: str = "Meeting notes.",
-           chars: int = 1000, entities: int = 0) -> DocumentFacts:
-    return DocumentFacts("doc", source, markings, (text,), chars, entities)
+def _facts(source: str = "notes/a.txt", markings: tuple[str, ...] = (),
+           keyword_matches: tuple[tuple[str, str], ...] = (), chars: int = 1000,
+           entities: int = 0) -> DocumentFacts:
+    return DocumentFacts("doc", source, markings, keyword_matches, chars, entities)
 
 
 @pytest.fixture
@@ -75,7 +76,21 @@ def test_marking_rules(labeller: Labeller, marking: str, label: str) -> None:
     ("เขาเก็บความลับไว้", "public"),
 ])
 def test_keyword_rules(labeller: Labeller, text: str, label: str) -> None:
-    assert labeller.label(_facts(text=text)).label == label
+    assert labeller.label(_facts(keyword_matches=labeller.keyword_matches(text))).label == label
+
+
+def test_keyword_matches_name_each_rule(labeller: Labeller) -> None:
+    matches = labeller.keyword_matches("【社外秘】 Strictly  Confidential")
+    assert matches == (("confidential", "keyword 社外秘"), ("confidential", "keyword confidential"),
+                       ("secret", "keyword strictly confidential"))
+    assert labeller.keyword_matches("Meeting notes.") == ()
+
+
+def test_keyword_matches_from_several_texts(labeller: Labeller) -> None:
+    # The detection pass collects the matches of each text of a document, and the highest label wins.
+    matches = (*labeller.keyword_matches("Internal use only"), *labeller.keyword_matches("極秘"))
+    labelled = labeller.label(_facts(keyword_matches=matches))
+    assert (labelled.label, labelled.rules) == ("secret", ("keyword 極秘",))
 
 
 @pytest.mark.parametrize("entities, label", [(9, "public"), (10, "internal"), (24, "internal"),
@@ -85,7 +100,8 @@ def test_density_rule(labeller: Labeller, entities: int, label: str) -> None:
 
 
 def test_highest_label_wins(labeller: Labeller) -> None:
-    labelled = labeller.label(_facts(source="hr/a.docx", markings=("極秘",), text="社外秘", entities=30))
+    labelled = labeller.label(_facts(source="hr/a.docx", markings=("極秘",),
+                                     keyword_matches=labeller.keyword_matches("社外秘"), entities=30))
     assert (labelled.label, labelled.policy, labelled.rules) == ("secret", "exclude", ("marking 極秘",))
 
 
@@ -94,7 +110,7 @@ def test_policy_configurable() -> None:
         default="internal", policy={"public": "train", "internal": "train", "confidential": "exclude",
                                     "secret": "exclude"}))
     assert labeller.label(_facts()).policy == "train"
-    assert labeller.label(_facts(text="社外秘")).policy == "exclude"
+    assert labeller.label(_facts(keyword_matches=labeller.keyword_matches("社外秘"))).policy == "exclude"
 
 
 def test_incomplete_policy_rejected() -> None:

@@ -37,12 +37,16 @@ _MARKING_KEYS = ("label", "name", "marking", "value", "text")
 
 @dataclass(frozen=True)
 class DocumentFacts:
-    """Facts about one document that the label rules read. The resulting label never contains the text."""
+    """Facts about one document that the label rules read, gathered without keeping its text.
+
+    ``keyword_matches`` are the (label, rule) pairs that ``Labeller.keyword_matches``
+    returned for the document's texts and titles, evaluated as each text was scanned.
+    """
 
     doc_id: str
     source: str | None
     markings: tuple[str, ...]
-    texts: tuple[str, ...]
+    keyword_matches: tuple[tuple[str, str], ...]
     chars: int
     entities: int
 
@@ -75,6 +79,12 @@ class Labeller:
         rules = tuple(sorted({rule for rule_label, rule in found if rule_label == label}))
         return Labelled(facts.doc_id, facts.source, label, self.config.policy[label], rules or ("default",))
 
+    def keyword_matches(self, text: str) -> tuple[tuple[str, str], ...]:
+        """Return a (label, rule) pair for each keyword rule that matches ``text``, after NFKC."""
+        normalized = unicodedata.normalize("NFKC", text)
+        return tuple((label, f"keyword {keyword}") for keyword, expression, label in self._keywords
+                     if expression.search(normalized))
+
     def _matches(self, facts: DocumentFacts) -> Iterable[tuple[str, str]]:
         if facts.source:
             # A ticket of an export has the source "exports/tickets.csv#T-1042", and a rule that
@@ -91,11 +101,7 @@ class Labeller:
             for key, label in self._markings:
                 if key and key in folded:
                     yield label, f"marking {key}"
-        for text in facts.texts:
-            normalized = unicodedata.normalize("NFKC", text)
-            for keyword, expression, label in self._keywords:
-                if expression.search(normalized):
-                    yield label, f"keyword {keyword}"
+        yield from facts.keyword_matches
         density = 1000.0 * facts.entities / facts.chars if facts.chars else 0.0
         for label, threshold in self.config.density.items():
             if facts.entities and density >= threshold:

@@ -1,17 +1,22 @@
 """The protect stage's detection pass and its policy: what happens to each document.
 
-``scan_corpus`` detects entities once in every chunk and ticket, then decides
-per document:
+``scan_corpus`` detects entities once in every chunk and ticket. It appends
+the spans of each text to a scratch file (``detections.py``) and keeps, per
+document, only what the decisions below need: the source path, markings,
+matched keyword rules, character and entity counts, and re-identification
+tallies. Memory therefore grows with the number of documents, not with their
+text. At the end it decides per document:
 
 - its confidentiality label and the label's policy (``labels.py``);
 - whether it is left out: policy ``exclude``, or an entity whose operator is
   ``drop_document``;
 - which records combine quasi-identifiers (``reidentify.py``).
 
-``Protector`` then replaces the stored spans of the documents that are kept,
-with the operator of each entity type, or with placeholders only where the
-document's policy is ``mask``. Nothing here logs or stores a detected value,
-except the reversible mapping, which is encrypted (``vault.py``).
+``Protector`` then reads the spans back from the scratch file, in scan order,
+and replaces them in the documents that are kept, with the operator of each
+entity type, or with placeholders only where the document's policy is
+``mask``. Nothing here logs or stores a detected value, except the reversible
+mapping, which is encrypted (``vault.py``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shochu.config import ProtectConfig
+from shochu.protect.detections import Detection, DetectionReader, DetectionWriter, TextKey
 from shochu.protect.labels import DocumentFacts, Labelled, Labeller, markings_of
 from shochu.protect.masker import Masker, MaskResult
 from shochu.protect.operators import Operators
-from shochu.protect.placeholders import REDACTED_TEXT, PlaceholderNumbering, Span
+from shochu.protect.placeholders import REDACTED_TEXT, PlaceholderNumbering
 from shochu.protect.reidentify import DocumentRisk, QuasiIdentifiers
 from shochu.protect.vault import MappingVault
 
@@ -33,21 +39,13 @@ from shochu.protect.vault import MappingVault
 _TITLE_KEYS = ("title", "subject")
 
 
-@dataclass(frozen=True)
-class Detection:
-    """Non-overlapping spans of one text and the recognizers that failed on it."""
-
-    spans: tuple[Span, ...]
-    failed: tuple[str, ...] = ()
-
-
 @dataclass
 class _Document:
-    """Facts gathered for one document before it is labelled."""
+    """Facts gathered for one document before it is labelled, without its text."""
 
     source: str | None = None
     markings: tuple[str, ...] = ()
-    texts: list[str] = field(default_factory=list)
+    keyword_matches: set[tuple[str, str]] = field(default_factory=set)
     chars: int = 0
     entities: Counter[str] = field(default_factory=Counter)
     risk: DocumentRisk = field(default_factory=DocumentRisk)
@@ -55,9 +53,8 @@ class _Document:
 
 @dataclass
 class CorpusScan:
-    """The detection pass over a corpus: detections per text and decisions per document."""
+    """Decisions per document from the detection pass; the spans themselves are in the scratch file."""
 
-    detections: dict[tuple[str, int, str], Detection]
     labels: dict[str, Labelled]
     dropped: dict[str, tuple[str, ...]]
     risks: dict[str, DocumentRisk]
@@ -83,80 +80,102 @@ class CorpusScan:
         return listed
 
 
-def scan_corpus(masker: Masker, operators: Operators, config: ProtectConfig, chunks: list[dict[str, Any]],
-                documents: list[dict[str, Any]] | None, tickets: Iterable[Any],
-                tickets_source: str | None = None) -> CorpusScan:
-    """Detect entities in every chunk and ticket once, and decide what happens to each document."""
-    quasi = QuasiIdentifiers(config.reidentification.combinations, config.reidentification.job_titles)
-    gathered: dict[str, _Document] = {}
-    detections: dict[tuple[str, int, str], Detection] = {}
+def scan_corpus(masker: Masker, operators: Operators, config: ProtectConfig, chunks: Iterable[dict[str, Any]],
+                documents: Iterable[dict[str, Any]] | None, tickets: Iterable[Any],
+                detections: DetectionWriter, tickets_source: str | None = None) -> CorpusScan:
+    """Detect entities in every chunk and ticket once, write their spans to ``detections``, and decide
+    what happens to each document."""
+    scanner = _Scanner(masker, config, detections)
+    scanner.add_documents(documents or [])
+    scanner.add_chunks(chunks)
+    scanner.add_tickets(tickets, tickets_source)
+    return scanner.decide(operators)
 
-    # Document records: source path, sensitivity markings and the title.
-    for document in documents or []:
-        entry = gathered.setdefault(document["doc_id"], _Document())
-        entry.source = document.get("source")
-        entry.markings = markings_of(document)
-        metadata = document.get("metadata") or {}
-        entry.texts.extend(str(metadata[key]) for key in _TITLE_KEYS if isinstance(metadata.get(key), str))
-        for value in metadata.values():
-            for text in _strings(value):
-                entry.entities.update(span.entity_type for span in _detect(masker, text).spans)
 
-    # Chunks: heading and text; re-identification flags come from the text.
-    for index, chunk in enumerate(chunks):
-        entry = gathered.setdefault(chunk["doc_id"], _Document())
-        entry.source = entry.source or chunk.get("source")
-        for name in ("heading", "text"):
-            text = chunk.get(name) or ""
-            detection = _detect(masker, text)
-            detections[("chunk", index, name)] = detection
-            entry.texts.append(text)
-            entry.chars += len(text)
-            entry.entities.update(span.entity_type for span in detection.spans)
-        entry.risk.add(quasi.flags(chunk.get("text") or "", detections[("chunk", index, "text")].spans))
+class _Scanner:
+    """The detection pass: per-document facts in memory, spans in the scratch file."""
 
-    # Tickets: each one is a document and a single record.
-    for index, ticket in enumerate(tickets):
-        entry = gathered.setdefault(f"ticket-{ticket.id}", _Document(source=tickets_source))
-        detection = _detect(masker, ticket.text)
-        detections[("ticket", index, "text")] = detection
-        entry.texts.append(ticket.text)
-        entry.chars += len(ticket.text)
+    def __init__(self, masker: Masker, config: ProtectConfig, detections: DetectionWriter) -> None:
+        self.masker = masker
+        self.labeller = Labeller(config.confidentiality)
+        reidentification = config.reidentification
+        self.quasi = QuasiIdentifiers(reidentification.combinations, reidentification.job_titles)
+        self.detections = detections
+        self.gathered: dict[str, _Document] = {}
+
+    def add_documents(self, documents: Iterable[dict[str, Any]]) -> None:
+        """Record each document's source path, sensitivity markings, title keywords and metadata entities."""
+        for document in documents:
+            entry = self.gathered.setdefault(document["doc_id"], _Document())
+            entry.source = document.get("source")
+            entry.markings = markings_of(document)
+            metadata = document.get("metadata") or {}
+            for key in _TITLE_KEYS:
+                if isinstance(metadata.get(key), str):
+                    entry.keyword_matches.update(self.labeller.keyword_matches(metadata[key]))
+            for value in metadata.values():
+                for text in _strings(value):
+                    entry.entities.update(span.entity_type for span in _detect(self.masker, text).spans)
+
+    def add_chunks(self, chunks: Iterable[dict[str, Any]]) -> None:
+        """Scan each chunk's heading and text, and flag records of the text that combine quasi-identifiers."""
+        for index, chunk in enumerate(chunks):
+            entry = self.gathered.setdefault(chunk["doc_id"], _Document())
+            entry.source = entry.source or chunk.get("source")
+            self._scan(entry, ("chunk", index, "heading"), chunk.get("heading") or "")
+            text = chunk.get("text") or ""
+            detection = self._scan(entry, ("chunk", index, "text"), text)
+            entry.risk.add(self.quasi.flags(text, detection.spans))
+
+    def add_tickets(self, tickets: Iterable[Any], source: str | None) -> None:
+        """Scan each ticket, which is a document and a single record."""
+        for index, ticket in enumerate(tickets):
+            entry = self.gathered.setdefault(f"ticket-{ticket.id}", _Document(source=source))
+            detection = self._scan(entry, ("ticket", index, "text"), ticket.text)
+            entry.risk.add(self.quasi.flags(ticket.text, detection.spans, whole=True))
+
+    def decide(self, operators: Operators) -> CorpusScan:
+        """Label every document and list those that an operator drops or that combine quasi-identifiers."""
+        dropping = operators.dropping_types()
+        labels = {doc_id: self.labeller.label(DocumentFacts(doc_id, entry.source, entry.markings,
+                                                            tuple(sorted(entry.keyword_matches)), entry.chars,
+                                                            sum(entry.entities.values())))
+                  for doc_id, entry in self.gathered.items()}
+        dropped = {doc_id: tuple(sorted(dropping & set(entry.entities)))
+                   for doc_id, entry in self.gathered.items() if dropping & set(entry.entities)}
+        risks = {doc_id: entry.risk for doc_id, entry in self.gathered.items() if entry.risk.records}
+        return CorpusScan(labels, dropped, risks)
+
+    def _scan(self, entry: _Document, key: TextKey, text: str) -> Detection:
+        detection = _detect(self.masker, text)
+        self.detections.write(key, detection)
+        entry.keyword_matches.update(self.labeller.keyword_matches(text))
+        entry.chars += len(text)
         entry.entities.update(span.entity_type for span in detection.spans)
-        entry.risk.add(quasi.flags(ticket.text, detection.spans, whole=True))
-
-    labeller = Labeller(config.confidentiality)
-    dropping = operators.dropping_types()
-    labels = {doc_id: labeller.label(DocumentFacts(doc_id, entry.source, entry.markings, tuple(entry.texts),
-                                                   entry.chars, sum(entry.entities.values())))
-              for doc_id, entry in gathered.items()}
-    dropped = {doc_id: tuple(sorted(dropping & set(entry.entities)))
-               for doc_id, entry in gathered.items() if dropping & set(entry.entities)}
-    risks = {doc_id: entry.risk for doc_id, entry in gathered.items() if entry.risk.records}
-    return CorpusScan(detections, labels, dropped, risks)
+        return detection
 
 
 class Protector:
     """Replace the spans found by ``scan_corpus``, counting operators and recording the mapping."""
 
-    def __init__(self, masker: Masker, operators: Operators, scan: CorpusScan,
+    def __init__(self, masker: Masker, operators: Operators, scan: CorpusScan, detections: DetectionReader,
                  vault: MappingVault | None = None) -> None:
         self.masker = masker
         self.operators = operators
         self.scan = scan
+        self.detections = detections
         self.vault = vault
         self.operator_counts: Counter[tuple[str, str]] = Counter()
 
     def protect(self, text: str, doc_id: str, record_id: str, numbering: PlaceholderNumbering,
-                key: tuple[str, int, str] | None = None) -> MaskResult:
+                key: TextKey | None = None) -> MaskResult:
         """Replace the entities of one text of document ``doc_id``.
 
-        ``key`` names a text that ``scan_corpus`` already scanned. Other texts
-        (metadata values) are scanned now.
+        ``key`` names a text that ``scan_corpus`` already scanned, whose spans
+        are read from the scratch file. Keyed texts must come in scan order.
+        Other texts (metadata values) are scanned now.
         """
-        detection = self.scan.detections.get(key) if key else None
-        if detection is None:
-            detection = _detect(self.masker, text)
+        detection = self.detections.get(key) if key else _detect(self.masker, text)
         if detection.failed:
             return MaskResult(REDACTED_TEXT, {}, detection.failed)
         if not detection.spans:

@@ -23,10 +23,23 @@ Documents whose label policy is ``exclude``, or that contain an entity type
 whose operator is ``drop_document``, are left out of ``chunks.jsonl``,
 ``documents.jsonl`` and ``tickets.jsonl``.
 
-Masking takes three passes: the first collects names that strong cues find
-anywhere in the corpus (see ``known_names.py``), the second detects every
-entity once and labels each document (see ``policy.py``), the third writes
-the documents that are kept, each entity replaced by its operator.
+Masking takes three passes over the chunks and tickets:
+
+1. collect names that strong cues find anywhere in the corpus
+   (``known_names.py``);
+2. detect every entity once, append the spans of each text to a scratch file,
+   and label each document from counts and rule matches gathered on the way
+   (``policy.py``, ``detections.py``). Texts are not kept, so memory grows with
+   the number of documents, not with the corpus text;
+3. write the documents that are kept, each entity replaced by its operator,
+   reading the spans back from the scratch file in the same order.
+
+The scratch file is ``protect-scratch/detections.jsonl`` beside the stage's
+folder, so it survives the removal of the previous output, which happens only
+after every input was read. It contains offsets, entity types, scores and
+recognizer names, never text or detected values. The stage deletes it when it
+ends, and a run killed before that leaves it for the next run to overwrite.
+Document metadata values are few and short, and are detected again when written.
 
 Logs carry ids, counts and entity types only, never text or detected values.
 """
@@ -47,6 +60,7 @@ from rich.progress import track
 from shochu.config import ProtectConfig, RunConfig, TicketsConfig
 from shochu.ingest.store import CHUNKS_FILE, DOCUMENTS_FILE, StoredTable
 from shochu.protect.analyzer import SUPPORTED_ENTITIES
+from shochu.protect.detections import DetectionReader, DetectionWriter
 from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
 from shochu.protect.ner import check_models
@@ -60,6 +74,9 @@ from shochu.protect.vault import MAPPING_FILE, MappingVault, mapping_key
 from shochu.workspace import Workspace, fingerprint_file, write_json, write_jsonl
 
 NAME = "protect"
+# Scratch folder beside the stage's folder, and its file that carries spans from the second pass to the third.
+SCRATCH_DIR = "protect-scratch"
+DETECTIONS_FILE = "detections.jsonl"
 
 logger = logging.getLogger(__name__)
 
@@ -116,24 +133,20 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
                                           (document.get("metadata") or {} for document in documents or []))
     masker = Masker(config.protect, known_names)
 
-    # Second pass: detect once, label documents, decide which are left out.
-    tickets_source = _tickets_source(config)
-    scan = scan_corpus(masker, operators, config.protect, chunks, documents, tickets or [], tickets_source)
+    # Second pass: detect once, label documents, decide which are left out. A bad input raises here,
+    # before the old output is removed. Third pass: replace the output.
+    scratch = workspace.root / SCRATCH_DIR / DETECTIONS_FILE
     vault = MappingVault() if vault_key is not None else None
-    protector = Protector(masker, operators, scan, vault)
-
-    output = workspace.reset(NAME)
-    report = PrivacyReport(entity_types=list(masker.entities), score_threshold=masker.score_threshold)
-    written = {"chunks.jsonl": write_jsonl(output / "chunks.jsonl",
-                                           _masked_chunks(protector, chunks, report))}
-    if documents is not None:
-        written["documents.jsonl"] = write_jsonl(output / "documents.jsonl",
-                                                 _masked_documents(protector, documents, report))
-    if tickets is not None:
-        written["tickets.jsonl"] = write_jsonl(output / "tickets.jsonl",
-                                               _masked_tickets(protector, tickets, report))
-    report.add_policy(scan, protector.operators_used())
-    write_json(output / "privacy_report.json", report.to_dict())
+    try:
+        with DetectionWriter(scratch) as detections:
+            scan = scan_corpus(masker, operators, config.protect, chunks, documents, tickets or [],
+                               detections, _tickets_source(config))
+        output = workspace.reset(NAME)
+        with DetectionReader(scratch) as detections:
+            protector = Protector(masker, operators, scan, detections, vault)
+            report, written = _write_outputs(output, protector, masker, chunks, documents, tickets)
+    finally:
+        _remove_scratch(scratch)
     if vault is not None and vault_key is not None:
         vault.write(output / MAPPING_FILE, vault_key)
 
@@ -143,6 +156,33 @@ def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:
     _log_placeholder_policy(config.protect, counts["labels"])
     outputs = {name: fingerprint_file(output / name) for name in (*written, "privacy_report.json")}
     return workspace.finish(NAME, settings(config), stage_inputs, counts, started, outputs)
+
+
+def _write_outputs(output: Path, protector: Protector, masker: Masker, chunks: StoredTable,
+                   documents: StoredTable | None,
+                   tickets: list[Ticket] | None) -> tuple[PrivacyReport, dict[str, int]]:
+    """Write the masked records and the privacy report; return the report and the record count per file."""
+    report = PrivacyReport(entity_types=list(masker.entities), score_threshold=masker.score_threshold)
+    written = {"chunks.jsonl": write_jsonl(output / "chunks.jsonl",
+                                           _masked_chunks(protector, chunks, report))}
+    if documents is not None:
+        written["documents.jsonl"] = write_jsonl(output / "documents.jsonl",
+                                                 _masked_documents(protector, documents, report))
+    if tickets is not None:
+        written["tickets.jsonl"] = write_jsonl(output / "tickets.jsonl",
+                                               _masked_tickets(protector, tickets, report))
+    report.add_policy(protector.scan, protector.operators_used())
+    write_json(output / "privacy_report.json", report.to_dict())
+    return report, written
+
+
+def _remove_scratch(path: Path) -> None:
+    """Delete the scratch file, and its folder when nothing else is in it."""
+    path.unlink(missing_ok=True)
+    try:
+        path.parent.rmdir()
+    except OSError:
+        pass
 
 
 def _masked_chunks(protector: Protector, chunks: Collection[dict[str, Any]],

@@ -1,4 +1,4 @@
-"""The phonenumbers matcher runs only where the phone patterns left digits unexplained."""
+"""The phonenumbers matcher runs only on the digit runs that the phone patterns left unexplained."""
 
 from __future__ import annotations
 
@@ -55,6 +55,32 @@ def test_matcher_still_finds_what_the_patterns_miss(masker: Masker, monkeypatch:
     text = "Phone 0812345678 or (212)2345678 if busy."
     assert phones(masker, text) == ["0812345678", "(212)2345678"]
     assert len(windows) == 1
+
+
+def test_matcher_skips_validated_numbers_beside_other_digits(masker: Masker,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The e-mail's digits and the 5-digit ticket number cannot be a phone number,
+    # so the one validated number leaves nothing for the matcher.
+    windows = count_matcher_runs(monkeypatch)
+    text = "Phone 0812345678 or mail user5498@example.com about ticket 40213."
+    assert phones(masker, text) == ["0812345678"]
+    assert windows == []
+
+
+def test_matcher_searches_only_after_the_validated_number(masker: Masker,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = count_matcher_runs(monkeypatch)
+    text = "Phone 0812345678 or (212)2345678 if busy."
+    assert phones(masker, text) == ["0812345678", "(212)2345678"]
+    assert windows == [" (212)2345678 if busy."]
+
+
+def test_matcher_stops_before_the_next_validated_number(masker: Masker,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    windows = count_matcher_runs(monkeypatch)
+    text = "Phone (212)2345678 or 081-234-5678."
+    assert phones(masker, text) == ["(212)2345678", "081-234-5678"]
+    assert windows == [" (212)2345678 or "]
 
 
 def test_registry_keeps_registration_order() -> None:

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import phonenumbers
 import tldextract
+from phonenumbers import phonenumbermatcher
 from phonenumbers.phonenumberutil import NumberParseException
 from presidio_analyzer import (
     AnalysisExplanation,
@@ -412,6 +413,43 @@ class PhoneRecognizer(FailClosed, DigitGate, PatternRecognizer):
 # The last text PhoneRecognizer analysed and the spans it validated with phonenumbers, replaced together.
 _validated_phones: tuple[str | None, list[tuple[int, int]]] = (None, [])
 
+# The matcher's own candidate pattern: runs of digits and phone punctuation. It is
+# private to phonenumbers, so without it every window is searched whole.
+_MATCHER_CANDIDATE: re.Pattern[str] | None = getattr(phonenumbermatcher, "_PATTERN", None)
+
+
+def _open_segments(text: str, start: int, end: int, validated: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return the parts of ``text[start:end]`` where the matcher could find a number the patterns did not.
+
+    The matcher keeps only valid numbers, which have at least 7 digits. A
+    candidate with fewer digits gives this second net nothing, and nor does one
+    whose digits all belong to numbers the patterns already validated. (The
+    analyzer's registry runs PhoneRecognizer first.) A part starts one
+    character before a candidate that is left, because the matcher rejects a
+    candidate that follows a letter, and it ends where the next validated
+    number starts.
+    """
+    window = text[start:end]
+    if _MATCHER_CANDIDATE is None:
+        return [(start, end)] if len(_ANY_DIGIT.findall(window)) >= PhoneRecognizer.MIN_DIGITS else []
+    segments: list[tuple[int, int]] = []
+    opened: int | None = None
+    for candidate in _MATCHER_CANDIDATE.finditer(window):
+        digits = [start + candidate.start() + offset for offset, character in enumerate(candidate.group())
+                  if character.isdigit()]
+        if len(digits) < PhoneRecognizer.MIN_DIGITS:
+            continue
+        if all(any(low <= digit < high for low, high in validated) for digit in digits):
+            if opened is not None:
+                segments.append((opened, start + candidate.start()))
+                opened = None
+        elif opened is None:
+            opened = start + max(0, candidate.start() - 1)
+    if opened is not None:
+        segments.append((opened, end))
+    return segments
+
+
 # Characters that may continue a phone number past the end of a context window.
 _PHONE_CHARACTERS = frozenset("0123456789 -.()+/\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc")
 
@@ -445,15 +483,9 @@ class PhoneNumberMatcherRecognizer(FailClosed, PresidioPhoneRecognizer):
         if validated_text is not text:
             validated = []
         results = []
-        for start, end in self._context_windows(text):
-            # The matcher keeps only valid numbers, which have at least 7 digits. A window
-            # whose digits all belong to numbers the patterns already validated leaves
-            # nothing for this second net either. (The analyzer's registry runs
-            # PhoneRecognizer first.)
-            digits = [digit.start() for digit in _ANY_DIGIT.finditer(text, start, end)]
-            if len(digits) < PhoneRecognizer.MIN_DIGITS or all(
-                    any(low <= digit < high for low, high in validated) for digit in digits):
-                continue
+        segments = (segment for window in self._context_windows(text)
+                    for segment in _open_segments(text, *window, validated))
+        for start, end in segments:
             for result in super().analyze(text[start:end], entities, None):
                 result.start += start
                 result.end += start

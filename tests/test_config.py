@@ -35,6 +35,15 @@ def test_unknown_field_rejected(tmp_path):
         load_config(_write(tmp_path, "workspace: ws\ntrain:\n  learning_rat: 0.1\n"))
 
 
+def test_mapping_where_a_list_belongs_names_its_keys_and_the_fix(tmp_path):
+    path = _write(tmp_path, "workspace: ws\ningest:\n  tickets:\n    files: 'exports/*.csv'\n    id_column: id\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = " ".join(str(error.value).split())
+    assert ("ingest.tickets: Input should be a valid list (got a mapping with keys files, id_column; "
+            "put '- ' before its first key to make it a list item)") in message
+
+
 def test_split_shares_must_leave_training_data(tmp_path):
     with pytest.raises(ConfigError, match="must be below 1.0"):
         load_config(_write(tmp_path, "workspace: ws\nbuild:\n  split:\n    validation: 0.5\n    test: 0.5\n"))

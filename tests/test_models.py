@@ -1,3 +1,4 @@
+import logging
 import shutil
 
 import pytest
@@ -80,6 +81,24 @@ def test_pruned_student_rebuilt_when_layer_count_changes(tiny_model_dir, tmp_pat
     prune_layers(teacher, 3, tmp_path / "student")
     assert read_model_description(tmp_path / "student")["kept_layers"] == [0, 2, 3]
     assert AutoConfig.from_pretrained(tmp_path / "student").num_hidden_layers == 3
+
+
+def test_pruned_student_reused_after_the_teacher_folder_moves(tiny_model_dir, tmp_path, caplog):
+    teacher = import_model(resolve_source(str(tiny_model_dir)), tmp_path / "teacher")
+    student = prune_layers(teacher, 2, tmp_path / "student")
+    written = (student / "model.safetensors").stat().st_mtime_ns
+
+    # A copied workspace: the same weight files, with their times kept, under another path.
+    moved = shutil.copytree(teacher, tmp_path / "copy" / "teacher")
+    with caplog.at_level(logging.INFO, logger="shochu.models"):
+        prune_layers(moved, 2, student)
+    assert (student / "model.safetensors").stat().st_mtime_ns == written
+    assert "again" not in caplog.text
+
+    with caplog.at_level(logging.INFO, logger="shochu.models"):
+        prune_layers(moved, 3, student)
+    assert "pruned with other kept layers; pruning 3 of 4 teacher layers again" in caplog.text
+    assert "initialised from 3 of the teacher's 4 layers (layer indices 0, 2, 3)" in caplog.text
 
 
 def test_teacher_reimported_when_source_changes(tiny_model_dir, tmp_path):

@@ -230,11 +230,17 @@ def prune_layers(teacher_folder: Path, keep: int, destination: Path) -> Path:
     teacher_weights = _weights_identity(teacher_folder)
     existing = read_model_description(destination)
     if existing:
-        if (existing.get("kept_layers") == kept and existing.get("teacher") == str(teacher_folder)
-                and existing.get("teacher_weights") == teacher_weights):
+        # A copied or moved workspace keeps the same weights under another path, so
+        # the weight files decide, and the path only where they cannot be compared.
+        changed = [reason for reason, differs in (
+            ("kept layers", existing.get("kept_layers") != kept),
+            ("teacher weights", existing.get("teacher_weights") != teacher_weights),
+            ("teacher folder", not teacher_weights and existing.get("teacher") != str(teacher_folder)),
+        ) if differs]
+        if not changed:
             return destination
-        logger.info("%s was pruned with other settings; pruning %d of %d teacher layers again",
-                    destination, keep, total)
+        logger.info("%s was pruned with other %s; pruning %d of %d teacher layers again",
+                    destination, " and ".join(changed), keep, total)
 
     teacher = AutoModelForCausalLM.from_pretrained(teacher_folder, local_files_only=True, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(teacher_folder, local_files_only=True)
@@ -264,7 +270,8 @@ def prune_layers(teacher_folder: Path, keep: int, destination: Path) -> Path:
         "kept_layers": kept,
         "teacher_layers": total,
     })
-    logger.info("student initialised with teacher layers %s of %d", kept, total)
+    logger.info("student initialised from %d of the teacher's %d layers (layer indices %s)", len(kept), total,
+                ", ".join(map(str, kept)))
     return destination
 
 

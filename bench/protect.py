@@ -21,7 +21,7 @@ repeated until they reach ``--throughput-mb`` megabytes of UTF-8 and masked in
 pieces of about 1,500 characters, Shochu's default chunk size. With
 ``--real-html DIR``, the text of the HTML files there is measured the same way,
 as an example of documents with little personal data, and with ``--chunks DIR``
-the chunks of an ingest output folder as they are, such as the sample corpus's.
+the chunks of ingest output folders as they are, such as the sample corpus's.
 Each throughput line gives MB per CPU-second of this process (``time.process_time``), which is the
 per-core figure, next to MB per wall-clock second, which drops when other jobs
 share the cores. NER off and on are also timed side by side on
@@ -306,7 +306,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=12, help="Cases per template.")
     parser.add_argument("--throughput-mb", type=float, default=1.0, help="MB of text for the throughput run.")
     parser.add_argument("--real-html", help="Folder of HTML files whose text is also timed.")
-    parser.add_argument("--chunks", help="Ingest output folder (WORKSPACE/ingest) whose chunks are also timed.")
+    parser.add_argument("--chunks", nargs="+", default=[],
+                        help="Ingest output folders (WORKSPACE/ingest) whose chunks are also timed.")
     # NER on (protect.ner), measured beside NER off.
     parser.add_argument("--ner-ja", default="ja_ginza", help="spaCy pipeline for protect.ner.models.ja; '' for none.")
     parser.add_argument("--ner-en", default="", help="spaCy pipeline (package or folder) for protect.ner.models.en.")
@@ -344,8 +345,8 @@ def main() -> None:
     texts = {"benchmark texts": benchmark_pieces(cases, arguments.throughput_mb)}
     if arguments.real_html:
         texts[f"HTML text in {arguments.real_html}"] = html_pieces(arguments.real_html)
-    if arguments.chunks:
-        texts[f"chunks in {arguments.chunks}"] = [chunk["text"] for chunk in read_chunks(Path(arguments.chunks))]
+    for folder in arguments.chunks:
+        texts[f"chunks in {folder}"] = [chunk["text"] for chunk in read_chunks(Path(folder))]
     print(f"load average before the throughput run: {os.getloadavg()[0]:.1f}")
     print_throughput(detectors, texts)
     if ner_models:

@@ -4,7 +4,7 @@ Each round times the checked-out tree and a baseline tree, such as an older
 commit checked out with ``git worktree add /tmp/base COMMIT``. The two run in
 separate processes, one after the other, on the same texts. These are the
 protect benchmark's generated texts, and optionally the HTML files of a
-folder and the chunks of an ingest output folder. Alternating the two within each round
+folder and the chunks of ingest output folders. Alternating the two within each round
 lets both see the same load on a shared machine. The figures are MB of UTF-8
 per CPU-second of the timing process (``time.process_time``), the per-core
 rate, with the median over rounds and the ratio of the medians.
@@ -31,7 +31,8 @@ HERE = Path(__file__).resolve().parent
 # Run in a child process: put one tree's sources first, time it, print JSON.
 CHILD = """
 import json, sys
-tree, bench, real_html, chunks, megabytes = sys.argv[1:6]
+tree, bench, real_html, megabytes = sys.argv[1:5]
+chunk_folders = sys.argv[5:]
 sys.path[:0] = [tree + "/src", bench]
 import shochu
 assert shochu.__file__.startswith(tree), shochu.__file__
@@ -40,10 +41,10 @@ from protect_cases import generate_cases
 texts = {"benchmark texts": protect.benchmark_pieces(generate_cases(20241205, 12), float(megabytes))}
 if real_html:
     texts["HTML text"] = protect.html_pieces(real_html)
-if chunks:
-    from pathlib import Path
-    from shochu.ingest.store import read_chunks
-    texts["ingest chunks"] = [chunk["text"] for chunk in read_chunks(Path(chunks))]
+from pathlib import Path
+from shochu.ingest.store import read_chunks
+for folder in chunk_folders:
+    texts[f"chunks in {folder}"] = [chunk["text"] for chunk in read_chunks(Path(folder))]
 detect = protect.shochu_detector()
 print(json.dumps({label: protect.throughput(pieces, detect)[0] for label, pieces in texts.items()}))
 """
@@ -51,8 +52,8 @@ print(json.dumps({label: protect.throughput(pieces, detect)[0] for label, pieces
 
 def time_tree(tree: Path, arguments: argparse.Namespace) -> dict[str, float]:
     """Return MB per CPU-second per set of texts for the sources in ``tree``, timed in a child process."""
-    command = [sys.executable, "-c", CHILD, str(tree), str(HERE), arguments.real_html or "", arguments.chunks or "",
-               str(arguments.megabytes)]
+    command = [sys.executable, "-c", CHILD, str(tree), str(HERE), arguments.real_html or "", str(arguments.megabytes),
+               *arguments.chunks]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tree)
     if result.returncode != 0:
         raise SystemExit(f"timing {tree} failed:\n{result.stderr[-3000:]}")
@@ -65,7 +66,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="Rounds; each times both trees once.")
     parser.add_argument("--megabytes", type=float, default=0.5, help="MB of the generated benchmark texts.")
     parser.add_argument("--real-html", help="Folder of HTML files whose text is also timed.")
-    parser.add_argument("--chunks", help="Ingest output folder (WORKSPACE/ingest) whose chunks are also timed.")
+    parser.add_argument("--chunks", nargs="+", default=[],
+                        help="Ingest output folders (WORKSPACE/ingest) whose chunks are also timed.")
     arguments = parser.parse_args()
 
     trees = {"baseline": Path(arguments.base).resolve(), "this tree": HERE.parent}

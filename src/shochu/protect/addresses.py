@@ -9,9 +9,10 @@ left alone. Without a prefecture, an address counts only after 住所, 所在地
 〒 postal code.
 
 In any script, the rest of a line after an address label (Address:, Home
-address:, ที่อยู่, ທີ່ຢູ່) is an address when a digit follows soon after the
-label. NOTE: an English, Thai or Lao address without such a label
-("42 Kingsley Road, Bristol" in running text) is not recognised.
+address:, ที่อยู่, ທີ່ຢູ່) is an address when a digit, a comma or a Thai or Lao
+word for a district or province follows soon after the label. NOTE: an
+English, Thai or Lao address without such a label ("42 Kingsley Road,
+Bristol" in running text) is not recognised.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ class JapaneseAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
                          patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)
 
 
+# A British postcode: outward code (area letters, district digits) and inward code
+# (a digit and two letters; Royal Mail never uses C, I, K, M, O or V there).
+_UK_POSTCODE = r"(?<![A-Za-z0-9])[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[ABD-HJLNP-UW-Z]{2}(?![A-Za-z0-9])"
 _POSTAL_LABEL = r"郵便番号|(?i:postal[ \t]+code|post[ \t]*code|zip(?:[ \t]+code)?)|รหัสไปรษณีย์|ລະຫັດໄປສະນີ"
 
 
 class PostalCodeRecognizer(FailClosed, NeedleGate, PatternRecognizer):
-    """Postal codes: the digits after 〒, or after a postal-code label (郵便番号, ZIP, รหัสไปรษณีย์).
+    """Postal codes: digits after 〒, and digits or a British postcode after a label (郵便番号, ZIP, รหัสไปรษณีย์).
 
     The 〒 mark itself stays in the text: 〒[POSTAL_CODE_1].
     """
@@ -82,16 +86,34 @@ class PostalCodeRecognizer(FailClosed, NeedleGate, PatternRecognizer):
                 rf"(?:{_POSTAL_LABEL})[^\d\n]{{0,6}}?\K(?<!\d)"
                 rf"(?:\d{{3}}{_HYPHEN}\d{{4}}|\d{{5}}(?:-\d{{4}})?)(?!\d)",
                 0.85),
+        # Postcode: SW1A 1AA, NW1 6XE, M1 1AE
+        Pattern("British postcode after postal label",
+                rf"(?:{_POSTAL_LABEL})[^\w\n]{{0,6}}\K{_UK_POSTCODE}", 0.85),
+        # A British postcode further from its label ("the postcode is SW1A 1AA"): only a
+        # context word lifts it above the default threshold.
+        Pattern("British postcode", _UK_POSTCODE, 0.3),
     ]
     NEEDLES = ("〒", "〶", "郵便番号", "post", "zip", "รหัสไปรษณีย์", "ລະຫັດໄປສະນີ")
+    CONTEXT = ["postcode", "post code", "postal code", "postal"]
 
     def __init__(self) -> None:
         super().__init__(supported_entity="POSTAL_CODE", name="ShochuPostalCodeRecognizer",
-                         patterns=self.PATTERNS, global_regex_flags=re.MULTILINE)
+                         patterns=self.PATTERNS, context=self.CONTEXT, global_regex_flags=re.MULTILINE)
+
+
+# Thai and Lao words for the parts of an address: village, sub-district, district,
+# province, road, lane (หมู่บ้าน, ตำบล, อำเภอ, จังหวัด, แขวง, เขต, ถนน, ซอย; ບ້ານ, ເມືອງ, ແຂວງ, ນະຄອນຫຼວງ).
+_TH_LO_PLACE_WORDS = ("หมู่บ้าน|หมู่|ตำบล|อำเภอ|จังหวัด|แขวง|เขต|ถนน|ซอย|บ้านเลขที่"
+                      "|ບ້ານ|ເມືອງ|ແຂວງ|ນະຄອນຫຼວງ|ຖະໜົນ|ຖະຫນົນ")
 
 
 class LabelledAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
-    """Addresses in any script after an address label: the rest of the line, when it contains a digit.
+    """Addresses in any script after an address label: the rest of the line, when it looks like an address.
+
+    It looks like one when a digit follows soon after the label (a house or
+    postal number), when an English label is followed by parts separated by
+    a comma ("Flat B, Rosewood Court, Leeds"), or when a Thai or Lao label is
+    followed by a word for a village, district or province (ตำบล, ເມືອງ).
 
     "IP address", "MAC address", "e-mail address" and "web address" are not
     address labels. An English label needs a colon, so that "address the
@@ -102,8 +124,10 @@ class LabelledAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
         Pattern("rest of the line after an address label",
                 r"(?<![A-Za-z])(?<!(?i:ip|mac|e-?mail|web|url|server|memory|return|network|wallet)[ \t_\-]?)"
                 r"(?i:(?:home|mailing|postal|street|residential|billing|shipping|delivery|office|registered"
-                r"|permanent|current)[ \t_\-]?)?(?i:address)[ \t]*[:：][ \t]*\K(?=[^\n]{0,40}\d)\S(?:[^\n]{0,158}\S)?"
-                r"|(?:ที่อยู่|ທີ່ຢູ່)[ \t]*[:：]?[ \t]*\K(?=[^\n]{0,40}\d)\S(?:[^\n]{0,158}\S)?",
+                r"|permanent|current)[ \t_\-]?)?(?i:address)[ \t]*[:：][ \t]*\K(?=[^\n]{0,40}[\d,])"
+                r"\S(?:[^\n]{0,158}\S)?"
+                rf"|(?:ที่อยู่|ທີ່ຢູ່)[ \t]*[:：]?[ \t]*\K(?=[^\n]{{0,40}}(?:\d|{_TH_LO_PLACE_WORDS}))"
+                r"\S(?:[^\n]{0,158}\S)?",
                 0.85),
     ]
     NEEDLES = ("address", "ที่อยู่", "ທີ່ຢູ່")

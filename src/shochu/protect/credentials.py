@@ -8,7 +8,9 @@
   ``ghp_``, ``AKIA``, ``xoxb-``, ``AIza``, ``glpat-``, ``sk_live_``), a JSON Web
   Token, a PEM private key block, or the value after ``api_key=``,
   ``token:``, ``secret=``, ``password=`` and similar names when that value
-  looks random (see ``looks_random``). The name itself stays readable.
+  looks random (see ``looks_random``), and after a password name also a
+  passphrase or a word with digits (see ``looks_like_password``). The name
+  itself stays readable.
 """
 
 from __future__ import annotations
@@ -90,9 +92,29 @@ def looks_random(value: str) -> bool:
     return len(value) >= 8 and classes >= 3
 
 
+def looks_like_password(value: str) -> bool:
+    """Return True for a value after a password name that ``looks_random`` misses but people choose.
+
+    That is a passphrase of three or more words joined by ``-``, ``_`` or ``.``
+    (correct-horse-battery-staple), or 8 or more characters with both letters
+    and digits (summer2024). Placeholders never count.
+    """
+    if _PLACEHOLDER.fullmatch(value):
+        return False
+    if _PASSPHRASE.fullmatch(value):
+        return True
+    return (len(value) >= 8 and any(character.isalpha() for character in value)
+            and any(character.isdigit() for character in value))
+
+
+_PASSPHRASE = re.compile(r"[^\W\d_]{2,}(?:[\-_.][^\W\d_]{2,}){2,}")
+# Names after which any chosen value is a password, not only a random-looking one.
+_PASSWORD_NAME = re.compile(r"(?i:passw|pwd|passphrase|パスワード|暗証番号|รหัสผ่าน)")
+
 _ASSIGNED_NAME = (r"(?:[A-Za-z0-9]+[_\-.])*(?:api[_\-]?key|apikey|access[_\-]?key(?:[_\-]?id)?"
                   r"|secret(?:[_\-]?key)?"
-                  r"|client[_\-]?secret|token|auth[_\-]?token|access[_\-]?token|bearer|password|passwd|pwd"
+                  r"|client[_\-]?secret|token|auth[_\-]?token|access[_\-]?token|bearer"
+                  r"|password|passwd|pwd|passphrase"
                   r"|private[_\-]?key|パスワード|暗証番号|รหัสผ่าน)")
 
 
@@ -134,7 +156,8 @@ class _SecretPatterns(PatternRecognizer):
     PATTERN_NEEDLES = ("sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "akia", "asia", "agpa",
                        "aida", "aroa", "xox", "aiza", "_live_", "_test_", "eyj", "-----begin")
     # Words one of which every name in ``_ASSIGNED_NAME`` contains, in lower case.
-    ASSIGNMENT_NEEDLES = ("key", "secret", "token", "bearer", "passw", "pwd", "パスワード", "暗証番号", "รหัสผ่าน")
+    ASSIGNMENT_NEEDLES = ("key", "secret", "token", "bearer", "passw", "passph", "pwd", "パスワード", "暗証番号",
+                          "รหัสผ่าน")
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None):
         results = []
@@ -144,7 +167,7 @@ class _SecretPatterns(PatternRecognizer):
             return results
         for match in self.ASSIGNMENT.finditer(text):
             value = match.group("value").rstrip(".。")
-            if looks_random(value):
+            if looks_random(value) or (_PASSWORD_NAME.search(match.group(0)) and looks_like_password(value)):
                 start = match.start("value")
                 results.append(self._assignment_result(start, start + len(value)))
         return results

@@ -71,6 +71,12 @@ class MyNumberRecognizer(FailClosed, DigitGate, PatternRecognizer):
 # --- Thai national id --------------------------------------------------------------------
 
 
+# 13-digit barcodes (JAN, EAN, GTIN, ISBN) pass the Thai checksum one time in ten,
+# so a number right after a barcode label is not taken for an id.
+_NOT_AFTER_BARCODE_LABEL = (r"(?<!(?i:jan|ean|ean-13|gtin|isbn|isbn-13|upc|barcode|bar code|バーコード|商品コード)"
+                            r"(?:[ \t]*(?i:code|コード|no\.?|number))?[ \t:：#\-]{0,3})")
+
+
 class ThaiNationalIdRecognizer(FailClosed, DigitGate, PatternRecognizer):
     """Thai national id (เลขประจำตัวประชาชน): 13 digits with a valid checksum."""
 
@@ -80,7 +86,8 @@ class ThaiNationalIdRecognizer(FailClosed, DigitGate, PatternRecognizer):
         # 1-2345-67890-12-3 or 1 2345 67890 12 3, as printed on the card
         Pattern("grouped",
                 rf"(?=\d){_NOT_AFTER_DIGITS}\d({SEP})\d{{4}}\1\d{{5}}\1\d{{2}}\1\d{_NOT_BEFORE_DIGITS}", 0.5),
-        Pattern("plain", rf"(?=\d){_NOT_AFTER_DIGITS}\d{{13}}{_NOT_BEFORE_DIGITS}", 0.5),
+        Pattern("plain",
+                rf"(?=\d){_NOT_AFTER_DIGITS}{_NOT_AFTER_BARCODE_LABEL}\d{{13}}{_NOT_BEFORE_DIGITS}", 0.5),
     ]
     CONTEXT = ["เลขประจำตัวประชาชน", unicodedata.normalize("NFKC", "เลขประจำตัวประชาชน"), "บัตรประชาชน",
                "national id", "id card", "citizen id"]

@@ -273,11 +273,14 @@ class EmailRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     NEEDLES = ("@",)
 
     # ASCII classes on purpose: with \w the match would run on into kanji or
-    # kana around the address (連絡先はtaro@example.comです).
+    # kana around the address (連絡先はtaro@example.comです). The local part may
+    # hold quote and bracket characters, but not as its first character, where
+    # they usually quote the address (`user@example.org`, 'user@example.org').
     PATTERNS = [
         Pattern(
             "email",
-            r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+)*"
+            r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9_%+\-][A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]*"
+            r"(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]+)*"
             r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![A-Za-z0-9\-])",
             0.6,
         ),
@@ -315,6 +318,9 @@ _ANY_SEP = re.compile(r"[ \-.\u2010-\u2015\u2212\u30fc()\r\n]")
 _NO_MODEL_PREFIX = r"(?<!(?<![A-Za-z])(?!(?:TEL|FAX|PH|MOB)(?![A-Z]))[A-Z]{1,4})"
 
 
+_SPACED_GROUPS = re.compile(r"[2-9]\d{2} [2-9]\d{2} \d{4}")
+
+
 def is_valid_phone_number(candidate: str, regions: tuple[str, ...] = PHONE_REGIONS) -> bool:
     """Return True when phonenumbers accepts the candidate as valid in one of ``regions``.
 
@@ -336,13 +342,16 @@ class PhoneRecognizer(FailClosed, DigitGate, PatternRecognizer):
 
     # The shortest valid numbers, such as Niue's +683 4002, have 7 digits with the country code.
     MIN_DIGITS = 7
+    # Below the default threshold of 0.4: only a context word such as "phone" lifts it.
+    SPACED_SCORE = 0.3
 
     PATTERNS = [
-        # +81 3-1234-5678, +66 2 123 4567, +856 20 5555 1234, +44 (0)20 7946 0958, +819012345678
+        # +81 3-1234-5678, +66 2 123 4567, +856 20 5555 1234, +44 (0)20 7946 0958, +819012345678,
+        # and subscriber groups of up to 8 digits: +44 7911 123456, +49 151 23456789
         Pattern(
             "international",
             rf"(?<!\d)\+(?:\d{{8,15}}|\d{{1,3}}{_SEP}?(?:\(\d{{1,4}}\){_SEP}?)?\d{{1,5}}"
-            rf"(?:{_SEP}\d{{1,5}}){{0,5}})(?!\d)",
+            rf"(?:{_SEP}\d{{1,8}}){{0,5}})(?!\d)",
             0.5,
         ),
         # 03-1234-5678, 090-1234-5678, (03) 1234-5678, 02-123-4567, 081-234-5678, 020 5555 1234,
@@ -396,6 +405,12 @@ class PhoneRecognizer(FailClosed, DigitGate, PatternRecognizer):
         """Find phone numbers and remember the validated ones for ``PhoneNumberMatcherRecognizer``."""
         global _validated_phones
         results = super().analyze(text, entities, nlp_artifacts, *args, **kwargs)
+
+        # Three digit groups split by single spaces are as often counts or sizes
+        # ("--files 250 500 1000") as a North American number: they need a context word.
+        for result in results:
+            if _SPACED_GROUPS.fullmatch(text, result.start, result.end):
+                result.score = min(result.score, self.SPACED_SCORE)
         _validated_phones = (text, [(result.start, result.end) for result in results
                                     if result.score >= EntityRecognizer.MAX_SCORE])
         return results
@@ -523,7 +538,9 @@ class CreditCardRecognizer(FailClosed, DigitGate, PresidioCreditCardRecognizer):
     MIN_DIGITS = 13
 
     PATTERNS = [
-        Pattern("card number", r"(?<!\d)[2-6]\d{3}(?:[ \-]?\d){9,15}(?!\d)", 0.3),
+        # 4012 8888 8888 1881, 4012-8888-8888-1881, and a number that PDF text
+        # wraps at a group (4012 8888\n8888 1881)
+        Pattern("card number", r"(?<!\d)[2-6]\d{3}(?:(?:[ \-]|[ \-]?\r?\n)?\d){9,15}(?!\d)", 0.3),
     ]
 
     def __init__(self) -> None:
@@ -536,6 +553,7 @@ class CreditCardRecognizer(FailClosed, DigitGate, PresidioCreditCardRecognizer):
         with TH_NATIONAL_ID, and the tie would go to CREDIT_CARD; a "card"
         context word still lifts it above the threshold when Thai ids are not masked.
         """
+        pattern_text = pattern_text.replace("\r", "").replace("\n", "")
         luhn_valid = super().validate_result(pattern_text)
         if luhn_valid and is_valid_thai_national_id(pattern_text):
             return None
@@ -606,8 +624,11 @@ class BankAccountRecognizer(FailClosed, NeedleGate, PatternRecognizer):
         # 渋谷支店(123) 普通預金 1234567: a branch code between branch and account type
         Pattern("after account type",
                 r"支店[^\n]{0,16}?(?:普通|当座|貯蓄)(?:預金)?[^\d\n]{0,4}?\K(?<!\d)\d{7}(?!\d)", 0.85),
+        # みずほ銀行 普通 1234567: the account type right before the number, without a branch
+        Pattern("right after account type",
+                r"(?:普通|当座|貯蓄)(?:預金)?[ 　:：]{0,3}\K(?<!\d)\d{7}(?![\d,.円])", 0.85),
     ]
-    NEEDLES = ("account", "acct", "a/c", "口座", "支店", "บัญชี", "ບັນຊີ")
+    NEEDLES = ("account", "acct", "a/c", "口座", "支店", "普通", "当座", "貯蓄", "บัญชี", "ບັນຊີ")
 
     def __init__(self) -> None:
         # No context words: every pattern already requires its label, so

@@ -284,7 +284,9 @@ def protect(
     workspace: WorkspaceOption,
     config_file: ConfigOption = None,
     tickets: Annotated[Path | None, typer.Option(help="CSV of labelled support tickets to mask as well.")] = None,
-    score_threshold: Annotated[float | None, typer.Option(help="Minimum detection score, 0 to 1. (default: 0.4)")] = None,
+    score_threshold: Annotated[float | None, typer.Option(
+        help="Minimum detection score, 0 to 1; above 0.85 only values that a checksum or validator confirms "
+             "are masked. (default: 0.4)")] = None,
     reveal: Annotated[str | None, typer.Option(
         help="Print the original value behind this pseudonym, hash or placeholder from protect/mapping.enc "
         "instead of running the stage; needs the key in SHOCHU_MAPPING_KEY.")] = None,

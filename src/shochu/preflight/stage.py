@@ -84,13 +84,14 @@ def run(config: RunConfig, workspace: Workspace | None, log_warnings: bool = Tru
     memory, memory_problems, memory_warnings = check_memory(config, teacher, student, workspace)
     offline, offline_warnings = check_offline()
     input_problems = check_inputs(config)
+    protect_problems, protect_warnings = check_protect(config)
     report = CheckReport(
         licences=licences,
         memory=memory,
         cost=check_cost(config),
         offline=offline,
-        problems=input_problems + licence_problems + memory_problems,
-        warnings=licence_warnings + memory_warnings + offline_warnings,
+        problems=input_problems + protect_problems + licence_problems + memory_problems,
+        warnings=licence_warnings + memory_warnings + offline_warnings + protect_warnings,
     )
     for warning in report.warnings if log_warnings else []:
         logger.warning("check: %s", warning)
@@ -163,6 +164,35 @@ def _ticket_problems(config: RunConfig) -> list[str]:
             problems.append(f"{path}: no column {', '.join(repr(c) for c in missing)} for {setting}; the header has "
                             f"{', '.join(repr(c) for c in header)}. Set {setting} to the file's column name")
     return problems
+
+
+# --- protect settings ---------------------------------------------------------
+
+def check_protect(config: RunConfig) -> tuple[list[str], list[str]]:
+    """Return problems and warnings of the protect settings that are found before any document is read.
+
+    The keys that the pseudonym and hash operators and the reversible mapping
+    need are checked here, so that a missing key stops ``shochu run`` before
+    ingest, not after it. Key values are never shown.
+    """
+    from shochu.protect.analyzer import SUPPORTED_ENTITIES
+    from shochu.protect.masker import threshold_warning
+    from shochu.protect.operators import Operators
+    from shochu.protect.vault import mapping_key
+
+    problems = []
+    try:
+        Operators.from_config(config.protect, SUPPORTED_ENTITIES)
+    except ValueError as error:
+        problems.append(str(error))
+    if config.protect.reversible_mapping:
+        try:
+            mapping_key()
+        except ValueError as error:
+            problems.append(str(error))
+
+    warning = threshold_warning(config.protect.score_threshold)
+    return problems, [warning] if warning else []
 
 
 # --- licences ---------------------------------------------------------------

@@ -22,6 +22,20 @@ from shochu.protect.recognizers import FAILED_KEY, presidio_timeout_watch
 
 logger = logging.getLogger(__name__)
 
+# The highest score of a detection that no checksum or validator confirms: a
+# cue-confirmed name, a labelled account number or address. Confirmed values score 1.0.
+HIGHEST_UNVALIDATED_SCORE = 0.85
+
+
+def threshold_warning(threshold: float) -> str | None:
+    """Return a warning when ``threshold`` leaves every detection that no validator confirms unmasked."""
+    if threshold <= HIGHEST_UNVALIDATED_SCORE:
+        return None
+    return (f"protect.score_threshold {threshold:g} is above {HIGHEST_UNVALIDATED_SCORE:g}, the highest score of a "
+            f"detection that no checksum or validator confirms, so person names, addresses, postal codes, dates "
+            f"of birth and bank account numbers are never masked; only cards, ids, IBANs, phone numbers, e-mail "
+            f"and IP addresses and prefixed secrets are. Use 0.4 (the default) to {HIGHEST_UNVALIDATED_SCORE:g}")
+
 
 @dataclass(frozen=True)
 class MaskResult:
@@ -53,6 +67,9 @@ class Masker:
                              f"Use only these: {', '.join(SUPPORTED_ENTITIES)}")
         self.entities = tuple(dict.fromkeys(config.entities))
         self.score_threshold = config.score_threshold
+        warning = threshold_warning(config.score_threshold)
+        if warning:
+            logger.warning(warning)
         self._analyzer = build_analyzer(self.entities, (normalize(name).text for name in known_names),
                                         config.phone_regions, config.score_threshold, config.ner)
 

@@ -154,8 +154,8 @@ def test_report_sections(protected: tuple[Workspace, dict[str, Any]]) -> None:
                                    "PERSON": {"placeholder": 1, "pseudonym": 5},
                                    "POSTAL_CODE": {"placeholder": 2}}
     assert report["labels"]["counts"] == {"public": 3, "internal": 0, "confidential": 2, "secret": 1}
-    assert report["labels"]["documents"]["payroll"] == {"label": "confidential", "policy": "mask",
-                                                         "rules": ["folder hr/**"]}
+    assert report["labels"]["documents"]["payroll"] == {"source": "hr/payroll.md", "label": "confidential",
+                                                         "policy": "mask", "rules": ["folder hr/**"]}
     assert report["excluded"] == {"count": 1, "documents": [
         {"doc_id": "plan", "source": "plan.docx",
          "reasons": [{"kind": "label", "label": "secret", "rules": ["keyword 極秘"]}]}]}
@@ -163,7 +163,8 @@ def test_report_sections(protected: tuple[Workspace, dict[str, Any]]) -> None:
 
 def test_report_flags_reidentification(protected: tuple[Workspace, dict[str, Any]]) -> None:
     report = read_json(protected[0].stage_dir("protect") / "privacy_report.json")
-    assert report["reidentification"] == {"flagged_documents": 1, "flagged_records": 1, "documents": {
+    assert report["reidentification"] == {"flagged_documents": 1, "flagged_documents_kept": 1,
+                                          "flagged_records": 1, "documents": {
         "roster": {"source": "roster.txt", "excluded": False, "flagged_records": 1,
                    "combinations": [{"types": ["DATE_OF_BIRTH", "GENDER", "POSTAL_CODE"], "records": 1}]}}}
 
@@ -184,6 +185,7 @@ def test_drop_document_operator(tmp_path: Path) -> None:
     assert roster == [{"doc_id": "roster", "source": "roster.txt", "reasons": [
         {"kind": "operator", "operator": "drop_document", "entity_types": ["POSTAL_CODE"]}]}]
     assert report["reidentification"]["documents"]["roster"]["excluded"] is True
+    assert report["reidentification"]["flagged_documents_kept"] == 0
 
 
 def test_excluded_ticket(tmp_path: Path) -> None:
@@ -218,8 +220,9 @@ def test_folder_rule_covers_build_tickets_csv(tmp_path: Path, rule: str, inside_
     stage.run(config, workspace)
     assert read_jsonl(workspace.stage_dir("protect") / "tickets.jsonl") == []
     report = read_json(workspace.stage_dir("protect") / "privacy_report.json")
-    assert report["labels"]["documents"]["ticket-T-1"] == {"label": "secret", "policy": "exclude",
-                                                            "rules": [f"folder {rule}"]}
+    source = "exports/tickets.csv" if inside_input else "tickets.csv"
+    assert report["labels"]["documents"]["ticket-T-1"] == {"source": source, "label": "secret",
+                                                            "policy": "exclude", "rules": [f"folder {rule}"]}
 
 
 @pytest.fixture

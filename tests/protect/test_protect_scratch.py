@@ -64,8 +64,8 @@ def test_keyword_in_third_chunk_labels_document(config: RunConfig, workspace: Wo
     report = read_json(workspace.stage_dir("protect") / "privacy_report.json")
     assert [chunk["confidentiality"] for chunk in chunks] == ["confidential", "confidential", "confidential",
                                                               "public"]
-    assert report["labels"]["documents"]["plan"] == {"label": "confidential", "policy": "mask",
-                                                     "rules": ["keyword 社外秘"]}
+    assert report["labels"]["documents"]["plan"] == {"source": "plan.md", "label": "confidential",
+                                                     "policy": "mask", "rules": ["keyword 社外秘"]}
 
 
 def test_keyword_in_title_labels_document(config: RunConfig, workspace: Workspace) -> None:

@@ -38,7 +38,7 @@ class PrivacyReport:
     def add_policy(self, scan: CorpusScan, operators: dict[str, dict[str, int]]) -> None:
         """Record operator counts, labels per document, left-out documents and re-identification flags."""
         self.operators = operators
-        self.labels = {doc_id: {"label": labelled.label, "policy": labelled.policy,
+        self.labels = {doc_id: {"source": labelled.source, "label": labelled.label, "policy": labelled.policy,
                                 "rules": list(labelled.rules)}
                        for doc_id, labelled in sorted(scan.labels.items())}
         self.excluded = scan.excluded_documents()
@@ -60,7 +60,11 @@ class PrivacyReport:
             "operators": self.operators,
             "labels": {"counts": {label: label_counts[label] for label in LABELS}, "documents": self.labels},
             "excluded": {"count": len(self.excluded), "documents": self.excluded},
+            # Flagged documents stay in the output unless their label's policy leaves them out:
+            # the flags tell a reviewer where masked text may still single a person out.
             "reidentification": {"flagged_documents": len(self.reidentification),
+                                 "flagged_documents_kept": sum(not entry["excluded"]
+                                                               for entry in self.reidentification.values()),
                                  "flagged_records": sum(entry["flagged_records"]
                                                         for entry in self.reidentification.values()),
                                  "documents": self.reidentification},

@@ -291,8 +291,8 @@ def protect(
         help="Print the original value behind this pseudonym, hash or placeholder from protect/mapping.enc "
         "instead of running the stage; needs the key in SHOCHU_MAPPING_KEY.")] = None,
     record: Annotated[str | None, typer.Option(
-        help="Chunk id, ticket-<id> or document id that --reveal searches; needed for a numbered "
-        "placeholder such as [PERSON_1], which is unique only within its record.")] = None,
+        help="Chunk id, ticket-<id> or document id that --reveal searches. A numbered placeholder such as "
+        "[PERSON_1] is unique only within its record: without this, every record's value is listed.")] = None,
     force: ForceOption = False,
     verbose: VerboseOption = False,
 ) -> None:

@@ -20,6 +20,11 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
 
 from shochu.config import NerConfig
 from shochu.protect.addresses import JapaneseAddressRecognizer, LabelledAddressRecognizer, PostalCodeRecognizer
+from shochu.protect.columns import (
+    BankAccountColumnRecognizer,
+    DateOfBirthColumnRecognizer,
+    PostalCodeColumnRecognizer,
+)
 from shochu.protect.context import DirectContextAnalyzerEngine, WindowContextEnhancer
 from shochu.protect.credentials import CredentialUrlRecognizer, SecretRecognizer
 from shochu.protect.identifiers import (
@@ -53,14 +58,14 @@ RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "EMAIL_ADDRESS": (EmailRecognizer,),
     "PHONE_NUMBER": (PhoneRecognizer, PhoneNumberMatcherRecognizer),
     "CREDIT_CARD": (CreditCardRecognizer,),
-    "BANK_ACCOUNT": (BankAccountRecognizer,),
+    "BANK_ACCOUNT": (BankAccountRecognizer, BankAccountColumnRecognizer),
     "IBAN_CODE": (IbanRecognizer,),
     "IP_ADDRESS": (IpRecognizer,),
     "JP_MY_NUMBER": (MyNumberRecognizer, LabelledMyNumberRecognizer),
     "TH_NATIONAL_ID": (ThaiNationalIdRecognizer, LabelledThaiNationalIdRecognizer),
     "PASSPORT_NUMBER": (PassportRecognizer,),
-    "DATE_OF_BIRTH": (DateOfBirthRecognizer,),
-    "POSTAL_CODE": (PostalCodeRecognizer,),
+    "DATE_OF_BIRTH": (DateOfBirthRecognizer, DateOfBirthColumnRecognizer),
+    "POSTAL_CODE": (PostalCodeRecognizer, PostalCodeColumnRecognizer),
     "ADDRESS": (JapaneseAddressRecognizer, LabelledAddressRecognizer),
     "CREDENTIAL_URL": (CredentialUrlRecognizer,),
     "SECRET": (SecretRecognizer,),

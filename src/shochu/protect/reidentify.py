@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import regex
 
 from shochu.config import ProtectConfig
+from shochu.protect.columns import field_entity, split_cells
 from shochu.protect.placeholders import Span
 
 GENDER = "GENDER"
@@ -57,12 +58,15 @@ JOB_TITLES_TH = (
 )
 
 # Field names, in form lines and table headers, whose value is a quasi-identifier
-# even where no recognizer found it (a bare date under a 生年月日 column).
+# even where no recognizer found it (a bare date under a 生年月日 column). Words
+# may be joined by spaces, "_" or "-" (date_of_birth, zip-code) or not at all.
+_JOIN = r"[\s_\-]*"
 _FIELD_NAMES = {
-    "DATE_OF_BIRTH": r"生年月日|誕生日|date\s*of\s*birth|birth\s*date|birthday|d\.?o\.?b\.?|วันเกิด|วันเดือนปีเกิด",
-    "POSTAL_CODE": r"郵便番号|postal\s*code|post\s*code|zip(?:\s*code)?|รหัสไปรษณีย์",
+    "DATE_OF_BIRTH": rf"生年月日|誕生日|date{_JOIN}of{_JOIN}birth|birth{_JOIN}date|birthday|d\.?o\.?b\.?|วันเกิด"
+                     r"|วันเดือนปีเกิด",
+    "POSTAL_CODE": rf"郵便番号|postal{_JOIN}code|post{_JOIN}code|zip(?:{_JOIN}code)?|รหัสไปรษณีย์",
     GENDER: r"性別|gender|sex|เพศ",
-    JOB_TITLE: r"役職|職業|職種|肩書き?|job\s*title|position|occupation|ตำแหน่ง|อาชีพ",
+    JOB_TITLE: rf"役職|職業|職種|肩書き?|job{_JOIN}title|position|occupation|ตำแหน่ง|อาชีพ",
 }
 _FIELD_PATTERNS = {kind: regex.compile(rf"^\W*(?i:{names})\W*$") for kind, names in _FIELD_NAMES.items()}
 # Field kinds whose value must contain a digit to count (a date, a code).
@@ -73,6 +77,9 @@ _TABLE_LINE = regex.compile(r"^[ \t]*\|")
 _TABLE_SEPARATOR = regex.compile(r"^[ \t|:\-]+$")
 _FORM_SEPARATOR = regex.compile(r"[:：]")
 _CELL_SEPARATORS = regex.compile(r"[|,\t]")
+# CSV and TSV lines: the delimiters tried, and the longest cell of a header line.
+_DELIMITERS = ("\t", ";", ",")
+_MAX_HEADER_CELL = 40
 
 
 @dataclass(frozen=True)
@@ -192,16 +199,23 @@ def _alternation(latin: list[str], other: list[str]) -> regex.Pattern:
 def _records(text: str) -> Iterable[_Record]:
     """Yield records: each line, with consecutive form lines (``label: value``) joined.
 
-    A table row carries its cells paired with the header's; the header and
+    A row of a Markdown table, or of CSV or TSV lines under a header line that
+    names a field, carries its cells paired with the header's. Header and
     separator rows are no records.
     """
     position = 0
     form: list[tuple[int, int, str]] = []
     header: list[str] | None = None
+    delimited: tuple[str, list[str]] | None = None
     for line in text.splitlines(keepends=True):
         start, end = position, position + len(line)
         position = end
         is_table = bool(_TABLE_LINE.match(line))
+        row = _delimited_row(line, delimited) if delimited and not is_table else None
+        if row is not None:
+            yield _Record(start, end, tuple(zip(delimited[1], row, strict=False)))
+            continue
+        delimited = None
         if _FORM_LINE.match(line) and not is_table:
             form.append((start, end, line))
             continue
@@ -210,7 +224,8 @@ def _records(text: str) -> Iterable[_Record]:
             form = []
         if not is_table:
             header = None
-            if line.strip():
+            delimited = _delimited_header(line)
+            if line.strip() and delimited is None:
                 yield _Record(start, end)
         elif header is None:
             header = _cells(line)
@@ -218,6 +233,29 @@ def _records(text: str) -> Iterable[_Record]:
             yield _Record(start, end, tuple(zip(header, _cells(line), strict=False)))
     if form:
         yield _Record(form[0][0], form[-1][1], _form_fields("".join(piece for _, _, piece in form)))
+
+
+def _delimited_header(line: str) -> tuple[str, list[str]] | None:
+    """Return the delimiter and cells of a CSV or TSV header line with a quasi-identifier field name."""
+    for delimiter in _DELIMITERS:
+        if delimiter not in line:
+            continue
+        # A plain split is enough to reject a line, and cheap on prose lines with commas.
+        if any(len(piece.strip()) > _MAX_HEADER_CELL for piece in line.split(delimiter)):
+            continue
+        cells = [cell.text for cell in split_cells(line.rstrip("\r\n"), 0, delimiter)]
+        if len(cells) >= 2 and any(_field_kinds(cell) for cell in cells):
+            return delimiter, cells
+    return None
+
+
+def _delimited_row(line: str, header: tuple[str, list[str]]) -> list[str] | None:
+    """Return the cells of a line under a CSV or TSV header, or None when the line is no row of it."""
+    delimiter, names = header
+    if delimiter not in line:
+        return None
+    cells = [cell.text for cell in split_cells(line.rstrip("\r\n"), 0, delimiter)]
+    return cells if len(cells) == len(names) else None
 
 
 def _cells(line: str) -> list[str]:
@@ -239,10 +277,23 @@ def _field_types(fields: Iterable[tuple[str, str]]) -> set[str]:
     for name, value in fields:
         if not value.strip(" -　*"):
             continue
-        for kind, pattern in _FIELD_PATTERNS.items():
-            if pattern.match(name) and (kind not in _NUMERIC_FIELDS or regex.search(r"\p{Nd}", value)):
+        for kind in _field_kinds(name):
+            if kind not in _NUMERIC_FIELDS or regex.search(r"\p{Nd}", value):
                 found.add(kind)
     return found
+
+
+def _field_kinds(name: str) -> set[str]:
+    """Return the quasi-identifier kinds that a field name names.
+
+    Dates of birth and postal codes also match the names that ``columns``
+    reads (``customer_dob``, ``postalCode``, ``Date of birth (YYYY-MM-DD)``).
+    """
+    kinds = {kind for kind, pattern in _FIELD_PATTERNS.items() if pattern.match(name)}
+    column_kind = field_entity(name, zip_allowed=True)
+    if column_kind in _NUMERIC_FIELDS:
+        kinds.add(column_kind)
+    return kinds
 
 
 def _record_of(starts: list[int], offset: int) -> int:

@@ -41,6 +41,7 @@ CUE_TEXTS = [
     "**Chair:** Somsak Wong\n出席者：田中太郎、佐藤花子\nผู้เข้าร่วมประชุม: นายสมชาย ใจดี",
     'name: Kenji Sato, Customer Name = Laura Whitfield; "owner": "Ann Lee"\n口座名義　イシヅカ　ナオキ\n担当 山田',
     "氏名 鈴木一郎\n申請者：高橋次郎\nชื่อ-นามสกุล: สมหญิง รักดี\n",
+    "first_name: gregory, last_name = ASHCOMBE\n姓：山田\n名: さくら\nนามสกุล: ใจดี\nຊື່: ສົມສັກ\n",
     "Report:\nno names here: just text = value\n\n\nRegards\n",
     # Lower-casing İ gives two characters; the gate then falls back to a plain search.
     "İstanbul office\nBest regards,\nJane Doe",

@@ -46,6 +46,14 @@ NOT_LATIN_AFTER = r"(?!\p{Latin})"
 EN_TITLE = r"(?:Mr|Mrs|Ms|Mx|Dr|Prof|Khun)"
 TH_TITLE_IN_LIST = r"(?:นางสาว|นาง|นาย|คุณ)"
 
+# Lower- or upper-case names after a title: "mr. john smith", "DR. KENJI SATO". The
+# recognizer keeps two or three words and checks them against the gazetteer.
+# Mr and Mrs need no full stop; the others do, so that "MS Office" is no title.
+ANY_CASE_TITLE = regex.compile(
+    r"(?<!\p{L})(?i:(?:mr|mrs|ms|mx|dr|prof)\.|mrs?(?=[ \t]))[ \t]+"
+    r"(?P<words>\p{L}[\p{L}'’\-]*(?:[ \t]+\p{L}[\p{L}'’\-]*){1,2})")
+ANY_CASE_TITLE_NEEDLES = ("mr", "ms", "mx", "dr", "prof")
+
 SIGN_OFF = (r"(?i:(?:best |kind |warm |warmest )?regards|best(?: wishes)?|thanks|thank you|many thanks|cheers"
             r"|sincerely|yours (?:sincerely|truly|faithfully)|respectfully)")
 TH_SIGN_OFF = r"(?:ขอแสดงความนับถือ|ด้วยความเคารพ|ด้วยความนับถือ)"
@@ -71,6 +79,18 @@ FIELD_LABEL = (r"(?i:customer(?:[ _]name)?|client(?:[ _]name)?|(?:full[ _])?name
                r"|attn\.?|attention"
                r"|ผู้เดินทาง|ผู้สมัคร|ชื่อ(?:-?นามสกุล)?|ผู้ติดต่อ"
                rf"|{'|'.join(_JA_FIELD_LABELS)})")
+# Labels of a field or column that contains one part of a person's name: a CSV
+# export with first_name and last_name, 姓 and 名, ชื่อจริง (given name) and
+# นามสกุล (family name), ຊື່ (name) and ນາມສະກຸນ (family name) in Lao.
+NAME_PART_LABEL = (r"(?i:(?:first|last|given|family|middle)[ _\-]?name|surname|forename"
+                   r"|姓|名|苗字|名字|ชื่อจริง|ชื่อต้น|นามสกุล|ຊື່|ນາມສະກຸນ)")
+# The value of such a field is a name part whatever its case, script or
+# gazetteer entry, but not a placeholder for a missing value.
+NAME_PART_VALUE = (r"(?!(?i:none|null|nil|unknown|tbd|n\.?a\.?)(?![\p{L}\p{M}])|なし|不明|未定|未記入)"
+                   r"\p{L}[\p{L}\p{M}'’.\-]*(?:[ 　]\p{L}[\p{L}\p{M}'’.\-]*){0,3}")
+NAME_PART_COLUMN = regex.compile(rf"^[ \t*_]*{NAME_PART_LABEL}[ \t*_]*$")
+NAME_PART_CELL = regex.compile(rf"[ \t]*(?P<name>{NAME_PART_VALUE})[ \t]*")
+
 # Table header cells that make a column hold names, unless the header also
 # names a thing ("Product name", "Host owner").
 NAME_COLUMN = regex.compile(
@@ -119,9 +139,10 @@ CUES = (
         rf"^[ \t]*(?:{SIGN_OFF}[^\n]{{0,40}}?|{TH_SIGN_OFF})[ \t]*[,.!]?[ \t]*(?:\r?\n[ \t]*){{1,2}}"
         rf"(?P<name>{LATIN_NAME}|{THAI_NAME})[ \t]*\r?$", regex.MULTILINE),
         needles=SIGN_OFF_NEEDLES, multiline=True),
+    # "Best, Tom" and "Thanks, Harriet." at a line start or after a sentence, ending the line or the sentence.
     Cue("sign-off line", regex.compile(
-        rf"^[ \t]*{SIGN_OFF}[ \t]*,[ \t]*(?P<name>{LATIN_NAME})[ \t]*\r?$", regex.MULTILINE),
-        needles=SIGN_OFF_NEEDLES),
+        rf"(?:^|(?<=[.!?][ \t]))[ \t]*{SIGN_OFF}[ \t]*,[ \t]*(?P<name>{LATIN_NAME})[ \t]*(?:[.!]|\r?$)",
+        regex.MULTILINE), needles=SIGN_OFF_NEEDLES),
     Cue("introduction", regex.compile(
         rf"{NOT_LATIN_BEFORE}(?i:this is|my name is|i am|i'm)[ \t]+(?P<name>{LATIN_NAME})"
         rf"(?=[ \t]*(?:[,.!;:]|$)|[ \t]+(?i:from|at|of|in)[ \t])", regex.MULTILINE), WEAK_CUE_SCORE,
@@ -153,6 +174,11 @@ CUES = (
     Cue("header or list", regex.compile(
         rf"{_LABEL_START}{LIST_LABEL}{_LABEL_END}(?P<value>\S[^\n]*|(?:\n[ \t]*[-*•・][^\n]*)+)",
         regex.MULTILINE), needles=(":", "："), multiline=True),
+    Cue("name part field", regex.compile(
+        rf"(?:^|(?<=[,;|{{(\t\"]))[ \t]*(?:[-*•・][ \t]*)?[*_]*\"?{NAME_PART_LABEL}"
+        rf"[*_]*\"?[ \t]*[:：=][*_]*[ \t　]*\"?"
+        rf"(?P<name>{NAME_PART_VALUE})[ \t　]*\"?(?=[ \t]*(?:[,;|}}]|\r?$))", regex.MULTILINE),
+        needles=(":", "：", "=")),
     Cue("field", regex.compile(
         rf"(?:^|(?<=[,;|{{(\t\"。、　]))[ \t]*(?:[-*•・][ \t]*)?[*_]*\"?{FIELD_LABEL}{_FIELD_LABEL_END}\"?"
         rf"(?P<value>[^\n,;|\"]*)", regex.MULTILINE),
@@ -201,6 +227,16 @@ TH_TITLE = regex.compile(
 TH_VERB = regex.compile(r"แจ้ง|โทร|สอบถาม|รายงาน|กล่าว|ชี้แจง|เสนอ|อธิบาย|ติดต่อ|ขอให้|ยืนยัน"
                         r"|ได้รับ|จะ|เป็น|และ|ครับ|ค่ะ|ซึ่ง|ว่า")
 TH_RUN_END = regex.compile(rf"(?<=\p{{Thai}}{{2}})(?:{TH_VERB.pattern})")
+
+# A signature's name line right after a company or department line:
+# "株式会社アクメ 総務部" then "木村 さくら". The name line contains a family
+# name, a space and a given name in kanji or in kana, and nothing else.
+JA_SIGNATURE_NAME = regex.compile(
+    r"(?:(?:株式会社|有限会社|合同会社|（株）|\(株\))[^\n]*?|(?:部|課|室|グループ|チーム|センター|支店|営業所))"
+    r"[ \t　]*\r?\n[ \t　]*(?P<family>[\p{Han}\p{Katakana}々ー]{1,4})[ 　]"
+    r"(?P<given>[\p{Han}々]{1,3}|[\p{Hiragana}ー]{2,4}|[\p{Katakana}ー]{2,5})[ \t　]*\r?$", regex.MULTILINE)
+JA_SIGNATURE_NEEDLES = ("株式会社", "有限会社", "合同会社", "（株）", "(株)", "部", "課", "室", "グループ", "チーム",
+                        "センター", "支店", "営業所")
 
 TABLE_LINE = regex.compile(r"^[ \t]*\|.*\|[ \t]*\r?$", regex.MULTILINE)
 TABLE_SEPARATOR = regex.compile(r"^[ \t|:\-]+$")

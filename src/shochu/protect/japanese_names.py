@@ -5,16 +5,23 @@ Sudachi's core dictionary tags family and given names as 名詞,固有名詞,人
 (SplitMode C), joins a family name with the given name after it (also across
 one space) and scores the run by its context:
 
-- 0.8: an honorific or a job title follows (様, さん, 氏, 殿, 君, 部長), or a
-  label or self-introduction surrounds it (担当の佐藤です, 佐藤と申します).
-  The honorific stays outside the span.
-- 0.6: a family name followed by a given name, with no cue.
+- 0.85: a family name followed by a given name (鈴木一郎, 山田 太郎), also
+  inside a longer compound (田中角栄内閣). That equals the score of a name
+  known from elsewhere in the corpus, so a known family name cannot win the
+  overlap and leave the given name visible: 田中角栄 is masked whole, never
+  as [PERSON_1]角栄.
+- 0.8: a name with an honorific or a job title after it (様, さん, 氏,
+  殿, 君, 部長), or a label or self-introduction around it (担当の佐藤です,
+  佐藤と申します). The honorific stays outside the span. A family name
+  alone on the line below a company or department line, followed by a given
+  name that Sudachi does not tag (株式会社アクメ 総務部 / 木村 さくら), also
+  scores 0.8, with the given name in the span.
 - 0.35: a lone name token of two or more characters without a cue, and
   0.2 for a one-character one. Both stay under the default threshold of
   0.4; a user who lowers it gets them too.
 
-Place names (地名) are never names. A name token followed by a common noun
-that makes it a company or a place (佐藤工業, 田中駅) is skipped. The
+Place names (地名) are never names. A single name token followed by a common
+noun that makes it a company or a place (佐藤工業, 田中駅) is skipped. The
 dictionary loads once per process, on the first text that contains kanji or
 kana, and needs no network.
 """
@@ -28,10 +35,11 @@ from dataclasses import dataclass
 import regex
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 
+from shochu.protect.cues import JA_SIGNATURE_NAME
 from shochu.protect.recognizers import FailClosed
 
 CUE_SCORE = 0.8
-PAIR_SCORE = 0.6
+PAIR_SCORE = 0.85
 SINGLE_SCORE = 0.35
 SHORT_SINGLE_SCORE = 0.2
 
@@ -139,7 +147,16 @@ class JapaneseNameRecognizer(FailClosed, LocalRecognizer):
             for start in range(run.start(), run.end(), MAX_RUN_CHARS):
                 tokens = tokenize(text, start, min(run.end(), start + MAX_RUN_CHARS), only_with_names=True)
                 found.extend(self._names(text, tokens))
+        found.extend(self._signature_names(text))
         return found
+
+    @staticmethod
+    def _signature_names(text: str) -> Iterator[tuple[int, int, float]]:
+        """Yield "family given" signature lines whose family name Sudachi tags as 姓."""
+        for match in JA_SIGNATURE_NAME.finditer(text):
+            family = tokenize(text, *match.span("family"), only_with_names=True)
+            if len(family) == 1 and family[0].name_part == "姓":
+                yield match.start("family"), match.end("given"), CUE_SCORE
 
     def _names(self, text: str, tokens: list[Token]) -> Iterator[tuple[int, int, float]]:
         index = 0
@@ -164,8 +181,12 @@ class JapaneseNameRecognizer(FailClosed, LocalRecognizer):
 
     @staticmethod
     def _score(text: str, start: int, end: int, parts: int, after: Token | None) -> float:
+        # A pair before an honorific keeps 0.8: PersonRecognizer scores the same run 0.85 and
+        # trims a department that Sudachi glues to the family name (営業部田中太郎様 gives 部田 + 中太郎).
         if after is not None and after.surface in HONORIFICS:
             return CUE_SCORE
+        if parts == 2:
+            return PAIR_SCORE
         cue = (LABEL_BEFORE.search(text, max(0, start - LABEL_WINDOW), start) is not None
                or text.startswith(AFTER_CUES, end))
         if cue:
@@ -173,8 +194,6 @@ class JapaneseNameRecognizer(FailClosed, LocalRecognizer):
         # 佐藤工業, 田中駅: a noun or suffix right after the name makes it part of something else.
         if after is not None and after.start == end and after.pos[0] in ("名詞", "接尾辞"):
             return 0.0
-        if parts == 2:
-            return PAIR_SCORE
         return SINGLE_SCORE if end - start >= 2 else SHORT_SINGLE_SCORE
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:

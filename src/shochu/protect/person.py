@@ -6,19 +6,27 @@ Asian names.
 
 Scores, from strongest evidence to weakest:
 
-- 0.85: a cue names the span (see ``cues.py``). Cues are titles (Mr., Dr.),
-  greetings ("Dear X,"), a name line after a sign-off, e-mail headers and
-  meeting-role lists ("Attendees:", "**Chair:**", 出席者：), "customer: X"
-  fields, "holder X" after a card number, table columns headed Name, Owner
-  or 担当, and self-introductions (と申します, ผมชื่อ). A Japanese honorific (様, さん, 氏, 殿) or Thai title
-  (คุณ, นาย, นาง, นางสาว) scores 0.85 when the gazetteer confirms the name.
+- 0.85: a cue names the span (see ``cues.py``). Cues are titles (Mr., Dr.,
+  and "mr. john smith" in any case when the gazetteer lists a part),
+  greetings ("Dear X,"), a name after a sign-off ("Best regards,\nX",
+  "Thanks, X."), e-mail headers and meeting-role lists ("Attendees:",
+  "**Chair:**", 出席者：), "customer: X" fields, fields and table columns of
+  one name part (first_name, 姓, นามสกุล) whatever the value looks like,
+  "holder X" after a card number, table columns headed Name, Owner or 担当,
+  a "family given" line below a company or department line (株式会社アクメ
+  総務部 / 木村 さくら), and self-introductions (と申します, ผมชื่อ). A Japanese
+  honorific (様, さん, 氏, 殿) or Thai title (คุณ, นาย, นาง, นางสาว) scores
+  0.85 when the gazetteer confirms the name.
 - 0.6: an English self-introduction ("this is X,"), two capitalised words
   right before a phone number or e-mail address, an honorific or title
-  without gazetteer support, a "First Last" pair where both words are
-  gazetteer names, and later mentions of a name already found.
+  without gazetteer support, a Lao title (ທ້າວ, ນາງ, ທ່ານ), a "First Last"
+  pair where both words are gazetteer names, and later mentions of a name
+  already found.
 - 0.5: a gazetteer first name that is no everyday word followed by an
   unknown capitalised word ("Laura Whitfield"), and later mentions of one
   part of a found name. A pair never contains a group word (Street, Author).
+  A found name of score 0.5 or more also takes in a gazetteer last name right
+  after it, with its score: "Mei Lin Tan".
 - 0.3: a lone capitalised gazetteer word. That is below the default threshold
   of 0.4, so "Grant" or "Hunter" alone stays unmasked unless a user lowers it.
 """
@@ -33,11 +41,15 @@ import regex
 from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
 
 from shochu.protect.cues import (
+    ANY_CASE_TITLE,
+    ANY_CASE_TITLE_NEEDLES,
     CUE_SCORE,
     CUES,
     HONORIFIC_NEEDLES,
     JA_HONORIFIC,
     JA_RUN_BEFORE,
+    JA_SIGNATURE_NAME,
+    JA_SIGNATURE_NEEDLES,
     LATIN_HONORIFIC,
     LATIN_PAIR,
     LATIN_SINGLE,
@@ -45,6 +57,8 @@ from shochu.protect.cues import (
     LIST_ITEM,
     LIST_SEGMENT,
     NAME_COLUMN,
+    NAME_PART_CELL,
+    NAME_PART_COLUMN,
     NOT_LATIN_AFTER,
     NOT_LATIN_BEFORE,
     TABLE_CELL,
@@ -59,6 +73,8 @@ from shochu.protect.cues import (
     WEAK_CUE_SCORE,
     Cue,
 )
+from shochu.protect.lao_names import LAO_LETTER, lao_titled_names
+from shochu.protect.lao_names import TITLES as LAO_TITLES
 from shochu.protect.names import (
     COMMON_WORDS,
     GENERIC_WORDS,
@@ -89,10 +105,12 @@ PART_REPEAT_SCORE = 0.5
 SINGLE_NAME_SCORE = 0.3
 
 TABLE_CUE = Cue("table column of names", TABLE_LINE)
+NAME_PART_CUE = Cue("table column of name parts", TABLE_LINE)
 
 _LATIN_WORD = regex.compile(LATIN_WORD)
 _LATIN_LETTER = regex.compile(r"\p{Latin}")
 _THAI_LETTER = regex.compile(r"\p{Thai}")
+_WORD = regex.compile(r"\S+")
 _NON_SPACE = regex.compile(r"\S+")
 _KANJI_OR_KATAKANA = regex.compile(r"[\p{Han}\p{Katakana}]")
 _NEXT_LATIN_WORD = regex.compile(rf"[ \t]+(?P<word>{LATIN_WORD}){NOT_LATIN_AFTER}")
@@ -160,9 +178,12 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
     def find(self, text: str) -> list[Found]:
         """Return every name span found in ``text``, overlaps included."""
         found = [*self._cue_names(text), *self._table_names(text), *self._honorific_names(text),
-                 *self._thai_titled_names(text), *self._gazetteer_names(text)]
+                 *self._any_case_titled_names(text), *self._thai_titled_names(text),
+                 *self._lao_titled_names(text), *self._japanese_signature_names(text),
+                 *self._gazetteer_names(text)]
         places = [match.span() for match in PLACE_PATTERN.finditer(text)]
         found = [item for item in found if not _inside_any(item, places)]
+        found.extend(self._with_family_names(text, found))
         found.extend(item for item in self._repeats(text, found) if not _inside_any(item, places))
         return found
 
@@ -197,15 +218,21 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         """Yield the cells of table columns whose header names people (Name, Owner, 担当)."""
         for header, rows in _tables(text):
             cells = [cell.group() for cell in TABLE_CELL.finditer(text, header.start(), header.end())]
+            # A cell in a column of one name part (first_name, 姓) is a name part in any case or script.
+            parts = {index for index, cell in enumerate(cells) if NAME_PART_COLUMN.match(cell)}
             columns = {index for index, cell in enumerate(cells)
-                       if NAME_COLUMN.search(cell) and not THING_COLUMN.search(cell)}
-            if not columns:
+                       if NAME_COLUMN.search(cell) and not THING_COLUMN.search(cell)} - parts
+            if not columns and not parts:
                 continue
             for row in rows:
                 row_cells = list(TABLE_CELL.finditer(text, row.start(), row.end()))
                 for index in sorted(columns & set(range(len(row_cells)))):
                     cell = row_cells[index]
                     yield from self._list_names(text, cell.start(), cell.end(), TABLE_CUE)
+                for index in sorted(parts & set(range(len(row_cells)))):
+                    cell = NAME_PART_CELL.fullmatch(text, row_cells[index].start(), row_cells[index].end())
+                    if cell:
+                        yield from self._checked(text, cell.start("name"), cell.end("name"), NAME_PART_CUE)
 
     def _checked(self, text: str, start: int, end: int, cue: Cue) -> Iterator[Found]:
         """Yield the cue's span, trimmed of trailing function words, unless it names a group."""
@@ -236,7 +263,32 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
             kept_end = word.end()
         return kept_end
 
-    # --- Japanese honorifics and Thai titles ---------------------------------
+    # --- titles in any case, Japanese honorifics, Thai and Lao titles ------------
+
+    def _any_case_titled_names(self, text: str) -> Iterator[Found]:
+        """Yield "mr. john smith" and "DR. KENJI SATO": two or three lower- or upper-case words after a title.
+
+        Capitalised names after a title are the "title" cue's. Here neither
+        of the first two words may be a common or function word, and the
+        first must be a gazetteer first name or the second a gazetteer last
+        name. A third word is kept only when it is a last name. So "MR. CLEAN"
+        and "dr. will review it" are no names.
+        """
+        if not contains_any(text, ANY_CASE_TITLE_NEEDLES):
+            return
+        names = self._names
+        for match in ANY_CASE_TITLE.finditer(text):
+            words = list(_WORD.finditer(text, match.start("words"), match.end("words")))
+            keys = [word.group().capitalize() for word in words]
+            if any(not is_latin_name_word(key) or key in COMMON_WORDS for key in keys[:2]):
+                continue
+            if keys[0] not in names.latin_first and keys[1] not in names.latin_last:
+                continue
+            end = words[1].end()
+            if len(keys) == 3 and is_latin_name_word(keys[2]) and keys[2] in names.latin_last:
+                end = words[2].end()
+            yield Found(words[0].start(), end, CUE_SCORE, "title")
+
 
     def _honorific_names(self, text: str) -> Iterator[Found]:
         if not contains_any(text, HONORIFIC_NEEDLES):
@@ -301,6 +353,23 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
                 cut = TH_RUN_END.search(text, surname_start, surname_end)
                 end = cut.start() if cut else surname_end
             yield Found(start, end, CUE_SCORE if known else WEAK_CUE_SCORE, "Thai title")
+
+    @staticmethod
+    def _lao_titled_names(text: str) -> Iterator[Found]:
+        # No list of Lao names confirms the run, so it scores as a weak cue.
+        for start, end in lao_titled_names(text):
+            yield Found(start, end, WEAK_CUE_SCORE, "Lao title")
+
+    def _japanese_signature_names(self, text: str) -> Iterator[Found]:
+        """Yield a "family given" line below a company or department line, when the gazetteer lists a part."""
+        if not _KANJI_OR_KATAKANA.search(text) or not contains_any(text, JA_SIGNATURE_NEEDLES):
+            return
+        for match in JA_SIGNATURE_NAME.finditer(text):
+            family, given = match.group("family"), match.group("given")
+            if self._is_japanese_non_name(family) and family not in self._names.ja_last:
+                continue
+            if family in self._names.ja_last or given in self._names.ja_first:
+                yield Found(match.start("family"), match.end("given"), CUE_SCORE, "Japanese signature")
 
     @staticmethod
     def _is_surname(match: regex.Match) -> bool:
@@ -384,6 +453,23 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         if word in COMMON_WORDS or is_stop_word(word):
             return False
         return word in self._names.latin_first or word in self._names.latin_last
+
+    def _with_family_names(self, text: str, found: list[Found]) -> Iterator[Found]:
+        """Yield found Latin names extended over a gazetteer last name right after them.
+
+        "Mei Lin Tan" is found as the pair "Mei Lin"; without the extension the
+        placeholder would leave "Tan" visible. Lone gazetteer words (score 0.3)
+        are not extended.
+        """
+        for item in found:
+            if item.score < LOOSE_PAIR_SCORE or not _LATIN_LETTER.match(text, item.end - 1):
+                continue
+            family = _NEXT_LATIN_WORD.match(text, item.end)
+            if family is None:
+                continue
+            word = family.group("word")
+            if word in self._names.latin_last and is_latin_name_word(word) and word not in COMMON_WORDS:
+                yield Found(item.start, family.end(), item.score, item.cue)
 
     def _repeats(self, text: str, found: list[Found]) -> list[Found]:
         """Mark other mentions of names found with a score of at least ``REPEAT_SCORE``."""
@@ -486,7 +572,7 @@ def name_variants(value: str) -> dict[str, float]:
 def _can_stand_alone(word: str) -> bool:
     if _LATIN_LETTER.match(word):
         return is_latin_name_word(word)
-    if _THAI_LETTER.match(word):
+    if _THAI_LETTER.match(word) or LAO_LETTER.match(word):
         return len(word) >= 3
     return len(word) >= 2 and word not in JA_NOT_NAMES and not word.endswith(JA_ORGANISATION_ENDINGS)
 
@@ -498,7 +584,7 @@ def names_pattern(names: list[str]) -> regex.Pattern | None:
     Thai letter unless a title does (คุณสุภาภรณ์), so that ประเสริฐ is not found
     inside the surname สุขประเสริฐ. Japanese has no word boundaries to test.
     """
-    groups: dict[str, list[str]] = {"latin": [], "thai": [], "other": []}
+    groups: dict[str, list[str]] = {"latin": [], "thai": [], "lao": [], "other": []}
     for name in sorted(set(names), key=lambda name: (-len(name), name)):
         groups[_script(name)].append(regex.escape(name))
     alternatives = []
@@ -506,6 +592,8 @@ def names_pattern(names: list[str]) -> regex.Pattern | None:
         alternatives.append(rf"{NOT_LATIN_BEFORE}(?:{'|'.join(groups['latin'])}){NOT_LATIN_AFTER}")
     if groups["thai"]:
         alternatives.append(rf"(?:(?<!\p{{Thai}})|(?<={TH_TITLE_IN_LIST}))(?:{'|'.join(groups['thai'])})")
+    if groups["lao"]:
+        alternatives.append(rf"(?:(?<!\p{{Lao}})|(?<={'|'.join(LAO_TITLES)}))(?:{'|'.join(groups['lao'])})")
     if groups["other"]:
         alternatives.append("|".join(groups["other"]))
     return regex.compile("|".join(alternatives)) if alternatives else None
@@ -516,6 +604,8 @@ def _script(name: str) -> str:
         return "latin"
     if _THAI_LETTER.match(name):
         return "thai"
+    if LAO_LETTER.match(name):
+        return "lao"
     return "other"
 
 
@@ -544,4 +634,6 @@ def _has_name_boundaries(text: str, start: int, end: int, script: str) -> bool:
         return not (before and _LATIN_LETTER.match(before)) and not (after and _LATIN_LETTER.match(after))
     if script == "thai":
         return not (before and _THAI_LETTER.match(before)) or text.endswith(_THAI_TITLES, 0, start)
+    if script == "lao":
+        return not (before and LAO_LETTER.match(before)) or text.endswith(LAO_TITLES, 0, start)
     return True

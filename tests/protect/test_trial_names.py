@@ -37,6 +37,9 @@ SPLIT_COLUMNS = [
     ("surname: Pemberton-Vale", "surname: [PERSON_1]"),
     ('{"first_name": "aiko", "last_name": "Mori"}', '{"first_name": "[PERSON_1]", "last_name": "[PERSON_2]"}'),
     ("苗字: 山田\n名前: 太郎", "苗字: [PERSON_1]\n名前: [PERSON_2]"),
+    ("姓（漢字）: 山田\nセイ: ヤマダ\nメイ: タロウ", "姓（漢字）: [PERSON_1]\nセイ: [PERSON_2]\nメイ: [PERSON_3]"),
+    ("| Last name (kana) | フリガナ |\n|---|---|\n| ヤマダ | ヤマダ タロウ |",
+     "| Last name (kana) | フリガナ |\n|---|---|\n| [PERSON_1] | [PERSON_2] |"),
     ("ชื่อจริง: สมชาย\nนามสกุล: ใจดี", "ชื่อจริง: [PERSON_1]\nนามสกุล: [PERSON_2]"),
     ("ຊື່: ສົມສັກ\nນາມສະກຸນ: ພົມມະວົງ", "ຊື່: [PERSON_1]\nນາມສະກຸນ: [PERSON_2]"),
 ]
@@ -52,6 +55,8 @@ NOT_NAMES = [
     "Open it in MS Office Word.",
     "Thanks, everyone.",
     "Thanks, All",
+    "Thanks, Management.",
+    "OK. Best, Regards. Bye",
     "ທ່ານສາມາດຕິດຕໍ່ພວກເຮົາ",
     "会議資料\n総務部\n議事 要旨",
 ]

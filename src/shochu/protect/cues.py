@@ -80,10 +80,12 @@ FIELD_LABEL = (r"(?i:customer(?:[ _]name)?|client(?:[ _]name)?|(?:full[ _])?name
                r"|ผู้เดินทาง|ผู้สมัคร|ชื่อ(?:-?นามสกุล)?|ผู้ติดต่อ"
                rf"|{'|'.join(_JA_FIELD_LABELS)})")
 # Labels of a field or column that contains one part of a person's name: a CSV
-# export with first_name and last_name, 姓 and 名, ชื่อจริง (given name) and
-# นามสกุล (family name), ຊື່ (name) and ນາມສະກຸນ (family name) in Lao.
+# export with first_name and last_name, 姓 and 名 with their readings セイ, メイ
+# and フリガナ, ชื่อจริง (given name) and นามสกุล (family name), ຊື່ (name) and
+# ນາມສະກຸນ (family name) in Lao. A short qualifier may follow: 姓（漢字）, Last name (kana).
 NAME_PART_LABEL = (r"(?i:(?:first|last|given|family|middle)[ _\-]?name|surname|forename"
-                   r"|姓|名|苗字|名字|ชื่อจริง|ชื่อต้น|นามสกุล|ຊື່|ນາມສະກຸນ)")
+                   r"|姓|名|苗字|名字|セイ|メイ|フリガナ|ふりがな|ชื่อจริง|ชื่อต้น|นามสกุล|ຊື່|ນາມສະກຸນ)"
+                   r"(?:[ \t]*[(（][^)）\n]{1,12}[)）])?")
 # The value of such a field is a name part whatever its case, script or
 # gazetteer entry, but not a placeholder for a missing value.
 NAME_PART_VALUE = (r"(?!(?i:none|null|nil|unknown|tbd|n\.?a\.?)(?![\p{L}\p{M}])|なし|不明|未定|未記入)"
@@ -126,6 +128,8 @@ class Cue:
     score: float = CUE_SCORE
     needles: tuple[str, ...] = ()
     multiline: bool = False
+    # When True, the span counts only if its first word is a gazetteer first name.
+    given_name_first: bool = False
 
 
 CUES = (
@@ -139,10 +143,14 @@ CUES = (
         rf"^[ \t]*(?:{SIGN_OFF}[^\n]{{0,40}}?|{TH_SIGN_OFF})[ \t]*[,.!]?[ \t]*(?:\r?\n[ \t]*){{1,2}}"
         rf"(?P<name>{LATIN_NAME}|{THAI_NAME})[ \t]*\r?$", regex.MULTILINE),
         needles=SIGN_OFF_NEEDLES, multiline=True),
-    # "Best, Tom" and "Thanks, Harriet." at a line start or after a sentence, ending the line or the sentence.
     Cue("sign-off line", regex.compile(
+        rf"^[ \t]*{SIGN_OFF}[ \t]*,[ \t]*(?P<name>{LATIN_NAME})[ \t]*\r?$", regex.MULTILINE),
+        needles=SIGN_OFF_NEEDLES),
+    # "Thanks, Harriet." and "See you then. Best, Tom": the sign-off ends a sentence,
+    # which "Thanks, Management." does too, so the first word must be a known given name.
+    Cue("sign-off sentence", regex.compile(
         rf"(?:^|(?<=[.!?][ \t]))[ \t]*{SIGN_OFF}[ \t]*,[ \t]*(?P<name>{LATIN_NAME})[ \t]*(?:[.!]|\r?$)",
-        regex.MULTILINE), needles=SIGN_OFF_NEEDLES),
+        regex.MULTILINE), needles=SIGN_OFF_NEEDLES, given_name_first=True),
     Cue("introduction", regex.compile(
         rf"{NOT_LATIN_BEFORE}(?i:this is|my name is|i am|i'm)[ \t]+(?P<name>{LATIN_NAME})"
         rf"(?=[ \t]*(?:[,.!;:]|$)|[ \t]+(?i:from|at|of|in)[ \t])", regex.MULTILINE), WEAK_CUE_SCORE,

@@ -203,10 +203,16 @@ class PersonRecognizer(FailClosed, LocalRecognizer):
         lines = _Lines(text)
         for cue in CUES:
             for match in lines.matches(cue):
+                if cue.given_name_first and not self._starts_with_given_name(match.group("name")):
+                    continue
                 if match.groupdict().get("name") is not None:
                     yield from self._checked(text, match.start("name"), match.end("name"), cue)
                 else:
                     yield from self._list_names(text, match.start("value"), match.end("value"), cue)
+
+    def _starts_with_given_name(self, name: str) -> bool:
+        first = name.split(maxsplit=1)[0]
+        return first in self._names.latin_first and first not in COMMON_WORDS and not is_stop_word(first)
 
     def _list_names(self, text: str, start: int, end: int, cue: Cue) -> Iterator[Found]:
         for segment in LIST_SEGMENT.finditer(text, start, end):

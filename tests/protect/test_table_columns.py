@@ -15,6 +15,7 @@ from shochu.protect import stage as protect_stage
 from shochu.protect.columns import (
     BankAccountColumnRecognizer,
     DateOfBirthColumnRecognizer,
+    PhoneNumberColumnRecognizer,
     PostalCodeColumnRecognizer,
     field_entity,
     find_column_values,
@@ -81,6 +82,16 @@ def _found(masker: Masker, text: str) -> list[tuple[str, str]]:
     ("口座番号", "BANK_ACCOUNT"),
     ("振込先口座番号", "BANK_ACCOUNT"),
     ("เลขที่บัญชี", "BANK_ACCOUNT"),
+    ("phone", "PHONE_NUMBER"),
+    ("Home Phone No.", "PHONE_NUMBER"),
+    ("mobile_number", "PHONE_NUMBER"),
+    ("TEL", "PHONE_NUMBER"),
+    ("Tel. No.", "PHONE_NUMBER"),
+    ("cell_no", "PHONE_NUMBER"),
+    ("電話番号", "PHONE_NUMBER"),
+    ("携帯番号", "PHONE_NUMBER"),
+    ("FAX番号", "PHONE_NUMBER"),
+    ("เบอร์โทร", "PHONE_NUMBER"),
 ])
 def test_field_names_recognised(name: str, expected: str) -> None:
     assert field_entity(name) == expected
@@ -88,7 +99,7 @@ def test_field_names_recognised(name: str, expected: str) -> None:
 
 @pytest.mark.parametrize("name", [
     "date", "created_at", "order_date", "zip", "account", "account_type", "account_manager", "account_id",
-    "口座名義", "birth_place", "date of birth verified", "position", "",
+    "口座名義", "birth_place", "date of birth verified", "position", "phone_model", "telemetry", "hotel", "Motel", "cell", "",
 ])
 def test_other_field_names_rejected(name: str) -> None:
     assert field_entity(name) is None
@@ -178,6 +189,12 @@ def test_csv_row_with_other_cell_count_ends_table() -> None:
     assert _values(text) == [("DATE_OF_BIRTH", "1988-11-02")]
 
 
+def test_phone_column_without_separators() -> None:
+    text = ("| name | phone | phone model |\n|---|---|---|\n| Anna | 2025550147 | X1 2000000 |\n"
+            "| Lee | +44 (0)20 7946 0958 | |\n| Som | ext. 12 | |")
+    assert _values(text) == [("PHONE_NUMBER", "2025550147"), ("PHONE_NUMBER", "+44 (0)20 7946 0958")]
+
+
 def test_other_date_columns_skipped() -> None:
     text = "| created_at | order_date | date |\n|---|---|---|\n| 2024-01-02 | 2024-01-03 | 2024-01-04 |"
     assert _values(text) == []
@@ -228,22 +245,30 @@ def test_masker_masks_payroll_accounts(masker: Masker) -> None:
     assert "5000" in masker.mask(PAYROLL_SHEET).text
 
 
+def test_masker_masks_phone_column(masker: Masker) -> None:
+    text = "| name | phone |\n|---|---|\n| Anna | 2025550147 |\n| Somchai | 0812345678 |"
+    assert masker.mask(text).text == ("| name | phone |\n|---|---|\n| [PERSON_1] | [PHONE_NUMBER_1] |\n"
+                                      "| [PERSON_2] | [PHONE_NUMBER_2] |")
+
+
 def test_full_width_values_mapped_back(masker: Masker) -> None:
     text = "| 氏名 | 生年月日 |\n|---|---|\n| 山田 | １９８８－１１－０２ |"
     assert ("DATE_OF_BIRTH", "１９８８－１１－０２") in _found(masker, text)
 
 
 @pytest.mark.parametrize("recognizer_class",
-                         [DateOfBirthColumnRecognizer, PostalCodeColumnRecognizer, BankAccountColumnRecognizer])
+                         [DateOfBirthColumnRecognizer, PostalCodeColumnRecognizer,
+                          BankAccountColumnRecognizer, PhoneNumberColumnRecognizer])
 def test_error_withholds_the_text(masker: Masker, recognizer_class, monkeypatch: pytest.MonkeyPatch,
                                   caplog: pytest.LogCaptureFixture) -> None:
-    recognizer = next(item for item in masker._analyzer.registry.recognizers if type(item) is recognizer_class)
+    recognizers = masker._analyzer.registry.recognizers
+    recognizer = next(item for item in recognizers if type(item) is recognizer_class)
 
     def broken(*args, **kwargs):
         raise RuntimeError("could not parse 31926819")
 
     monkeypatch.setattr(recognizer, "_result", broken)
-    text = PAYROLL_SHEET + "\n\ndate_of_birth: 1988-11-02\npostal_code: 10115"
+    text = PAYROLL_SHEET + "\n\ndate_of_birth: 1988-11-02\npostal_code: 10115\nphone: 2025550147"
     with caplog.at_level(logging.WARNING):
         assert masker.mask(text).text == "[REDACTED]"
     assert any(recognizer.name in record.getMessage() for record in caplog.records)
@@ -262,7 +287,8 @@ def quasi() -> QuasiIdentifiers:
 def test_csv_rows_flagged_by_header(quasi: QuasiIdentifiers) -> None:
     flags = quasi.flags(PEOPLE_CSV, [])
     assert [(flag.record, flag.types) for flag in flags] == [
-        (0, ("DATE_OF_BIRTH", "JOB_TITLE", "POSTAL_CODE")), (1, ("DATE_OF_BIRTH", "JOB_TITLE", "POSTAL_CODE"))]
+        (0, ("DATE_OF_BIRTH", "JOB_TITLE", "POSTAL_CODE")),
+        (1, ("DATE_OF_BIRTH", "JOB_TITLE", "POSTAL_CODE"))]
 
 
 def test_csv_header_with_underscores_pairs_gender(quasi: QuasiIdentifiers) -> None:
@@ -282,7 +308,7 @@ def test_markdown_header_with_underscores_flagged(quasi: QuasiIdentifiers) -> No
 
 def test_sentence_with_commas_no_header(quasi: QuasiIdentifiers) -> None:
     # The second cell is longer than a header cell, so the first line is a sentence and 1988 names nothing.
-    text = ("We store the date of birth, postcode and gender of each applicant in the HR system, as required.\n"
+    text = ("We store the date of birth, postcode and gender of each applicant in the HR system, as needed.\n"
             "1988, 10115, female\n")
     assert quasi.flags(text, []) == []
 
@@ -314,7 +340,8 @@ def test_csv_masked_and_flagged_by_stages(tmp_path: Path) -> None:
         "name: [PERSON_1]\ndate_of_birth: [DATE_OF_BIRTH_1]\npostal_code: [POSTAL_CODE_1]\n"
         "job_title: Head of Treasury\n\n"
         "name: [PERSON_2]\ndate_of_birth: [DATE_OF_BIRTH_2]\npostal_code: [POSTAL_CODE_2]\njob_title: 経理部長")
-    assert "| A-17 | [DATE_OF_BIRTH_1] | [POSTAL_CODE_1] | Head of Treasury | female |" in chunks["hr/applicants.md"]
+    applicant = "| A-17 | [DATE_OF_BIRTH_1] | [POSTAL_CODE_1] | Head of Treasury | female |"
+    assert applicant in chunks["hr/applicants.md"]
     assert "| [PERSON_1] | [BANK_ACCOUNT_1] | [BANK_ACCOUNT_2] | 5000 |" in chunks["payroll.xlsx"]
     for text in chunks.values():
         for value in ("1988-11-02", "1979-08-23", "10115", "150-0002", "31926819", "1029384"):

@@ -23,6 +23,7 @@ from shochu.protect.addresses import JapaneseAddressRecognizer, LabelledAddressR
 from shochu.protect.columns import (
     BankAccountColumnRecognizer,
     DateOfBirthColumnRecognizer,
+    PhoneNumberColumnRecognizer,
     PostalCodeColumnRecognizer,
 )
 from shochu.protect.context import DirectContextAnalyzerEngine, WindowContextEnhancer
@@ -56,7 +57,7 @@ LANGUAGE = "en"
 RECOGNIZERS: dict[str, tuple[type[EntityRecognizer], ...]] = {
     "PERSON": (PersonRecognizer, JapaneseNameRecognizer, ThaiNameRecognizer),
     "EMAIL_ADDRESS": (EmailRecognizer,),
-    "PHONE_NUMBER": (PhoneRecognizer, PhoneNumberMatcherRecognizer),
+    "PHONE_NUMBER": (PhoneRecognizer, PhoneNumberMatcherRecognizer, PhoneNumberColumnRecognizer),
     "CREDIT_CARD": (CreditCardRecognizer,),
     "BANK_ACCOUNT": (BankAccountRecognizer, BankAccountColumnRecognizer),
     "IBAN_CODE": (IbanRecognizer,),

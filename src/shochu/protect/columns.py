@@ -1,4 +1,4 @@
-"""Dates of birth, postal codes and bank accounts named by a table column or a form field.
+"""Dates of birth, postal codes, bank accounts and phone numbers named by a table column or form field.
 
 A value such as ``1988-11-02``, ``10115`` or ``31926819`` is personal data
 only because of its field name, and in a table that name sits in the header
@@ -18,14 +18,18 @@ CSV or TSV lines. This module reads those structures:
 Field names match ignoring case, with ``_``, ``-``, spaces and camelCase as
 word breaks, up to three qualifier words before the name (``customer_dob``),
 and an explanation in brackets after it. Japanese, Thai and Lao names match
-at the end of the cell, after at most 10 other characters (振込先口座番号). A bare ``zip`` header counts only in a
-table that also has an address-like column (address, city, state, country,
-住所), because archive listings use ``zip`` for other values.
+at the end of the cell, after at most 10 other characters (振込先口座番号).
+A bare ``zip`` header counts only in a table that also has an address-like
+column (address, city, state, country, 住所), because archive listings use
+``zip`` for other values.
 
-Shapes: a date for a date of birth, a postal code (digits, optionally
-grouped, or the UK, Canadian or Dutch letter forms), 6 to 18 digits with
-space or hyphen separators for a bank account. A date or account number may
-follow up to 12 characters without digits (``普通 1234567``).
+A value must have its field's shape. A date of birth is a date. A postal
+code is digits, optionally grouped, or the UK, Canadian or Dutch letter form.
+A bank account is 6 to 18 digits with space or hyphen separators, and a phone
+number 7 to 15 digits. Such a value may follow up to 12 characters without digits
+(``普通 1234567``), except a postal code, which must start the value after an
+optional 〒. Phone numbers are not validated with phonenumbers, because the
+column name is the evidence, as an account label is for a bank account.
 """
 
 from __future__ import annotations
@@ -44,23 +48,31 @@ COLUMN_SCORE = 0.85
 DATE_OF_BIRTH = "DATE_OF_BIRTH"
 POSTAL_CODE = "POSTAL_CODE"
 BANK_ACCOUNT = "BANK_ACCOUNT"
+PHONE_NUMBER = "PHONE_NUMBER"
 
 # Lower-case substrings of every field name below, so that a text without any of them is skipped.
 # camelCase names (dateOfBirth, zipCode, accountNo) contain them too.
 NEEDLES = ("birth", "dob", "d.o.b", "born", "post", "zip", "account", "acct", "a/c",
-           "生年月日", "誕生日", "郵便番号", "〒", "〶", "口座", "เกิด", "ไปรษณีย์", "บัญชี", "ເກີດ", "ໄປສະນີ", "ບັນຊີ")
+           "phone", "tel", "mobile", "cell", "fax",
+           "生年月日", "誕生日", "郵便番号", "〒", "〶", "口座", "電話", "携帯",
+           "เกิด", "ไปรษณีย์", "บัญชี", "โทร", "เบอร์", "มือถือ", "ເກີດ", "ໄປສະນີ", "ບັນຊີ", "ໂທ", "ເບີ")
 
 # Latin field names, matched against the whole normalised name (see _field_key).
+_NUMBER = r"(?:number|num\.?|no\.?|nr\.?|#)"
 _LATIN_NAMES = {
     DATE_OF_BIRTH: r"date of birth|birth ?date|birthday|dob|d\.o\.b\.?|born(?: on)?",
     POSTAL_CODE: r"postal code|post ?code|zip ?code|zip\+4",
-    BANK_ACCOUNT: r"(?:bank )?(?:account|acct\.?|a/c) ?(?:number|num\.?|no\.?|nr\.?|#)|bank (?:account|acct\.?)",
+    BANK_ACCOUNT: rf"(?:bank )?(?:account|acct\.?|a/c) ?{_NUMBER}|bank (?:account|acct\.?)",
+    # A bare "cell" is no phone label, because telecom tables use it for cell ids.
+    PHONE_NUMBER: rf"(?:tel(?:ephone|\.)?|phone|mobile|cell ?phone|fax)(?: ?{_NUMBER})?|cell ?{_NUMBER}",
 }
 # Other scripts have no spaces between words, so these names match at the end of the name.
 _OTHER_NAMES = {
     DATE_OF_BIRTH: r"生年月日|誕生日|วันเกิด|วันเดือนปีเกิด|ວັນເກີດ|ວັນເດືອນປີເກີດ",
     POSTAL_CODE: r"郵便番号|[〒〶]|รหัสไปรษณีย์|ລະຫັດໄປສະນີ",
     BANK_ACCOUNT: r"口座(?:番号|no\.?|#)?|เลขที่บัญชี|เลขบัญชี|บัญชีเลขที่|ເລກບັນຊີ|ເລກທີ່ບັນຊີ",
+    PHONE_NUMBER: r"電話(?:番号)?|携帯(?:電話)?(?:番号)?|(?:tel|fax)番号|โทรศัพท์|เบอร์โทร(?:ศัพท์)?|โทร"
+                  r"|เบอร์มือถือ|มือถือ|ເບີໂທ(?:ລະສັບ)?|ໂທລະສັບ",
 }
 _QUALIFIERS = r"(?:[^ /]+[ /]){0,3}"
 _FIELD_NAMES = {
@@ -92,7 +104,12 @@ _POSTAL_SHAPE = regex.compile(
     r")(?![\dA-Za-z])",
     regex.IGNORECASE)
 _ACCOUNT_SHAPE = regex.compile(r"\P{Nd}{0,12}?\K(?<!\d)\d(?:[ \-]?\d){5,17}(?!\d)")
-_SHAPES = {DATE_OF_BIRTH: _DATE_SHAPE, POSTAL_CODE: _POSTAL_SHAPE, BANK_ACCOUNT: _ACCOUNT_SHAPE}
+# 7 to 15 digits, the lengths of valid numbers with their country code. The separators are those
+# of recognizers.PhoneRecognizer, plus brackets: 2025550147, +44 (0)20 7946 0958, 090ー1234ー5678.
+_PHONE_SHAPE = regex.compile(
+    r"\P{Nd}{0,12}?(?<![\d+])\K\+?\(?\d(?:[ \-.()\u2010-\u2015\u2212\u30fc]{0,2}\d){6,14}(?!\d)")
+_SHAPES = {DATE_OF_BIRTH: _DATE_SHAPE, POSTAL_CODE: _POSTAL_SHAPE, BANK_ACCOUNT: _ACCOUNT_SHAPE,
+           PHONE_NUMBER: _PHONE_SHAPE}
 
 # "|" splits Markdown pipe tables, and tab, semicolon and comma split CSV and TSV lines.
 _DELIMITERS = ("|", "\t", ";", ",")
@@ -184,7 +201,7 @@ def split_cells(line: str, start: int, delimiter: str) -> list[Cell]:
 
 
 def find_column_values(text: str) -> list[ColumnValue]:
-    """Return the dates of birth, postal codes and bank accounts that field names point to in ``text``."""
+    """Return the dates of birth, postal codes, bank accounts and phone numbers that field names label."""
     if not contains_any(text, NEEDLES):
         return []
     lines = _lines(text)
@@ -351,8 +368,8 @@ def _cell_value(cell: Cell, kind: str) -> list[ColumnValue]:
     return [ColumnValue(kind, cell.start + span[0], cell.start + span[1])]
 
 
-# The last text that find_column_values read, and its values, replaced together: each of
-# the three recognizers below reads the same text in a row.
+# The last text that find_column_values read, and its values, replaced together, because
+# each column recognizer below reads the same text in turn.
 _last_values: tuple[str | None, list[ColumnValue]] = (None, [])
 
 
@@ -407,3 +424,9 @@ class BankAccountColumnRecognizer(_ColumnRecognizer):
     """Account numbers under a bank-account column or after a bank-account form field."""
 
     ENTITY = BANK_ACCOUNT
+
+
+class PhoneNumberColumnRecognizer(_ColumnRecognizer):
+    """Phone numbers under a phone column or after a phone form field, also without separators."""
+
+    ENTITY = PHONE_NUMBER

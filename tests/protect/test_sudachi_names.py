@@ -25,8 +25,8 @@ def spans(recognizer: JapaneseNameRecognizer, text: str) -> list[tuple[str, floa
 
 
 def test_family_and_given_name_before_honorific(recognizer: JapaneseNameRecognizer) -> None:
-    assert spans(recognizer, "山田太郎様") == [("山田太郎", CUE_SCORE)]
-    assert spans(recognizer, "中村 花子様、お世話になります。") == [("中村 花子", CUE_SCORE)]
+    assert spans(recognizer, "山田太郎様") == [("山田太郎", PAIR_SCORE)]
+    assert spans(recognizer, "中村 花子様、お世話になります。") == [("中村 花子", PAIR_SCORE)]
 
 
 def test_family_name_after_label_and_before_desu(recognizer: JapaneseNameRecognizer) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from shochu.config import ProtectConfig
 from shochu.protect import Masker
-from shochu.protect.japanese_names import PAIR_SCORE, JapaneseNameRecognizer
+from shochu.protect.japanese_names import GLUED_PAIR_SCORE, PAIR_SCORE, JapaneseNameRecognizer
 from shochu.protect.person import PersonRecognizer
 
 
@@ -149,3 +149,11 @@ def test_known_family_name_masks_whole_name() -> None:
     masker = Masker(ProtectConfig(), known_names=["田中"])
     assert masker.mask("田中角栄内閣の時代").text == "[PERSON_1]内閣の時代"
     assert masker.mask("田中様へ。田中角栄が来た。").text == "[PERSON_1]様へ。[PERSON_2]が来た。"
+    assert masker.mask("営業部田中太郎様").text == "営業部[PERSON_1]様"
+
+
+def test_glued_pair_scores_lower() -> None:
+    # Sudachi splits 営業部田中太郎 as 営業 + 部田 + 中太郎, so a pair glued to kanji before it stays under 0.85.
+    text = "営業部田中太郎が来た"
+    assert [(text[start:end], score) for start, end, score in JapaneseNameRecognizer().find(text)] == [
+        ("部田中太郎", GLUED_PAIR_SCORE)]

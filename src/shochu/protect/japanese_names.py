@@ -5,12 +5,14 @@ Sudachi's core dictionary tags family and given names as 名詞,固有名詞,人
 (SplitMode C), joins a family name with the given name after it (also across
 one space) and scores the run by its context:
 
-- 0.85: a family name followed by a given name (鈴木一郎, 山田 太郎), also
+- 0.85: a family name followed by a given name (鈴木一郎, 山田 太郎様), also
   inside a longer compound (田中角栄内閣). That equals the score of a name
-  known from elsewhere in the corpus, so a known family name cannot win the
-  overlap and leave the given name visible: 田中角栄 is masked whole, never
-  as [PERSON_1]角栄.
-- 0.8: a name with an honorific or a job title after it (様, さん, 氏,
+  known from elsewhere in the corpus, so a known family name does not win
+  the overlap and leave the given name visible: 田中角栄 is masked whole,
+  not as [PERSON_1]角栄. A pair right after another kanji or katakana
+  (営業部田中太郎様) scores 0.8 before an honorific and 0.6 without one,
+  because Sudachi may have split it wrongly.
+- 0.8: a single name with an honorific or a job title after it (様, さん, 氏,
   殿, 君, 部長), or a label or self-introduction around it (担当の佐藤です,
   佐藤と申します). The honorific stays outside the span. A family name
   alone on the line below a company or department line, followed by a given
@@ -40,6 +42,7 @@ from shochu.protect.recognizers import FailClosed
 
 CUE_SCORE = 0.8
 PAIR_SCORE = 0.85
+GLUED_PAIR_SCORE = 0.6
 SINGLE_SCORE = 0.35
 SHORT_SINGLE_SCORE = 0.2
 
@@ -51,6 +54,8 @@ AFTER_CUES = ("です", "と申します", "と申し", "と言います", "と�
 LABEL_BEFORE = regex.compile(
     r"(?:担当者?|氏名|名前|お名前|宛先|差出人|送信者|作成者|承認者|記入者|申請者|責任者|連絡先)"
     r"(?:の|は|：|:)?[ 　]*$")
+
+_JAPANESE_CHAR = regex.compile(r"[\p{Han}\p{Katakana}ー々]")
 
 # Runs of Japanese script, with single spaces inside, that are worth tokenizing.
 JAPANESE_RUN = regex.compile(
@@ -181,12 +186,14 @@ class JapaneseNameRecognizer(FailClosed, LocalRecognizer):
 
     @staticmethod
     def _score(text: str, start: int, end: int, parts: int, after: Token | None) -> float:
-        # A pair before an honorific keeps 0.8: PersonRecognizer scores the same run 0.85 and
-        # trims a department that Sudachi glues to the family name (営業部田中太郎様 gives 部田 + 中太郎).
+        if parts == 2 and not _JAPANESE_CHAR.match(text, start - 1 if start else 0, start):
+            return PAIR_SCORE
+        # A pair glued to the kanji before it may be mis-split: 営業部田中太郎様 gives 部田 + 中太郎.
+        # It scores below PersonRecognizer's honorific rule, which trims the department (0.85).
         if after is not None and after.surface in HONORIFICS:
             return CUE_SCORE
         if parts == 2:
-            return PAIR_SCORE
+            return GLUED_PAIR_SCORE
         cue = (LABEL_BEFORE.search(text, max(0, start - LABEL_WINDOW), start) is not None
                or text.startswith(AFTER_CUES, end))
         if cue:

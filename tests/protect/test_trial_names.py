@@ -152,6 +152,12 @@ def test_known_family_name_masks_whole_name() -> None:
     assert masker.mask("営業部田中太郎様").text == "営業部[PERSON_1]様"
 
 
+def test_known_family_name_before_honorific() -> None:
+    # 鴨志田 is in no gazetteer, so only Sudachi's pair covers the given name.
+    masker = Masker(ProtectConfig(), known_names=["鴨志田"])
+    assert masker.mask("鴨志田一郎様").text == "[PERSON_1]様"
+
+
 def test_glued_pair_scores_lower() -> None:
     # Sudachi splits 営業部田中太郎 as 営業 + 部田 + 中太郎, so a pair glued to kanji before it stays under 0.85.
     text = "営業部田中太郎が来た"

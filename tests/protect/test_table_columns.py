@@ -150,10 +150,23 @@ def test_payroll_sheet_accounts() -> None:
     assert _values(PAYROLL_SHEET) == [("BANK_ACCOUNT", "31926819"), ("BANK_ACCOUNT", "1029384")]
 
 
+def test_thai_table_columns() -> None:
+    text = ("| ชื่อ | วันเกิด | รหัสไปรษณีย์ | เลขที่บัญชี | เบอร์โทร |\n|---|---|---|---|---|\n"
+            "| สมชาย | 2 พ.ย. 2531 | 10110 | 123-4-56789-0 | 02 123 4567 |")
+    assert _values(text) == [("DATE_OF_BIRTH", "2 พ.ย. 2531"), ("POSTAL_CODE", "10110"),
+                             ("BANK_ACCOUNT", "123-4-56789-0"), ("PHONE_NUMBER", "02 123 4567")]
+
+
 def test_title_row_before_header() -> None:
     text = ("| Payroll March | | |\n| --- | --- | --- |\n| Name | 口座番号 | 郵便番号 |\n"
             "| 山田 | 普通 1234567 | 〒150-0002 |")
     assert _values(text) == [("BANK_ACCOUNT", "1234567"), ("POSTAL_CODE", "150-0002")]
+
+
+def test_data_cell_naming_field_keeps_header() -> None:
+    text = ("| Name | DOB | Contact method |\n|---|---|---|\n| Anna | 1988-01-01 | phone |\n"
+            "| Ken | 1979-08-23 | e-mail |")
+    assert _values(text) == [("DATE_OF_BIRTH", "1988-01-01"), ("DATE_OF_BIRTH", "1979-08-23")]
 
 
 def test_tsv_and_semicolon_lines() -> None:

@@ -88,6 +88,7 @@ _CAMEL_BREAK = regex.compile(r"(?<=\p{Ll})(?=\p{Lu})")
 _BRACKETED = regex.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _WORD_BREAKS = regex.compile(r"[\s_\-]+")
 _LINE_BREAK = regex.compile("\n")
+_DIGIT = regex.compile(r"\d")
 
 _DATE_SHAPE = regex.compile(
     rf"\P{{Nd}}{{0,12}}?(?<![\dA-Za-z])\K(?:{DATE}"
@@ -306,13 +307,18 @@ def _table_values(lines: list[tuple[int, str]], named: list[int]) -> list[Column
             row = split_cells(line, start, delimiter)
             if delimiter != "|" and len(row) != width:
                 break
-            labelled = _labelled_columns(row) if end in named_set else {}
+            has_needle = end in named_set
             end += 1
+
+            # A row with a digit is data even when a cell names a field ("| Anna | 1988-01-01 | phone |"),
+            # so that a contact-method column cannot replace the header.
+            labelled = _labelled_columns(row) if has_needle and not _DIGIT.search(line) else {}
             if labelled:
                 columns, width = labelled, len(row)
             else:
                 found += _column_values(row, columns)
-            found += _pair_values(row) if end - 1 in named_set else []
+            if has_needle:
+                found += _pair_values(row)
     return found
 
 

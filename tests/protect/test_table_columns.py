@@ -221,6 +221,7 @@ def test_other_date_columns_skipped() -> None:
     ("date-of-birth: 2 Nov 1988", ("DATE_OF_BIRTH", "2 Nov 1988")),
     ("**Date of birth:** 1988/11/02", ("DATE_OF_BIRTH", "1988/11/02")),
     ("dateOfBirth: 19881102", ("DATE_OF_BIRTH", "19881102")),
+    ("birth_date: 2/11/88", ("DATE_OF_BIRTH", "2/11/88")),
     ("zip_code: 94105-1234", ("POSTAL_CODE", "94105-1234")),
     ("postal_code: 10115 Berlin", ("POSTAL_CODE", "10115")),
     ("account_no: 1234-5678-90", ("BANK_ACCOUNT", "1234-5678-90")),

@@ -94,7 +94,7 @@ _DATE_SHAPE = regex.compile(
     rf"\P{{Nd}}{{0,12}}?(?<![\dA-Za-z])\K(?:{DATE}"
     # 19881102: a compact date with a valid month and day
     r"|(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    # 02/11/88: a two-digit year, a date only because the field name says so
+    # 02/11/88: a two-digit year, taken as a date only under a date-of-birth field name
     r"|\d{1,2}(?P<separator>[./\-])\d{1,2}(?P=separator)\d\d)(?!\d)",
     regex.IGNORECASE)
 _POSTAL_SHAPE = regex.compile(

@@ -284,7 +284,7 @@ def _field_types(fields: Iterable[tuple[str, str]]) -> set[str]:
 
 
 def _field_kinds(name: str) -> set[str]:
-    """Return the quasi-identifier kinds that a field name names.
+    """Return the quasi-identifier kinds whose values a field name labels.
 
     Dates of birth and postal codes also match the names that ``columns``
     reads (``customer_dob``, ``postalCode``, ``Date of birth (YYYY-MM-DD)``).

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from shochu.ingest.readers.excel import ExcelReader
@@ -75,3 +76,28 @@ def test_pptx_table(results: str) -> None:
 
 def test_pptx_slide_count_metadata(results_pptx: Path) -> None:
     assert PowerPointReader().extract(results_pptx).metadata["slides"] == 2
+
+
+def test_xlsx_title_row_goes_before_the_table(tmp_path: Path) -> None:
+    # A title in one cell above the header would otherwise head the table, and be the
+    # header that every later chunk of a long sheet repeats instead of the column names.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Payroll"
+    for row in (["Payroll March 2026"], [], ["Name", "Account No."], ["Ann Lee", "31926819"]):
+        sheet.append(row)
+    path = tmp_path / "payroll.xlsx"
+    workbook.save(path)
+    assert ExcelReader().extract(path).text == ("## Payroll\n\nPayroll March 2026\n\n| Name | Account No. |\n"
+                                                "| --- | --- |\n| Ann Lee | 31926819 |")
+
+
+def test_xlsx_single_column_sheet_stays_a_table(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Hosts"
+    for row in (["host"], ["db1"], ["db2"]):
+        sheet.append(row)
+    path = tmp_path / "hosts.xlsx"
+    workbook.save(path)
+    assert ExcelReader().extract(path).text == "## Hosts\n\n| host |\n| --- |\n| db1 |\n| db2 |"

@@ -45,7 +45,7 @@ CACHE_FOLDER = "extracted"
 # Raise when a change to the readers or to FileResult makes stored results wrong.
 # NOTE: stored results are also keyed by the installed shochu version, but an
 # edit to a reader in a source checkout keeps that version; raise this number then.
-_CACHE_VERSION = 4
+_CACHE_VERSION = 5
 # Files submitted to the pool ahead of the one being written, per worker.
 _JOBS_PER_WORKER = 4
 _HASH_BLOCK = 1 << 20

@@ -51,8 +51,26 @@ def _sheet_sections(workbook: Any) -> tuple[list[str], list[str]]:
         names.append(sheet.title)
         rows = _non_empty(list(sheet.iter_rows(values_only=True)))
         if rows:
-            sections.append(f"## {sheet.title}\n\n{markdown_table(rows)}")
+            sections.append(_section(sheet.title, rows))
     return sections, names
+
+
+def _section(name: str, rows: list[list[Any]]) -> str:
+    """Return a sheet as "## name", its title lines, and a Markdown table headed by its header row.
+
+    A sheet often starts with a title or a note in one cell above the real
+    header ("Payroll 2026" over "Name | Account No."). As the table's header
+    row, that title would be the header repeated in every chunk of a long
+    sheet, and the column names that say what each value is (and that protect
+    reads) would reach the first chunk only. Leading rows with a single value
+    therefore become lines before the table, when a later row has more values.
+    """
+    titles = []
+    while len(rows) > 1 and sum(_has_value(value) for value in rows[0]) == 1 and any(
+            sum(_has_value(value) for value in row) > 1 for row in rows[1:]):
+        titles.append(next(str(value).strip() for value in rows[0] if _has_value(value)))
+        rows = _non_empty(rows[1:])
+    return "\n\n".join([f"## {name}", *titles, markdown_table(rows)])
 
 
 def _non_empty(rows: list[tuple[Any, ...]] | list[list[Any]]) -> list[list[Any]]:
@@ -104,7 +122,7 @@ def _legacy_sheet_sections(book: xlrd.Book) -> tuple[list[str], list[str]]:
                 for row in range(sheet.nrows)]
         rows = _non_empty(rows)
         if rows:
-            sections.append(f"## {name}\n\n{markdown_table(rows)}")
+            sections.append(_section(name, rows))
         book.unload_sheet(index)
     return sections, names
 

@@ -90,7 +90,8 @@ def test_stage_chunk_records(ingested: dict[str, Any]) -> None:
     text = "# Guide\n\nStart the machine with the green button."
     assert chunks == [{
         "chunk_id": f"{document['doc_id']}-0000", "doc_id": document["doc_id"], "source": "guide.md",
-        "index": 0, "heading": "Guide", "text": text, "tokens": load_token_counter(PACKAGED_TEACHER).count([text])[0],
+        "index": 0, "heading": "Guide", "text": text, "joint": "",
+        "tokens": load_token_counter(PACKAGED_TEACHER).count([text])[0],
         "language": "en", "cluster": f"{document['doc_id']}-0000",
     }]
 
@@ -109,7 +110,7 @@ def test_stage_manifest_counts(ingested: dict[str, Any]) -> None:
 def test_stage_manifest_written(ingested: dict[str, Any]) -> None:
     manifest = json.loads((ingested["folder"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["stage"] == "ingest"
-    assert set(manifest["inputs"]) == {"documents", "tokenizer"}
+    assert set(manifest["inputs"]) == {"documents", "tokenizer", "chunks_format"}
 
 
 def test_stage_output_deterministic(tmp_path: Path, shared_corpus: Path) -> None:

@@ -26,8 +26,8 @@ TEXTS = [
 
 def chunk(number: int, text: str, heading: str | None = None) -> dict:
     return {"chunk_id": f"doc-{number:04d}", "doc_id": "doc", "source": "a/文書.md", "index": number,
-            "heading": heading, "text": text, "tokens": len(text), "language": "ja",
-            "cluster": f"doc-{number:04d}"}
+            "heading": heading, "text": text, "joint": "" if number == 0 else "\n", "tokens": len(text),
+            "language": "ja", "cluster": f"doc-{number:04d}"}
 
 
 DOCUMENT = {"doc_id": "doc", "source": "a/文書.md", "format": "markdown", "language": "ja", "chars": 42,

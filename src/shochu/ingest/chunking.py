@@ -18,6 +18,17 @@ finished chunk is then counted again as a whole and split further if that count
 is over the budget. So no chunk exceeds ``chunk_tokens`` by the tokenizer's own
 count, except a run of combining marks longer than the budget, which has no
 cut point.
+
+Inside a chunk, blocks are separated by a blank line (``"\n\n"``) whatever
+separated them in the document, and the pieces of one split block keep the text
+that stood between them: ``""`` after a cut inside a word or token, the
+whitespace after a cut between words, sentences or lines. Each chunk's
+``joint`` is the document text between the previous chunk's end and its own
+start, so a later stage can see a value that a chunk boundary cuts (the protect
+stage detects across boundaries). Chunk texts joined with their joints give
+back the document text, except that blocks inside one chunk are separated by
+``"\n\n"``, whitespace that a cut strips at the start or end of a block is
+lost, and repeated table header rows are added.
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ class Block:
     text: str
     heading: str | None  # nearest heading at or above this block
     section: int = 0  # number of headings at or above this block; 0 before the first heading
+    joint: str = ""  # document text between the previous block and this one; "" for the first block
 
 
 @dataclass
@@ -62,6 +74,8 @@ class Chunk:
     section: int = 0
     tokens: int = 0  # the tokenizer's count of ``text`` once ``chunk_text`` returns; an estimate before
     counted: bool = False  # True when ``tokens`` is already the tokenizer's count of ``text``
+    joint: str = ""  # document text between the previous chunk's end and this chunk's start
+    starts_block: bool = True  # False when the chunk starts with a piece of a block that a cut split
 
 
 class TokenCounter(Protocol):
@@ -94,18 +108,28 @@ def chunk_text(text: str, markdown: bool, counter: TokenCounter, chunk_tokens: i
 def split_blocks(text: str, markdown: bool) -> list[Block]:
     """Split text at blank lines; with ``markdown``, also at headings, tables and code fences."""
     blocks: list[Block] = []
+    all_lines = text.split("\n")
     lines: list[str] = []
+    first_line = 0  # line number of lines[0]
+    previous_last_line: int | None = None  # line number of the last line of the previous block
     kind = "paragraph"
     heading: str | None = None
     section = 0
     in_fence = False
 
     def flush() -> None:
-        if lines:
-            blocks.append(Block(kind, "\n".join(lines), heading, section))
-            lines.clear()
+        nonlocal previous_last_line
+        if not lines:
+            return
+        joint = ""
+        if previous_last_line is not None:
+            # The line break after the previous block, then each blank line with its own line break.
+            joint = "\n" + "".join(blank + "\n" for blank in all_lines[previous_last_line + 1:first_line])
+        blocks.append(Block(kind, "\n".join(lines), heading, section, joint))
+        previous_last_line = first_line + len(lines) - 1
+        lines.clear()
 
-    for line in text.split("\n"):
+    for number, line in enumerate(all_lines):
         if in_fence:
             lines.append(line)
             if _FENCE.match(line):
@@ -124,6 +148,8 @@ def split_blocks(text: str, markdown: bool) -> list[Block]:
             section += 1
         if kind == "code":
             in_fence = True
+        if not lines:
+            first_line = number
         lines.append(line)
     flush()
     return blocks
@@ -147,25 +173,50 @@ def _line_kind(line: str, markdown: bool) -> str:
 
 # A piece of text and its token count.
 Piece = tuple[str, int]
+# A piece of a block, its token count, and the block text before it: leading
+# whitespace for the first piece, then what a cut stripped ("" inside a word or token).
+JoinedPiece = tuple[str, int, str]
 
 
-def split_block(block: Block, size: int, limit: int, counter: TokenCounter) -> list[Piece]:
-    """Return the block's text in pieces of at most ``limit`` tokens, each with its exact count.
+def split_block(block: Block, size: int, limit: int, counter: TokenCounter) -> list[JoinedPiece]:
+    """Return the block's text in pieces of at most ``limit`` tokens, each with its exact count and joint.
 
     ``size`` is the tokenizer's count of the whole block. Table pieces can count
     over ``limit``, because rows are packed by the sum of their counts.
     """
     if size <= limit:
-        return [(block.text, size)]
+        return [(block.text, size, "")]
     if block.kind == "table":
         return _split_table(block.text, limit, counter)
-    return split_to_fit(block.text, limit, counter)
+    pieces = split_to_fit(block.text, limit, counter)
+    joints = piece_joints(block.text, pieces)
+    return [(piece, piece_size, joint) for (piece, piece_size), joint in zip(pieces, joints)]
 
 
-def _split_table(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
+def piece_joints(text: str, pieces: Sequence[Piece]) -> list[str]:
+    """Return the text before each piece: leading whitespace for the first, then what each cut stripped.
+
+    ``pieces`` must be substrings of ``text`` in order, with only whitespace
+    between them, as ``split_to_fit`` returns them.
+    """
+    joints: list[str] = []
+    position = 0
+    for piece, _ in pieces:
+        found = text.find(piece, position)
+        if found < 0:
+            raise ValueError(f"a piece of {len(piece)} characters is not in the split text after "
+                             f"offset {position}")
+        joints.append(text[position:found])
+        position = found + len(piece)
+    return joints
+
+
+def _split_table(text: str, limit: int, counter: TokenCounter) -> list[JoinedPiece]:
     """Split a Markdown table between rows, repeating its header rows in every piece.
 
-    A row that does not fit beside the header rows is split as text, without them.
+    A row that does not fit beside the header rows is split as text, without
+    them. The joint of a piece that starts a row is the line break between rows,
+    although the piece starts with the repeated header rows.
     """
     rows = text.split("\n")
     header: list[str] = []
@@ -175,6 +226,7 @@ def _split_table(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
     row_sizes = counter.count(rows)
 
     pieces: list[Piece] = []
+    joints: list[str] = []
     current: list[str] = []
     size = 0
     for row, row_size in zip(rows, row_sizes):
@@ -185,14 +237,22 @@ def _split_table(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
             continue
         if current:
             pieces.append(("\n".join(current), size))
+            joints.append("\n")
         if header_size + row_size + 1 <= limit:
             current, size = [*header, row], header_size + row_size + 1
         else:
-            pieces.extend(split_to_fit(row, limit, counter))
+            row_pieces = split_to_fit(row, limit, counter)
+            row_joints = piece_joints(row, row_pieces)
+            pieces.extend(row_pieces)
+            joints.extend(["\n" + row_joints[0], *row_joints[1:]])
             current, size = [], 0
     if current:
         pieces.append(("\n".join(current), size))
-    return list(zip([piece for piece, _ in pieces], counter.count([piece for piece, _ in pieces])))
+        joints.append("\n")
+    texts = [piece for piece, _ in pieces]
+    if joints:
+        joints[0] = ""
+    return list(zip(texts, counter.count(texts), joints))
 
 
 def split_to_fit(text: str, limit: int, counter: TokenCounter) -> list[Piece]:
@@ -291,11 +351,13 @@ def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCount
     heading: str | None = None
     section = 0
     headings_only = True
+    joint = ""  # document text before the chunk being packed
+    starts_block = True
 
     def flush() -> None:
         # A chunk of one piece already has the piece's exact count.
-        chunks.append(Chunk(_PARAGRAPH_BREAK.join(parts), heading, headings_only, section, size,
-                            counted=len(parts) == 1))
+        chunks.append(Chunk("".join(parts), heading, headings_only, section, size, counted=len(parts) == 1,
+                            joint=joint, starts_block=starts_block))
 
     for block, block_size in zip(blocks, sizes):
         if block.kind == "heading" and parts and not headings_only:
@@ -304,12 +366,21 @@ def _pack(blocks: list[Block], sizes: list[int], limit: int, counter: TokenCount
         # Pieces that follow a heading leave room for it, so the heading is not left alone.
         room = limit - size - separator if parts and headings_only else limit
         piece_limit = room if room >= limit // 2 else limit
-        for piece, piece_size in split_block(block, block_size, piece_limit, counter):
+        for number, (piece, piece_size, piece_joint) in enumerate(split_block(block, block_size, piece_limit,
+                                                                              counter)):
             added = piece_size + (separator if parts else 0)
             if parts and size + added > limit:
                 flush()
                 parts, size, headings_only = [], 0, True
                 added = piece_size
+            if not parts:
+                joint = block.joint + piece_joint if number == 0 else piece_joint
+                starts_block = number == 0
+            elif number == 0:
+                parts.append(_PARAGRAPH_BREAK)
+            else:
+                # Pieces of one block keep their own joint: "" after a cut inside a word or token.
+                parts.append(piece_joint)
             parts.append(piece)
             size += added
             heading, section = block.heading, block.section
@@ -358,9 +429,10 @@ def _merge_targets(chunks: list[Chunk], index: int) -> list[int]:
 
 def _joined(first: Chunk, second: Chunk, separator: int) -> Chunk:
     """Join two adjacent chunks; the joined chunk belongs to the section of the second."""
-    return Chunk(first.text + _PARAGRAPH_BREAK + second.text, second.heading,
+    between = _PARAGRAPH_BREAK if second.starts_block else second.joint
+    return Chunk(first.text + between + second.text, second.heading,
                  first.headings_only and second.headings_only, second.section,
-                 first.tokens + separator + second.tokens)
+                 first.tokens + separator + second.tokens, joint=first.joint, starts_block=first.starts_block)
 
 
 def _fit_counted(chunks: list[Chunk], limit: int, counter: TokenCounter) -> list[Chunk]:
@@ -374,16 +446,28 @@ def _fit_counted(chunks: list[Chunk], limit: int, counter: TokenCounter) -> list
 
 
 def _fit_chunk(chunk: Chunk, size: int, limit: int, counter: TokenCounter) -> list[Chunk]:
-    """Return the chunk with its exact count, or its halves split at the middle paragraph break."""
+    """Return the chunk with its exact count, or its halves split at the middle paragraph break.
+
+    The second half's joint is that paragraph break. It stands for whatever
+    separated two blocks in the document (at least one line break), which the
+    chunk text no longer records.
+    """
     if size <= limit:
-        return [Chunk(chunk.text, chunk.heading, chunk.headings_only, chunk.section, size, counted=True)]
+        return [Chunk(chunk.text, chunk.heading, chunk.headings_only, chunk.section, size, counted=True,
+                      joint=chunk.joint, starts_block=chunk.starts_block)]
     parts = chunk.text.split(_PARAGRAPH_BREAK)
     if len(parts) == 1:
-        return [Chunk(piece, chunk.heading, False, chunk.section, piece_size, counted=True)
-                for piece, piece_size in split_to_fit(chunk.text, limit, counter)]
+        pieces = split_to_fit(chunk.text, limit, counter)
+        joints = piece_joints(chunk.text, pieces)
+        return [Chunk(piece, chunk.heading, False, chunk.section, piece_size, counted=True,
+                      joint=chunk.joint + joint if number == 0 else joint,
+                      starts_block=chunk.starts_block and number == 0)
+                for number, ((piece, piece_size), joint) in enumerate(zip(pieces, joints))]
     middle = len(parts) // 2
     halves = [_PARAGRAPH_BREAK.join(parts[:middle]), _PARAGRAPH_BREAK.join(parts[middle:])]
+    joints = [(chunk.joint, chunk.starts_block), (_PARAGRAPH_BREAK, True)]
     fitted: list[Chunk] = []
-    for half, half_size in zip(halves, counter.count(halves)):
-        fitted.extend(_fit_chunk(Chunk(half, chunk.heading, False, chunk.section), half_size, limit, counter))
+    for half, half_size, (joint, starts_block) in zip(halves, counter.count(halves), joints):
+        fitted.extend(_fit_chunk(Chunk(half, chunk.heading, False, chunk.section, joint=joint,
+                                       starts_block=starts_block), half_size, limit, counter))
     return fitted

@@ -176,7 +176,7 @@ class RecordWriter:
             chunk_language = detect_language(chunk.text)
             self.writer.write("chunks", {
                 "chunk_id": chunk_id, "doc_id": doc_id, "source": source, "index": index,
-                "heading": chunk.heading, "text": chunk.text, "tokens": chunk.tokens,
+                "heading": chunk.heading, "text": chunk.text, "joint": chunk.joint, "tokens": chunk.tokens,
                 "language": chunk_language,
                 "cluster": self.clusters.assign(chunk_id, chunk.text, chunk_language),
             })

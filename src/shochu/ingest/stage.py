@@ -5,9 +5,10 @@ Outputs in the workspace's ``ingest/`` folder:
 - ``documents.parquet``: one row per document read (id, source, format, language,
   size, file hash, and metadata such as title or e-mail headers as JSON text).
 - ``chunks.parquet``: the documents' text split for the later stages, with each
-  chunk's ``tokens`` (its length in tokens of the teacher's tokenizer), language
-  and duplicate ``cluster`` id (the chunk id of the cluster's first chunk; exact
-  and near-duplicate chunks share one). Both tables are
+  chunk's ``tokens`` (its length in tokens of the teacher's tokenizer), language,
+  duplicate ``cluster`` id (the chunk id of the cluster's first chunk; exact
+  and near-duplicate chunks share one) and ``joint``, the document text between
+  the previous chunk of the document and this one. Both tables are
   written in row groups of bounded size while the stage runs, and read back
   batch by batch with ``shochu.ingest.store`` (``iter_chunks``, ``StoredTable``).
 - ``errors.jsonl``: one record per file, folder or archive member that could not be
@@ -50,6 +51,7 @@ from shochu.config import RunConfig
 from shochu.ingest.files import fingerprint_input, list_input_files, relative_source
 from shochu.ingest.incremental import CACHE_FOLDER, ExtractionCache, results_in_order, worker_count
 from shochu.ingest.records import RecordWriter, Tally
+from shochu.ingest.store import CHUNKS_FORMAT
 from shochu.ingest.tokens import load_token_counter, tokenizer_fingerprint
 from shochu.ingest.writer import OUTPUT_FILES, StageWriter
 from shochu.workspace import Workspace, fingerprint_file
@@ -67,9 +69,14 @@ def settings(config: RunConfig) -> dict[str, Any]:
 
 
 def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
-    """Return fingerprints of the stage's inputs: the whole input folder and the teacher's tokenizer."""
+    """Return fingerprints of the stage's inputs: the whole input folder and the teacher's tokenizer.
+
+    ``chunks_format`` makes the output of an older chunker stale. The stored
+    extractions do not depend on it, so such a re-run only chunks and writes again.
+    """
     return {"documents": fingerprint_input(input_folder(config)),
-            "tokenizer": tokenizer_fingerprint(config.teacher.path)}
+            "tokenizer": tokenizer_fingerprint(config.teacher.path),
+            "chunks_format": str(CHUNKS_FORMAT)}
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:

@@ -33,9 +33,14 @@ ROW_GROUP_ROWS = 2048
 ROW_GROUP_CHARS = 16 << 20  # characters of string fields, about 16 to 64 MiB of UTF-8
 BATCH_ROWS = 1024
 
+# Version of the chunks table's layout and chunking rules. Version 2 added
+# ``joint`` and keeps the pieces of one split block joined by their own joint.
+CHUNKS_FORMAT = 2
+
 # Ingest fills every column. Only ids and chunk text are required, so that a
 # hand-written table (a test fixture, an import from another tool) may leave
-# the rest empty.
+# the rest empty. A table written before ``joint`` existed has no such column,
+# and its readers get records without the key.
 CHUNK_SCHEMA = pa.schema([
     pa.field("chunk_id", pa.string(), nullable=False),
     pa.field("doc_id", pa.string(), nullable=False),
@@ -43,6 +48,9 @@ CHUNK_SCHEMA = pa.schema([
     pa.field("index", pa.int32()),
     pa.field("heading", pa.string()),
     pa.field("text", pa.string(), nullable=False),
+    # Document text between the previous chunk of the same document and this one: "" after a cut inside a
+    # word or token, whitespace otherwise, "" for a document's first chunk (see ``chunking.py``).
+    pa.field("joint", pa.string()),
     pa.field("tokens", pa.int32()),  # tokens of the teacher's tokenizer, without special tokens
     pa.field("language", pa.string()),
     pa.field("cluster", pa.string()),

@@ -3,7 +3,8 @@
 The detection pass (``scan_corpus``) appends one JSON line per text in which
 it found spans or in which a recognizer failed, in scan order: the heading and
 text of each chunk, then each ticket. A line contains the text's key, each
-span's offsets, entity type and score, and the names of the failed
+span's offsets (in the chunk or ticket text), entity type and score, the
+indices of the spans clipped at a chunk boundary, and the names of the failed
 recognizers. It never contains the text or a detected value.
 
 The write pass requests the same keys in the same order, skipping the texts
@@ -32,10 +33,18 @@ _FIELDS = ("heading", "text")
 
 @dataclass(frozen=True)
 class Detection:
-    """Non-overlapping spans of one text and the recognizers that failed on it."""
+    """Non-overlapping spans of one text and the recognizers that failed on it.
+
+    ``clipped`` lists the indices of the spans that hold only the piece of a
+    value that a chunk boundary cut (see ``windows.py``).
+    """
 
     spans: tuple[Span, ...]
     failed: tuple[str, ...] = ()
+    clipped: frozenset[int] = frozenset()
+
+    def clipped_spans(self) -> frozenset[Span]:
+        return frozenset(self.spans[index] for index in self.clipped)
 
 
 NO_DETECTION = Detection(())
@@ -56,9 +65,12 @@ class DetectionWriter:
         self._last = _next_position(key, self._last, "written")
         if not detection.spans and not detection.failed:
             return
-        line = {"key": list(key),
-                "spans": [[span.start, span.end, span.entity_type, span.score] for span in detection.spans],
-                "failed": list(detection.failed)}
+        line: dict[str, Any] = {"key": list(key),
+                                "spans": [[span.start, span.end, span.entity_type, span.score]
+                                          for span in detection.spans],
+                                "failed": list(detection.failed)}
+        if detection.clipped:
+            line["clipped"] = sorted(detection.clipped)
         self._handle.write(json.dumps(line, ensure_ascii=True) + "\n")
         self.lines += 1
 
@@ -103,7 +115,10 @@ class DetectionReader:
             key = tuple(record["key"])
             spans = tuple(Span(start, end, entity_type, score)
                           for start, end, entity_type, score in record["spans"])
-            return _position(key), Detection(spans, tuple(record["failed"]))
+            clipped = frozenset(record.get("clipped", []))
+            if not all(isinstance(index, int) and 0 <= index < len(spans) for index in clipped):
+                raise ValueError("a clipped span index is out of range")
+            return _position(key), Detection(spans, tuple(record["failed"]), clipped)
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{self.path}:{self._line_number}: invalid detection line ({error}); "
                              f"run the protect stage again") from error

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import os
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from shochu.config import ProtectConfig
@@ -120,12 +120,14 @@ class Operators:
         return frozenset(entity for entity, operator in self.operators.items() if operator == "drop_document")
 
     def replace(self, text: str, spans: list[Span], numbering: PlaceholderNumbering, *,
-                placeholders_only: bool = False, record: Recorder | None = None) -> Replacement:
+                placeholders_only: bool = False, placeholder_spans: Collection[Span] = (),
+                record: Recorder | None = None) -> Replacement:
         """Replace sorted, non-overlapping spans of ``text``.
 
         ``placeholders_only`` gives every span a placeholder whatever its
-        operator (the ``mask`` confidentiality policy). ``record`` is called
-        with each entity type, replacement and original value, for the
+        operator (the ``mask`` confidentiality policy), and
+        ``placeholder_spans`` does so for the spans listed. ``record`` is
+        called with each entity type, replacement and original value, for the
         reversible mapping.
         """
         pieces: list[str] = []
@@ -136,7 +138,8 @@ class Operators:
             if span.start < position:
                 raise ValueError(f"overlapping span at {span.start}; call resolve_overlaps first")
             value = text[span.start:span.end]
-            operator = "placeholder" if placeholders_only else self.operator(span.entity_type)
+            forced = placeholders_only or span in placeholder_spans
+            operator = "placeholder" if forced else self.operator(span.entity_type)
             replacement, operator = self._replacement(span.entity_type, value, operator, numbering)
             if record is not None:
                 record(span.entity_type, replacement, value)

@@ -1,6 +1,9 @@
 """The protect stage's detection pass and its policy: what happens to each document.
 
-``scan_corpus`` detects entities once in every chunk and ticket. It appends
+``scan_corpus`` detects entities once in every chunk and ticket. A chunk's
+text is detected inside its window, with the text around it in its document
+(``windows.py``), so that a value cut by a chunk boundary is still found; the
+spans that overlap the chunk are kept, clipped to it. It appends
 the spans of each text to a scratch file (``detections.py``) and keeps, per
 document, only what the decisions below need: the source path, markings,
 matched keyword rules, character and entity counts, and re-identification
@@ -15,8 +18,13 @@ text. At the end it decides per document:
 ``Protector`` then reads the spans back from the scratch file, in scan order,
 and replaces them in the documents that are kept, with the operator of each
 entity type, or with placeholders only where the document's policy is
-``mask``. Nothing here logs or stores a detected value, except the reversible
-mapping, which is encrypted (``vault.py``).
+``mask``. A clipped span always gets a placeholder: a pseudonym or hash of a
+piece of a value would stand for a value that does not exist, and the two
+chunks that share the value would show two unrelated replacements where the
+document had one. Each chunk that contains a piece counts the entity once.
+
+Nothing here logs or stores a detected value, except the reversible mapping,
+which is encrypted (``vault.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from shochu.protect.operators import Operators
 from shochu.protect.placeholders import REDACTED_TEXT, PlaceholderNumbering
 from shochu.protect.reidentify import DocumentRisk, QuasiIdentifiers
 from shochu.protect.vault import MappingVault
+from shochu.protect.windows import ChunkWindow, chunk_windows, clip_spans
 
 # Metadata keys whose value is a title, searched for confidentiality keywords.
 _TITLE_KEYS = ("title", "subject")
@@ -118,13 +127,17 @@ class _Scanner:
                     entry.entities.update(span.entity_type for span in _detect(self.masker, text).spans)
 
     def add_chunks(self, chunks: Iterable[dict[str, Any]]) -> None:
-        """Scan each chunk's heading and text, and flag records of the text that combine quasi-identifiers."""
-        for index, chunk in enumerate(chunks):
+        """Scan each chunk's heading and text, and flag records of the text that combine quasi-identifiers.
+
+        The text is detected in its window; the heading alone.
+        """
+        for index, window in enumerate(chunk_windows(chunks)):
+            chunk = window.chunk
             entry = self.gathered.setdefault(chunk["doc_id"], _Document())
             entry.source = entry.source or chunk.get("source")
             self._scan(entry, ("chunk", index, "heading"), chunk.get("heading") or "")
             text = chunk.get("text") or ""
-            detection = self._scan(entry, ("chunk", index, "text"), text)
+            detection = self._scan(entry, ("chunk", index, "text"), text, window)
             entry.risk.add(self.quasi.flags(text, detection.spans))
 
     def add_tickets(self, tickets: Iterable[Any], source: str | None) -> None:
@@ -146,8 +159,9 @@ class _Scanner:
         risks = {doc_id: entry.risk for doc_id, entry in self.gathered.items() if entry.risk.records}
         return CorpusScan(labels, dropped, risks)
 
-    def _scan(self, entry: _Document, key: TextKey, text: str) -> Detection:
-        detection = _detect(self.masker, text)
+    def _scan(self, entry: _Document, key: TextKey, text: str,
+              window: ChunkWindow | None = None) -> Detection:
+        detection = _detect(self.masker, text) if window is None else _detect_window(self.masker, window)
         self.detections.write(key, detection)
         entry.keyword_matches.update(self.labeller.keyword_matches(text))
         entry.chars += len(text)
@@ -184,7 +198,8 @@ class Protector:
         placeholders_only = labelled is not None and labelled.policy == "mask"
         record = self.vault.recorder(record_id) if self.vault is not None else None
         replaced = self.operators.replace(text, list(detection.spans), numbering,
-                                          placeholders_only=placeholders_only, record=record)
+                                          placeholders_only=placeholders_only,
+                                          placeholder_spans=detection.clipped_spans(), record=record)
         self.operator_counts.update(replaced.operators)
         return MaskResult(replaced.text, replaced.counts)
 
@@ -199,6 +214,15 @@ class Protector:
 def _detect(masker: Masker, text: str) -> Detection:
     spans, failed = masker.detect(text)
     return Detection(tuple(spans), failed)
+
+
+def _detect_window(masker: Masker, window: ChunkWindow) -> Detection:
+    """Detect in a chunk's window; return the spans in chunk offsets. A failure withholds the chunk."""
+    spans, failed = masker.detect(window.text)
+    if failed:
+        return Detection((), failed)
+    clipped_spans, clipped = clip_spans(spans, window)
+    return Detection(tuple(clipped_spans), (), clipped)
 
 
 def _strings(value: Any) -> Iterable[str]:

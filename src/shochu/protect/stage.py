@@ -23,6 +23,13 @@ Documents whose label policy is ``exclude``, or that contain an entity type
 whose operator is ``drop_document``, are left out of ``chunks.jsonl``,
 ``documents.jsonl`` and ``tickets.jsonl``.
 
+Chunk texts are detected in windows that add the text around them in their
+document (``windows.py``), so a value that a chunk boundary cuts (a name, a
+label and its value, a token) is found. The first two passes see the same
+windows. A piece of a value cut by a boundary gets a typed placeholder in each
+chunk that contains a piece, whatever the entity's operator, and the privacy
+report counts the entity once in each of those chunks.
+
 Masking takes three passes over the chunks and tickets:
 
 1. collect names that strong cues find anywhere in the corpus
@@ -71,6 +78,7 @@ from shochu.protect.policy import Protector, scan_corpus
 from shochu.protect.report import PrivacyReport
 from shochu.protect.tickets import Ticket, read_tickets, tickets_path
 from shochu.protect.vault import MAPPING_FILE, MappingVault, mapping_key
+from shochu.protect.windows import chunk_windows
 from shochu.workspace import Workspace, fingerprint_file, write_json, write_jsonl
 
 NAME = "protect"
@@ -270,8 +278,12 @@ def _masked_tickets(protector: Protector, tickets: list[Ticket],
 
 
 def _texts(chunks: Iterable[dict[str, Any]], tickets: list[Ticket]) -> Iterator[str]:
-    for chunk in chunks:
-        yield from (value for value in (chunk.get("heading"), chunk.get("text")) if value)
+    """Yield each chunk's heading and detection window, as the detection pass scans them, then each ticket."""
+    for window in chunk_windows(chunks):
+        if window.chunk.get("heading"):
+            yield window.chunk["heading"]
+        if window.text:
+            yield window.text
     yield from (ticket.text for ticket in tickets)
 
 

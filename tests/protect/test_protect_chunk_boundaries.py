@@ -15,7 +15,7 @@ from shochu.ingest.store import read_chunks, write_tables
 from shochu.protect import stage
 from shochu.protect.detections import Detection, DetectionReader, DetectionWriter
 from shochu.protect.placeholders import Span
-from shochu.protect.windows import CONTEXT_CHARS, chunk_windows, clip_spans
+from shochu.protect.windows import CONTEXT_CHARS, MAX_RUN_CHARS, chunk_windows, clip_spans
 from shochu.workspace import Workspace, read_jsonl
 
 # Synthetic values in the shape of real ones; none of them is a live credential.
@@ -196,3 +196,13 @@ def test_scratch_file_rejects_bad_clipped_index(tmp_path: Path) -> None:
                     '"clipped": [3]}\n', encoding="utf-8")
     with pytest.raises(ValueError, match="invalid detection line"):
         DetectionReader(path)
+
+
+def test_window_skips_runs_over_limit() -> None:
+    blob = "QUJD" * MAX_RUN_CHARS
+    cut = MAX_RUN_CHARS + 200
+    texts = [blob[:cut], blob[cut:cut + 400], blob[cut + 400:]]
+    assert len(texts[2]) > MAX_RUN_CHARS
+    windows = list(chunk_windows(split_document("doc", texts, ["", "", ""])))
+    assert windows[1].start == CONTEXT_CHARS
+    assert len(windows[1].text) == len(texts[1]) + 2 * CONTEXT_CHARS

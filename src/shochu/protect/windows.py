@@ -37,11 +37,17 @@ from shochu.protect.placeholders import Span
 # value, a title and a full name, or an address take a few dozen characters, and
 # context cues sit within a line or two, so 256 keeps them visible.
 CONTEXT_CHARS = 256
-# Maximum context on each side of a chunk. A run of characters without
-# whitespace that crosses the boundary (a token that ingest cut at token
-# boundaries) is taken whole with ``CONTEXT_CHARS`` beyond it, up to this limit.
-# So a bearer header with a JSON Web Token of a few kilobytes is detected whole.
-MAX_CONTEXT_CHARS = 8192
+# Maximum length of a run of characters without whitespace that the window takes
+# whole, with ``CONTEXT_CHARS`` beyond it, when the run crosses the chunk boundary
+# (a token that ingest cut at token boundaries). So a bearer header with a JSON
+# Web Token of a few kilobytes is detected whole. A longer run, such as a base64
+# data URI, gets ``CONTEXT_CHARS`` only, because taking it whole would multiply
+# detection work for every chunk it spans.
+# NOTE: a secret longer than this that a boundary cuts is found only where one
+# window holds enough of it for a recognizer to match.
+MAX_RUN_CHARS = 8192
+# Maximum context on each side of a chunk, and the document text kept before it.
+MAX_CONTEXT_CHARS = MAX_RUN_CHARS + CONTEXT_CHARS
 # Joint of a chunk from an ingest output older than the ``joint`` column: a
 # line break, which keeps the two texts apart without merging their words.
 DEFAULT_JOINT = "\n"
@@ -155,12 +161,16 @@ def _text_after(chunk: dict[str, Any], queued: deque[dict[str, Any]], rows: Iter
 def _context_length(context: str, text: str, run: re.Pattern[str], at_end: bool) -> int:
     """Return how many characters of ``context`` the window takes, next to ``text``.
 
-    ``CONTEXT_CHARS``, or more when a run without whitespace crosses the
-    boundary: then the whole run and ``CONTEXT_CHARS`` beyond it.
+    ``CONTEXT_CHARS``, or more when a run without whitespace of at most
+    ``MAX_RUN_CHARS`` crosses the boundary: then the whole run and
+    ``CONTEXT_CHARS`` beyond it. ``context`` holds up to ``MAX_CONTEXT_CHARS``,
+    so such a run ends inside it.
     """
     edge = text[:1] if at_end else text[-1:]
     length = CONTEXT_CHARS
     if edge and not edge.isspace():
         match = run.search(context) if at_end else run.match(context)
-        length += len(match.group()) if match else 0
+        run_length = len(match.group()) if match else 0
+        if run_length <= MAX_RUN_CHARS:
+            length += run_length
     return min(length, len(context))

@@ -186,6 +186,11 @@ def test_zip_column_needs_address_column() -> None:
     assert _values(customers) == [("POSTAL_CODE", "10115")]
 
 
+def test_zip_column_beside_a_birth_date_column() -> None:
+    applicants = "| ref | born | zip | gender |\n|---|---|---|---|\n| A-17 | 1988-11-02 | 10115 | female |"
+    assert _values(applicants) == [("DATE_OF_BIRTH", "1988-11-02"), ("POSTAL_CODE", "10115")]
+
+
 def test_values_of_wrong_shape_skipped() -> None:
     text = ("| date of birth | postcode | account no |\n|---|---|---|\n"
             "| n/a | Berlin | 12345 |\n| 1988 | - | none |")

@@ -20,8 +20,9 @@ word breaks, up to three qualifier words before the name (``customer_dob``),
 and an explanation in brackets after it. Japanese, Thai and Lao names match
 at the end of the cell, after at most 10 other characters (振込先口座番号).
 A bare ``zip`` header counts only in a table that also has an address-like
-column (address, city, state, country, 住所), because archive listings use
-``zip`` for other values.
+column (address, city, state, country, 住所) or another column named here (a
+date of birth, an account, a phone), because archive listings use ``zip`` for
+other values.
 
 A value must have its field's shape. A date of birth is a date. A postal
 code is digits, optionally grouped, or the UK, Canadian or Dutch letter form.
@@ -342,7 +343,8 @@ def _header(start: int, line: str) -> tuple[str, list[Cell], dict[int, str]] | N
 
 def _labelled_columns(cells: list[Cell]) -> dict[int, str]:
     """Return the entity type of each cell that names a field, by column index."""
-    zip_allowed = any(_ADDRESS_COLUMN.search(cell.text.casefold()) for cell in cells)
+    zip_allowed = any(_ADDRESS_COLUMN.search(cell.text.casefold()) or field_entity(cell.text) is not None
+                      for cell in cells)
     columns = {}
     for number, cell in enumerate(cells):
         kind = field_entity(cell.text, zip_allowed)

@@ -19,10 +19,10 @@ Field names match ignoring case, with ``_``, ``-``, spaces and camelCase as
 word breaks, up to three qualifier words before the name (``customer_dob``),
 and an explanation in brackets after it. Japanese, Thai and Lao names match
 at the end of the cell, after at most 10 other characters (振込先口座番号).
-A bare ``zip`` header counts only in a table that also has an address-like
-column (address, city, state, country, 住所) or another column named here (a
-date of birth, an account, a phone), because archive listings use ``zip`` for
-other values.
+Archive listings use a bare ``zip`` header for other values. So it counts
+only in a table that also has an address-like column (address, city, state,
+country, 住所) or another column named here (a date of birth, an account, a
+phone).
 
 A value must have its field's shape. A date of birth is a date. A postal
 code is digits, optionally grouped, or the UK, Canadian or Dutch letter form.

@@ -44,7 +44,7 @@ CONTEXT_CHARS = 256
 # data URI, gets ``CONTEXT_CHARS`` only, because taking it whole would multiply
 # detection work for every chunk it spans.
 # NOTE: a secret longer than this that a boundary cuts is found only where one
-# window holds enough of it for a recognizer to match.
+# window contains enough of it for a recognizer to match.
 MAX_RUN_CHARS = 8192
 # Maximum context on each side of a chunk, and the document text kept before it.
 MAX_CONTEXT_CHARS = MAX_RUN_CHARS + CONTEXT_CHARS

@@ -59,11 +59,11 @@ def _section(name: str, rows: list[list[Any]]) -> str:
     """Return a sheet as "## name", its title lines, and a Markdown table headed by its header row.
 
     A sheet often starts with a title or a note in one cell above the real
-    header ("Payroll 2026" over "Name | Account No."). As the table's header
-    row, that title would be the header repeated in every chunk of a long
-    sheet, and the column names that say what each value is (and that protect
-    reads) would reach the first chunk only. Leading rows with a single value
-    therefore become lines before the table, when a later row has more values.
+    header ("Payroll 2026" over "Name | Account No."). Chunking repeats a long
+    table's header row in every chunk, and protect masks values by their
+    column name, so the header must be the row of column names, not the title.
+    Leading rows with a single value therefore become lines before the table,
+    when a later row has more values.
     """
     titles = []
     while len(rows) > 1 and sum(_has_value(value) for value in rows[0]) == 1 and any(

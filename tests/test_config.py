@@ -35,7 +35,7 @@ def test_unknown_field_rejected(tmp_path):
         load_config(_write(tmp_path, "workspace: ws\ntrain:\n  learning_rat: 0.1\n"))
 
 
-def test_mapping_where_a_list_belongs_names_its_keys_and_the_fix(tmp_path):
+def test_mapping_for_list_named_with_fix(tmp_path):
     path = _write(tmp_path, "workspace: ws\ningest:\n  tickets:\n    files: 'exports/*.csv'\n    id_column: id\n")
     with pytest.raises(ConfigError) as error:
         load_config(path)

@@ -720,7 +720,7 @@ def format_errors(source: Path | str, error: ValidationError) -> str:
         if problem["type"] == "extra_forbidden":
             hint = _spelling_hint(problem["loc"])
         elif problem["type"] == "list_type" and isinstance(received, dict):
-            # A mapping written where a list belongs: its keys say what it is, and a dash fixes it.
+            # A mapping written where a list belongs: its keys identify it, and a dash fixes it.
             keys = ", ".join(str(key) for key in list(received)[:6])
             hint = f" (got a mapping with keys {keys}; put '- ' before its first key to make it a list item)"
         lines.append(f"  - {field}: {problem['msg']}{shown}{hint}")

@@ -111,9 +111,9 @@ class LabelledAddressRecognizer(FailClosed, NeedleGate, PatternRecognizer):
     """Addresses in any script after an address label: the rest of the line, when it looks like an address.
 
     It looks like one when a digit follows soon after the label (a house or
-    postal number), when an English label is followed by parts separated by
-    a comma ("Flat B, Rosewood Court, Leeds"), or when a Thai or Lao label is
-    followed by a word for a village, district or province (ตำบล, ເມືອງ).
+    postal number). It also does when an English label is followed by parts
+    separated by a comma ("Flat B, Rosewood Court, Leeds"), and when a Thai or
+    Lao label is followed by a word for a village, district or province (ตำบล, ເມືອງ).
 
     "IP address", "MAC address", "e-mail address" and "web address" are not
     address labels. An English label needs a colon, so that "address the

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -111,12 +112,20 @@ def test_serve_until_interrupted(review_workspace: Path) -> None:
             assert len(json.loads(response.read())["cards"]) == 16
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
-        # Read through the same buffered stream as readline above; communicate() would skip its buffer.
-        remaining = process.stderr.read()
-        process.stdout.close()
-        process.stderr.close()
+        # Read to the end before waiting, so that a full pipe cannot stall the process, and kill it
+        # if it has not stopped within a minute. Read through the same buffered stream as readline
+        # above; communicate() would skip its buffer.
+        killer = threading.Timer(60, process.kill)
+        killer.start()
+        try:
+            remaining = process.stderr.read()
+            process.stdout.read()
+            process.wait()
+        finally:
+            killer.cancel()
+            process.stdout.close()
+            process.stderr.close()
 
-    assert process.returncode == 0, remaining
+    assert process.returncode == 0, f"exit status {process.returncode} after Ctrl+C; stderr:\n{remaining}"
     assert "stopping the review page" in remaining
     assert "gate passes" in remaining

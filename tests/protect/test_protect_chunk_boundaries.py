@@ -170,6 +170,16 @@ def test_window_takes_whole_token_run() -> None:
     assert "Authorization: Bearer " + JWT + " done." == windows[1].text
 
 
+def test_window_takes_prose_without_spaces_in_part() -> None:
+    # Japanese and Thai prose has no spaces; only token runs (printable ASCII) are taken whole.
+    japanese = "担当者は本日の会議で来期の計画を説明した。" * 60
+    texts = [japanese, japanese, japanese]
+    windows = list(chunk_windows(split_document("doc", texts, ["", "", ""])))
+    middle = windows[1]
+    assert middle.start == CONTEXT_CHARS
+    assert len(middle.text) == len(japanese) + 2 * CONTEXT_CHARS
+
+
 def test_clip_spans_marks_pieces() -> None:
     window = next(iter(chunk_windows(split_document("doc", ["abc", "defgh"], ["", " "]))))
     spans, clipped = clip_spans([Span(1, 6, "PERSON", 0.9), Span(0, 1, "PERSON", 0.9)], window)

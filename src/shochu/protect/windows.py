@@ -37,7 +37,7 @@ from shochu.protect.placeholders import Span
 # value, a title and a full name, or an address take a few dozen characters, and
 # context cues sit within a line or two, so 256 keeps them visible.
 CONTEXT_CHARS = 256
-# Maximum length of a run of characters without whitespace that the window takes
+# Maximum length of a token run (printable ASCII without whitespace) that the window takes
 # whole, with ``CONTEXT_CHARS`` beyond it, when the run crosses the chunk boundary
 # (a token that ingest cut at token boundaries). So a bearer header with a JSON
 # Web Token of a few kilobytes is detected whole. A longer run, such as a base64
@@ -52,8 +52,10 @@ MAX_CONTEXT_CHARS = MAX_RUN_CHARS + CONTEXT_CHARS
 # line break, which keeps the two texts apart without merging their words.
 DEFAULT_JOINT = "\n"
 
-_TRAILING_RUN = re.compile(r"\S*\Z")
-_LEADING_RUN = re.compile(r"\S*")
+# A run of printable ASCII without whitespace: the characters of tokens, keys
+# and encoded data. Japanese and Thai prose has no spaces, so a run of any
+# non-space characters would take whole paragraphs of it into every window.
+_TOKEN_RUN = re.compile(r"[!-~]*")
 # A Markdown table's header row and separator row at the start of a text.
 _TABLE_HEADER = re.compile(r"\A(\|[^\n]*\n\|[\s|:-]+\|)(?:\n|\Z)")
 
@@ -97,8 +99,8 @@ def chunk_windows(chunks: Iterable[dict[str, Any]]) -> Iterator[ChunkWindow]:
         else:
             before = ""
         after = _text_after(chunk, queued, rows)
-        left = before[len(before) - _context_length(before, text, _TRAILING_RUN, at_end=True):]
-        right = after[:_context_length(after, text, _LEADING_RUN, at_end=False)]
+        left = before[len(before) - _context_length(before, text, at_end=True):]
+        right = after[:_context_length(after, text, at_end=False)]
         yield ChunkWindow(chunk, left + text + right, len(left))
 
         before = (before + text)[-MAX_CONTEXT_CHARS:]
@@ -158,19 +160,20 @@ def _text_after(chunk: dict[str, Any], queued: deque[dict[str, Any]], rows: Iter
     return "".join(pieces)[:MAX_CONTEXT_CHARS]
 
 
-def _context_length(context: str, text: str, run: re.Pattern[str], at_end: bool) -> int:
+def _context_length(context: str, text: str, at_end: bool) -> int:
     """Return how many characters of ``context`` the window takes, next to ``text``.
 
-    ``CONTEXT_CHARS``, or more when a run without whitespace of at most
+    ``CONTEXT_CHARS``, or more when a token run (``_TOKEN_RUN``) of at most
     ``MAX_RUN_CHARS`` crosses the boundary: then the whole run and
-    ``CONTEXT_CHARS`` beyond it. ``context`` holds up to ``MAX_CONTEXT_CHARS``,
+    ``CONTEXT_CHARS`` beyond it. ``context`` contains up to ``MAX_CONTEXT_CHARS``,
     so such a run ends inside it.
     """
     edge = text[:1] if at_end else text[-1:]
     length = CONTEXT_CHARS
-    if edge and not edge.isspace():
-        match = run.search(context) if at_end else run.match(context)
-        run_length = len(match.group()) if match else 0
+    if edge and _TOKEN_RUN.fullmatch(edge):
+        # The run before the chunk is matched on the reversed context: a search
+        # for a run at the end would retry from every position, in quadratic time.
+        run_length = len(_TOKEN_RUN.match(context[::-1] if at_end else context).group())
         if run_length <= MAX_RUN_CHARS:
             length += run_length
     return min(length, len(context))

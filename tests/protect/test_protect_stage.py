@@ -207,3 +207,15 @@ def test_log_says_when_mask_policy_overrides_pseudonyms(tmp_path: Path, workspac
     assert masked, "the test corpus needs a document whose label has the 'mask' policy"
     assert lines == [f"{sum(masked.values())} document(s) labelled {', '.join(sorted(masked))} got placeholders "
                      "instead of pseudonym, because protect.confidentiality.policy says 'mask' for those labels"]
+
+
+def test_new_detection_version_makes_stage_stale(config: RunConfig, workspace: Workspace, manifest: dict,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    assert workspace.is_fresh("protect", stage.settings(config), stage.inputs(config, workspace))
+    assert manifest["config"]["detection"]["version"] == stage.DETECTION_VERSION
+
+    # Recognizers that find more must mask a workspace that older ones masked.
+    monkeypatch.setattr(stage, "DETECTION_VERSION", stage.DETECTION_VERSION + 1)
+    assert not workspace.is_fresh("protect", stage.settings(config), stage.inputs(config, workspace))
+    assert workspace.stale_reasons("protect", stage.settings(config), stage.inputs(config, workspace)) == [
+        "settings changed: detection.version"]

@@ -66,7 +66,7 @@ from rich.progress import track
 
 from shochu.config import ProtectConfig, RunConfig, TicketsConfig
 from shochu.ingest.store import CHUNKS_FILE, DOCUMENTS_FILE, StoredTable
-from shochu.protect.analyzer import SUPPORTED_ENTITIES
+from shochu.protect.analyzer import DETECTION_VERSION, SUPPORTED_ENTITIES
 from shochu.protect.detections import DetectionReader, DetectionWriter
 from shochu.protect.known_names import collect_known_names
 from shochu.protect.masker import Masker, MaskResult
@@ -79,7 +79,7 @@ from shochu.protect.report import PrivacyReport
 from shochu.protect.tickets import Ticket, read_tickets, tickets_path
 from shochu.protect.vault import MAPPING_FILE, MappingVault, mapping_key
 from shochu.protect.windows import chunk_windows
-from shochu.workspace import Workspace, fingerprint_file, write_json, write_jsonl
+from shochu.workspace import Workspace, fingerprint_file, library_versions, write_json, write_jsonl
 
 NAME = "protect"
 # Scratch folder beside the stage's folder, and its file that carries spans from the second pass to the third.
@@ -90,13 +90,17 @@ logger = logging.getLogger(__name__)
 
 
 def settings(config: RunConfig) -> dict[str, Any]:
-    """Return the settings that decide this stage's output: ``protect``, ``build.tickets`` and the key in use.
+    """Return the settings that decide this stage's output: ``protect``, ``build.tickets``, key and code versions.
 
     The pseudonym key enters as a fingerprint (``key_id``), so that a new key
-    makes the stage run again; the key itself is never written.
+    makes the stage run again; the key itself is never written. The detection
+    version and the installed shochu version make a workspace masked by older
+    recognizers run the stage again after an upgrade, since a newer version
+    may find values that the older one let through.
     """
     tickets = config.build.tickets
-    section = {**config.section(NAME), "tickets": tickets.model_dump(mode="json") if tickets else None}
+    section = {**config.section(NAME), "tickets": tickets.model_dump(mode="json") if tickets else None,
+               "detection": {"version": DETECTION_VERSION, "shochu": library_versions().get("shochu")}}
     if any(operator in KEYED_OPERATORS for operator in config.protect.operators.values()):
         key = os.environ.get(PSEUDONYM_KEY_VARIABLE, "")
         section["pseudonym_key_id"] = key_id(key.encode("utf-8")) if key else None

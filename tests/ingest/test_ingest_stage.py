@@ -9,6 +9,7 @@ from ingest_files import read_output
 
 from shochu.config import RunConfig
 from shochu.ingest import stage
+from shochu.ingest.incremental import CACHE_VERSION
 from shochu.ingest.tokens import load_token_counter
 from shochu.models import PACKAGED_TEACHER
 from shochu.ingest.writer import OUTPUT_FILES
@@ -110,7 +111,8 @@ def test_stage_manifest_counts(ingested: dict[str, Any]) -> None:
 def test_stage_manifest_written(ingested: dict[str, Any]) -> None:
     manifest = json.loads((ingested["folder"] / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["stage"] == "ingest"
-    assert set(manifest["inputs"]) == {"documents", "tokenizer", "chunks_format"}
+    assert set(manifest["inputs"]) == {"documents", "tokenizer", "chunks_format", "extraction"}
+    assert manifest["inputs"]["extraction"] == str(CACHE_VERSION)
 
 
 def test_stage_output_deterministic(tmp_path: Path, shared_corpus: Path) -> None:

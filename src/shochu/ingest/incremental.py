@@ -45,7 +45,7 @@ CACHE_FOLDER = "extracted"
 # Raise when a change to the readers or to FileResult makes stored results wrong.
 # NOTE: stored results are also keyed by the installed shochu version, but an
 # edit to a reader in a source checkout keeps that version; raise this number then.
-_CACHE_VERSION = 5
+CACHE_VERSION = 5
 # Files submitted to the pool ahead of the one being written, per worker.
 _JOBS_PER_WORKER = 4
 _HASH_BLOCK = 1 << 20
@@ -75,7 +75,7 @@ class ExtractionCache:
     def __init__(self, folder: Path, config: IngestConfig) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
-        settings = {"version": _CACHE_VERSION, "shochu": library_versions().get("shochu"),
+        settings = {"version": CACHE_VERSION, "shochu": library_versions().get("shochu"),
                     "ocr": config.ocr, "ocr_languages": config.ocr_languages,
                     "max_file_mb": config.max_file_mb, "max_archive_mb": config.max_archive_mb}
         self.settings_digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()

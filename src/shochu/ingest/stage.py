@@ -49,7 +49,13 @@ from rich.progress import track
 
 from shochu.config import RunConfig
 from shochu.ingest.files import fingerprint_input, list_input_files, relative_source
-from shochu.ingest.incremental import CACHE_FOLDER, ExtractionCache, results_in_order, worker_count
+from shochu.ingest.incremental import (
+    CACHE_FOLDER,
+    CACHE_VERSION,
+    ExtractionCache,
+    results_in_order,
+    worker_count,
+)
 from shochu.ingest.records import RecordWriter, Tally
 from shochu.ingest.store import CHUNKS_FORMAT
 from shochu.ingest.tokens import load_token_counter, tokenizer_fingerprint
@@ -73,10 +79,13 @@ def inputs(config: RunConfig, workspace: Workspace) -> dict[str, str]:
 
     ``chunks_format`` makes the output of an older chunker stale. The stored
     extractions do not depend on it, so such a re-run only chunks and writes again.
+    ``extraction`` makes the output of older readers stale; their stored results
+    are keyed by it too, so such a re-run reads every file again.
     """
     return {"documents": fingerprint_input(input_folder(config)),
             "tokenizer": tokenizer_fingerprint(config.teacher.path),
-            "chunks_format": str(CHUNKS_FORMAT)}
+            "chunks_format": str(CHUNKS_FORMAT),
+            "extraction": str(CACHE_VERSION)}
 
 
 def run(config: RunConfig, workspace: Workspace) -> dict[str, Any]:

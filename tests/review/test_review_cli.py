@@ -92,8 +92,11 @@ def test_config_rejects_open_host(review_workspace: Path, tmp_path: Path) -> Non
 
 def test_serve_until_interrupted(review_workspace: Path) -> None:
     command = [sys.executable, "-m", "shochu", "review", "-w", str(review_workspace), "--port", "0", "--size", "16"]
+    # A shell that starts a job in the background ignores Ctrl+C in it, and the child would inherit
+    # that, so the child gets the default handling back, as in a terminal.
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "COLUMNS": "80"})
+                               env={**os.environ, "COLUMNS": "80"},
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = None
         deadline = time.monotonic() + 60

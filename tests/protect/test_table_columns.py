@@ -237,6 +237,14 @@ def test_form_line_variants(line: str, expected: tuple[str, str]) -> None:
     assert _values(f"Applicant\n{line}\nThanks") == [expected]
 
 
+def test_form_line_with_several_fields() -> None:
+    assert _values("dob: 1988-11-02, zip_code: 10115") == [("DATE_OF_BIRTH", "1988-11-02"),
+                                                          ("POSTAL_CODE", "10115")]
+    assert _values("name: Anna; account_no: 12345678") == [("BANK_ACCOUNT", "12345678")]
+    assert _values("氏名:山田、郵便番号:150-0002") == [("POSTAL_CODE", "150-0002")]
+    assert _values("Note: see page 3, version: 2.1") == []
+
+
 def test_form_line_needs_value_shape() -> None:
     assert _values("birth_date: unknown\naccount_no: see HR\npostal_code: -") == []
 

@@ -122,6 +122,9 @@ _TABLE_SEPARATOR = regex.compile(r"[\s|:\-]*-[\s|:\-]*")
 _MAX_HEADER_CELL = 40
 # A form line's field name: at most 40 characters before the first colon.
 _FORM_LINE = regex.compile(r"[ \t]*[-*•>#|]*[ \t]*(?P<name>[^:\n]{1,40}?)[ \t*]*:[ \t*]*(?P<value>[^\n]*)")
+# A further field on a form line, after a comma or semicolon. The value is only
+# looked at, not consumed, so the search goes on to the field after it.
+_NEXT_FIELD = regex.compile(r"[,;、][ \t]*(?P<name>[^:：,;、\n]{1,40}?)[ \t*]*[:：][ \t*]*(?=(?P<value>[^\n]*))")
 
 
 @dataclass(frozen=True)
@@ -259,10 +262,10 @@ def _lines_with_needles(text: str) -> list[int]:
 
 
 def _form_values(lines: list[tuple[int, str]], named: list[int]) -> list[ColumnValue]:
-    """Return the value of each form line (``name: value``) whose name labels a field.
+    """Return the value of each field of a form line (``name: value``) whose name labels a field.
 
-    NOTE: only the first field of a line is read, so in ``dob: 1988-11-02, zip_code: 10115``
-    the postal code is left to the pattern recognizers, which miss that label.
+    Further fields may follow on the same line after a comma or semicolon:
+    ``dob: 1988-11-02, zip_code: 10115``.
     """
     found = []
     for number in named:
@@ -270,13 +273,17 @@ def _form_values(lines: list[tuple[int, str]], named: list[int]) -> list[ColumnV
         match = _FORM_LINE.match(line)
         if match is None:
             continue
-        kind = field_entity(match.group("name"))
-        if kind is None:
-            continue
-        span = value_span(kind, match.group("value"))
-        if span is not None:
-            offset = start + match.start("value")
-            found.append(ColumnValue(kind, offset + span[0], offset + span[1]))
+        fields = [(match.group("name"), match.start("value"))]
+        fields += [(following.group("name"), following.start("value"))
+                   for following in _NEXT_FIELD.finditer(line, match.start("value"))]
+        for name, value_start in fields:
+            kind = field_entity(name)
+            if kind is None:
+                continue
+            span = value_span(kind, line[value_start:])
+            if span is not None:
+                offset = start + value_start
+                found.append(ColumnValue(kind, offset + span[0], offset + span[1]))
     return found
 
 

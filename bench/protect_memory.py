@@ -41,24 +41,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest_memory import make_corpus  # noqa: E402
+from ingest_memory import child_script, make_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ingest_script(folder: Path, workspace: Path, workers: int) -> str:
-    return (
-        "import json\n"
-        "from pathlib import Path\n"
-        "from shochu.config import RunConfig\n"
-        "from shochu.ingest import stage\n"
-        "from shochu.workspace import Workspace\n"
-        f"config = RunConfig.model_validate({{'workspace': {str(workspace)!r}, "
-        f"'ingest': {{'input': {str(folder)!r}, 'workers': {workers}}}}})\n"
-        "manifest = stage.run(config, Workspace(Path(config.workspace)))\n"
-        "counts = manifest['counts']\n"
-        "print(json.dumps({'chunks': counts['chunks'], 'documents': counts['documents']}))\n"
-    )
 
 
 def protect_script(workspace: Path, trace: bool) -> str:
@@ -134,7 +119,7 @@ def main() -> int:
             folder = Path(scratch) / f"corpus-{files}"
             workspace = Path(scratch) / f"workspace-{files}"
             make_corpus(folder, files, arguments.parts, arguments.replace)
-            ingested, _ = run_child(ingest_script(folder, workspace, arguments.workers), None, "ingest")
+            ingested, _ = run_child(child_script(folder, workspace, arguments.workers), None, "ingest")
             if ingested["documents"] == 0:
                 raise RuntimeError(f"ingest read no document of {folder}; "
                                    f"see {workspace}/ingest/errors.jsonl")

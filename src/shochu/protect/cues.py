@@ -79,10 +79,10 @@ FIELD_LABEL = (r"(?i:customer(?:[ _]name)?|client(?:[ _]name)?|(?:full[ _])?name
                r"|attn\.?|attention"
                r"|ผู้เดินทาง|ผู้สมัคร|ชื่อ(?:-?นามสกุล)?|ผู้ติดต่อ"
                rf"|{'|'.join(_JA_FIELD_LABELS)})")
-# Labels of a field or column that contains one part of a person's name: a CSV
-# export with first_name and last_name, 姓 and 名 with their readings セイ, メイ
-# and フリガナ, ชื่อจริง (given name) and นามสกุล (family name), ຊື່ (name) and
-# ນາມສະກຸນ (family name) in Lao. A short qualifier may follow: 姓（漢字）, Last name (kana).
+# Labels of a field or column that contains one part of a person's name. Examples
+# are first_name and last_name in a CSV export, 姓 and 名 with their readings セイ,
+# メイ and フリガナ, Thai ชื่อจริง (given name) and นามสกุล (family name), and Lao ຊື່
+# (name) and ນາມສະກຸນ (family name). A short qualifier may follow: 姓（漢字）, Last name (kana).
 NAME_PART_LABEL = (r"(?i:(?:first|last|given|family|middle)[ _\-]?name|surname|forename"
                    r"|姓|名|苗字|名字|セイ|メイ|フリガナ|ふりがな|ชื่อจริง|ชื่อต้น|นามสกุล|ຊື່|ນາມສະກຸນ)"
                    r"(?:[ \t]*[(（][^)）\n]{1,12}[)）])?")

@@ -8,7 +8,7 @@ indices of the spans clipped at a chunk boundary, and the names of the failed
 recognizers. It never contains the text or a detected value.
 
 The write pass requests the same keys in the same order, skipping the texts
-of left-out documents, so it holds one line in memory at a time. Keys
+of left-out documents, so it keeps one line in memory at a time. Keys
 written or requested out of scan order raise ``ValueError``, because a
 mismatched line would mask the wrong offsets.
 """
